@@ -1,0 +1,68 @@
+"""The one interface every generation backend implements.
+
+Engines know nothing about mazes or dialogues: a batch of chat requests goes in, completions come
+out. A request's ``conversation_id`` lets an engine keep that conversation's KV cache between calls
+(each turn's prompt extends the previous one); ``release`` frees it when the dialogue ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, Sequence, runtime_checkable
+
+Role = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length", "error"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Sampling:
+    max_tokens: int = 256  # always explicit: vLLM silently defaults to 16
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    seed: int | None = None  # per-request seed, so sampled runs are reproducible and resumable
+    stop: tuple[str, ...] = ()
+    min_tokens: int = 0  # the benchmark forces equal lengths across engines with this
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    conversation_id: str  # stable across turns of one agent's conversation (cache key)
+    messages: tuple[ChatMessage, ...]
+    sampling: Sampling = field(default_factory=Sampling)
+
+
+@dataclass(frozen=True)
+class Completion:
+    conversation_id: str
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens served from a cache rather than prefilled
+    finish_reason: FinishReason = "stop"
+    error: str | None = None  # set when this request failed; the rest of the batch goes on
+
+
+class EngineError(RuntimeError):
+    """A failure that concerns the whole engine (bad spec, missing package, out of memory)."""
+
+
+@runtime_checkable
+class Engine(Protocol):
+    name: str
+
+    def generate(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        """Complete every request; results in request order. Per-request failures come back as
+        ``Completion(finish_reason="error", error=...)``, never as an exception."""
+        ...
+
+    def release(self, conversation_ids: Sequence[str]) -> None:
+        """Forget these conversations (free their caches)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,207 @@
+"""The dialogue protocol: prompts, role flipping and the end of a dialogue.
+
+The protocol turns a transcript into the chat each agent sees next and decides when a dialogue is
+over. It knows nothing about engines: the scheduler asks a ``Dialogue`` for the next speaker's
+model and chat, generates the reply however it likes, and hands the text back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from gapbench.engines.base import ChatMessage
+from gapbench.maze import Maze, View
+from gapbench.transcript import AGENTS, Condition, EndReason, Message, Speaker, Transcript
+
+DEFAULT_PROMPT_VERSION = "v1"
+CONDITIONS: tuple[Condition, ...] = ("solo_full", "solo_distributed", "collab")
+
+
+@dataclass(frozen=True)
+class Templates:
+    version: str
+    completion_phrase: str
+    user_prefix: str
+    partner_prefix: str
+    system: str
+    legend: str
+    collab: str
+    solo_full: str
+    solo_distributed: str
+    critic: str
+
+
+@lru_cache(maxsize=None)
+def load_templates(version: str = DEFAULT_PROMPT_VERSION) -> Templates:
+    """Templates shipped as package data (``protocol/templates/<version>.yaml``)."""
+    path = resources.files("gapbench.protocol") / "templates" / f"{version}.yaml"
+    if not path.is_file():
+        known = sorted(p.name.removesuffix(".yaml") for p in (resources.files("gapbench.protocol") / "templates").iterdir() if p.name.endswith(".yaml"))
+        raise ValueError(f"unknown prompt version {version!r}; available: {', '.join(known)}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    names = [f.name for f in fields(Templates)]
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise ValueError(f"prompt templates {version}: missing {missing}")
+    return Templates(**{n: str(data[n]) for n in names})
+
+
+def opening_messages(
+    condition: Condition, maze: Maze, views: tuple[View, View], *, max_turns: int, templates: Templates
+) -> list[Message]:
+    """The intermediary's first ``[user]`` message(s): each agent's instructions with its map."""
+    t = templates
+    common = dict(legend=t.legend, completion_phrase=t.completion_phrase, max_turns=max_turns)
+    if condition == "collab":
+        return [
+            Message("user", t.collab.format(map=view.render(), **common), audience=agent)
+            for agent, view in zip(AGENTS, views)
+        ]
+    if condition == "solo_full":
+        return [Message("user", t.solo_full.format(map=maze.render(), **common), audience="agent_1")]
+    if condition == "solo_distributed":
+        text = t.solo_distributed.format(map_1=views[0].render(), map_2=views[1].render(), **common)
+        return [Message("user", text, audience="agent_1")]
+    raise ValueError(f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
+
+
+def chat_for(messages: list[Message] | tuple[Message, ...], agent: Speaker, templates: Templates) -> tuple[ChatMessage, ...]:
+    """What ``agent`` sees: its own messages as assistant turns, everything else as user turns
+    (prefixed ``[user]:`` or ``[other agent]:``). Consecutive user turns are merged, because many
+    chat templates require user and assistant turns to alternate."""
+    chat: list[ChatMessage] = [ChatMessage("system", templates.system)]
+    for m in messages:
+        if m.speaker == agent:
+            chat.append(ChatMessage("assistant", m.text))
+            continue
+        if m.speaker == "user":
+            if m.audience not in ("all", agent):
+                continue
+            text = templates.user_prefix + m.text
+        else:
+            text = templates.partner_prefix + m.text
+        if chat[-1].role == "user":
+            chat[-1] = ChatMessage("user", chat[-1].content + "\n\n" + text)
+        else:
+            chat.append(ChatMessage("user", text))
+    return tuple(chat)
+
+
+def says_done(text: str, templates: Templates) -> bool:
+    """True when a message contains the completion phrase (any capitalisation)."""
+    return re.search(re.escape(templates.completion_phrase), text, re.IGNORECASE) is not None
+
+
+@dataclass
+class Dialogue:
+    """One dialogue in progress. Mutable on purpose: the scheduler appends replies as they come.
+
+    ``seats`` are the models of agent_1 (speaks first) and agent_2. With ``relay = (k, seats_after)``
+    the seats change once ``k`` agent messages exist (relay inference).
+    """
+
+    maze_id: str
+    condition: Condition
+    seats: tuple[str, ...]
+    max_turns: int
+    templates: Templates
+    messages: list[Message]
+    relay: tuple[int, tuple[str, ...]] | None = None
+    end: EndReason = "in_progress"
+    error: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        maze: Maze,
+        views: tuple[View, View],
+        condition: Condition,
+        seats: tuple[str, ...],
+        max_turns: int = 50,
+        templates: Templates | None = None,
+        relay: tuple[int, tuple[str, ...]] | None = None,
+        prefix: Transcript | None = None,
+        meta: dict | None = None,
+    ) -> "Dialogue":
+        """A new dialogue, or (``prefix``) one continuing the first turns of a stored transcript."""
+        templates = templates or load_templates()
+        want_seats = 2 if condition == "collab" else 1
+        if len(seats) != want_seats:
+            raise ValueError(f"{condition} needs {want_seats} model(s) in seats, got {len(seats)}")
+        if max_turns < 1:
+            raise ValueError(f"max_turns must be >= 1, got {max_turns}")
+        if relay is not None and not 0 < relay[0] < max_turns:
+            raise ValueError(f"relay K={relay[0]} must be between 1 and max_turns-1={max_turns - 1}")
+        if prefix is not None:
+            if prefix.maze_id != maze.id or prefix.condition != condition:
+                raise ValueError("prefix transcript is for another maze or condition")
+            messages = list(prefix.messages)
+        else:
+            messages = opening_messages(condition, maze, views, max_turns=max_turns, templates=templates)
+        dialogue = cls(maze.id, condition, tuple(seats), max_turns, templates, messages, relay, meta=dict(meta or {}))
+        dialogue._update_end()
+        return dialogue
+
+    @property
+    def turns(self) -> int:
+        return sum(m.speaker != "user" for m in self.messages)
+
+    @property
+    def done(self) -> bool:
+        return self.end != "in_progress"
+
+    def speaker(self) -> Speaker:
+        if self.condition != "collab":
+            return "agent_1"
+        return AGENTS[self.turns % 2]
+
+    def model(self) -> str:
+        """The model that writes the next message (after the relay swap, the new one)."""
+        seats = self.seats
+        if self.relay is not None and self.turns >= self.relay[0]:
+            seats = self.relay[1]
+        return seats[AGENTS.index(self.speaker())]
+
+    def chat(self) -> tuple[ChatMessage, ...]:
+        return chat_for(self.messages, self.speaker(), self.templates)
+
+    def add_reply(self, text: str, **stats: object) -> None:
+        """Record the next speaker's message (``stats``: token counts, finish reason)."""
+        if self.done:
+            raise RuntimeError(f"dialogue on maze {self.maze_id} already ended ({self.end})")
+        self.messages.append(Message(self.speaker(), text, model=self.model(), **stats))  # type: ignore[arg-type]
+        if self.condition != "collab" and self.turns == 1:
+            self.messages.append(Message("user", self.templates.critic, audience="agent_1"))
+        self._update_end()
+
+    def fail(self, error: str) -> None:
+        self.end, self.error = "error", error
+
+    def _update_end(self) -> None:
+        agent_msgs = [m for m in self.messages if m.speaker != "user"]
+        if self.condition != "collab":
+            if len(agent_msgs) >= 2:
+                self.end = "answered"
+        elif agent_msgs and says_done(agent_msgs[-1].text, self.templates):
+            self.end = "acti"
+        elif len(agent_msgs) >= self.max_turns:
+            self.end = "max_turns"
+
+    def transcript(self) -> Transcript:
+        return Transcript(
+            maze_id=self.maze_id,
+            condition=self.condition,
+            agents=self.seats,
+            messages=tuple(self.messages),
+            end=self.end,
+            prompt_version=self.templates.version,
+            error=self.error,
+            meta=dict(self.meta),
+        )
