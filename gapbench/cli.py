@@ -53,6 +53,65 @@ def _add_mazes(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_cmd_mazes_show)
 
 
+# ------------------------------------------------------------------------------------ run/export
+def _parse_shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard expects i/N (e.g. 0/4), got {text!r}") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise argparse.ArgumentTypeError(f"--shard {text}: need 0 <= i < N")
+    return i, n
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    from gapbench.experiment import DEFAULT_CONFIG
+    from gapbench.results import read_results
+    from gapbench.runner import Interrupted, run_experiment, summary_table
+
+    config = Path(args.config) if args.config else DEFAULT_CONFIG
+    try:
+        result = run_experiment(config, shard=args.shard, new_run=args.new_run, dry_run=args.dry_run, progress=not args.no_progress)
+    except Interrupted as exc:
+        print(f"gapbench run: {exc}", file=sys.stderr)
+        raise SystemExit(143) from None
+    if args.dry_run:
+        return
+    print(f"\nwrote {result.written} new records to {result.shard_file}")
+    if result.throughput is not None and result.throughput.requests:
+        print(f"generation: {result.throughput.completion_tokens} tokens in {result.throughput.elapsed:.0f} s, {result.throughput.postfix()}")
+    print()
+    print(summary_table(read_results(result.run_dir)))
+
+
+def _cmd_export(args: argparse.Namespace) -> None:
+    from gapbench.results import export
+
+    out = Path(args.out) if args.out else Path(args.run_dir) / "export"
+    print(f"wrote {export(Path(args.run_dir), out)}")
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run a study (default: examples/quickstart.yaml); rerun the same command to resume",
+        description=(
+            "Run every dialogue a config plans, grade it and append one record per dialogue to the "
+            "run's results. Interrupted runs resume where they stopped when the same command is rerun."
+        ),
+    )
+    p.add_argument("config", nargs="?", help="experiment YAML (default: the quickstart: SmolLM2 on CPU, 8 mazes)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan (dialogues per condition, token estimate) and exit")
+    p.add_argument("--shard", type=_parse_shard, default=(0, 1), metavar="i/N", help="run only shard i of N (SLURM arrays)")
+    p.add_argument("--new-run", action="store_true", help="the config changed: move old results aside and start afresh")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+    e = sub.add_parser("export", help="write a run's records as a Hugging Face dataset (parquet)")
+    e.add_argument("run_dir")
+    e.add_argument("--out", help="output directory (default: RUN_DIR/export)")
+    e.set_defaults(func=_cmd_export)
+
+
 # ---------------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -64,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mazes(sub)
+    _add_run(sub)
     return parser
 
 

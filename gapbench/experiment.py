@@ -1,0 +1,207 @@
+"""Experiment configs and plans: a YAML file in, a list of dialogue specs with stable ids out.
+
+A spec's id hashes what the dialogue *is* (condition, seated models, maze, rollout, relay), never
+its position in a list, so adding models or shards never reshuffles work and resumed runs skip
+exactly what is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gapbench.maze import MazeParams
+from gapbench.protocol import DEFAULT_PROMPT_VERSION, load_templates
+
+ConditionName = Literal["solo_full", "solo_distributed", "collab", "relay"]
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "quickstart.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelEntry(_Strict):
+    model: str  # registry name, local path, or scripted:oracle / scripted:degraded:P
+    engine: Literal["transformers", "vllm", "openai", "scripted"] | None = None  # default: from the registry
+    options: dict[str, Any] = Field(default_factory=dict)  # engine keyword options (dtype, batch_size, ...)
+
+
+class GeneratedMazes(_Strict):
+    size: Annotated[int, Field(ge=2, le=64)] = 6
+    density: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.30
+    count: Annotated[int, Field(ge=1)] = 100
+    seed: int = 0
+    min_path: Annotated[int, Field(ge=1)] | None = None
+    max_path: Annotated[int, Field(ge=1)] | None = None
+
+    def params(self) -> MazeParams:
+        return MazeParams(size=self.size, density=self.density, min_path=self.min_path, max_path=self.max_path)
+
+
+class MazeSetPath(_Strict):
+    path: str  # a directory written by `gapbench mazes generate`
+
+
+class SamplingConfig(_Strict):
+    temperature: Annotated[float, Field(ge=0.0)] = 0.0
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    max_tokens: Annotated[int, Field(ge=1)] = 256  # per message; endless text is cut here
+
+
+class RelayConfig(_Strict):
+    strong: str  # model key
+    weak: str
+    k: list[Annotated[int, Field(ge=1)]] = [2, 4, 6, 8]
+    modes: list[Literal["primer", "recovery"]] = ["primer", "recovery"]
+
+
+class LLMGraderConfig(_Strict):
+    model: str  # model key of `models`, or a registry name
+    max_tokens: Annotated[int, Field(ge=64)] = 1024
+
+
+class ExperimentConfig(_Strict):
+    name: str = "experiment"
+    seed: int = 0
+    output_dir: str = "runs/experiment"  # relative paths are relative to the config file
+    models: dict[str, Union[str, ModelEntry]]
+    mazes: list[Union[GeneratedMazes, MazeSetPath]] = [GeneratedMazes()]
+    conditions: list[ConditionName] = ["solo_full", "solo_distributed", "collab"]
+    pairs: Union[Literal["homogeneous", "all_ordered"], list[tuple[str, str]]] = "homogeneous"
+    relay: RelayConfig | None = None
+    rollouts: Annotated[int, Field(ge=1)] = 1  # dialogues per (condition, models, maze)
+    sampling: SamplingConfig = SamplingConfig()
+    max_turns: Annotated[int, Field(ge=2, le=1000)] = 50
+    grader: Union[Literal["rule"], LLMGraderConfig] = "rule"
+    prompt_version: str = DEFAULT_PROMPT_VERSION
+    max_concurrent: Annotated[int, Field(ge=1)] = 256  # dialogues in flight (bounds KV-cache memory)
+
+    @field_validator("models")
+    @classmethod
+    def _models_not_empty(cls, v: dict) -> dict:
+        if not v:
+            raise ValueError("list at least one model, e.g. `models: {smol: smollm2-135m-instruct}`")
+        return v
+
+    @field_validator("prompt_version")
+    @classmethod
+    def _known_prompt(cls, v: str) -> str:
+        load_templates(v)
+        return v
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "ExperimentConfig":
+        keys = set(self.models)
+        if isinstance(self.pairs, list):
+            for a, b in self.pairs:
+                for m in (a, b):
+                    if m not in keys:
+                        raise ValueError(f"pairs: {m!r} is not a key of `models` ({', '.join(sorted(keys))})")
+        if "relay" in self.conditions:
+            if self.relay is None:
+                raise ValueError("conditions include relay but the `relay` section is missing (strong, weak, k, modes)")
+            for role in ("strong", "weak"):
+                if getattr(self.relay, role) not in keys:
+                    raise ValueError(f"relay.{role}: {getattr(self.relay, role)!r} is not a key of `models`")
+            too_long = [k for k in self.relay.k if k >= self.max_turns]
+            if too_long:
+                raise ValueError(f"relay.k: {too_long} must be below max_turns={self.max_turns}")
+        if len(set(self.conditions)) != len(self.conditions):
+            raise ValueError("conditions: listed twice")
+        return self
+
+    def entry(self, key: str) -> ModelEntry:
+        value = self.models[key]
+        return ModelEntry(model=value) if isinstance(value, str) else value
+
+    def results_hash(self) -> str:
+        """Hash of everything that changes results; output_dir and max_concurrent do not."""
+        data = self.model_dump(mode="json", exclude={"output_dir", "max_concurrent", "name"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
+    """Read and validate a YAML config. Errors name the field and what was expected."""
+    if not path.is_file():
+        raise FileNotFoundError(f"config {path} not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        config = ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-after", "union")))
+            problems.append(f"  {where or '(top level)'}: {err['msg']}")
+        raise ValueError(f"{path} has invalid settings:\n" + "\n".join(dict.fromkeys(problems))) from None
+    out = Path(config.output_dir)
+    return config, out if out.is_absolute() else (path.parent / out).resolve()
+
+
+@dataclass(frozen=True)
+class DialogueSpec:
+    id: str
+    condition: str  # solo_full | solo_distributed | collab | relay_primer | relay_recovery
+    maze_id: str
+    seats: tuple[str, ...]  # model keys, agent_1 first
+    rollout: int
+    seed: int
+    relay_k: int | None = None
+    relay_after: tuple[str, ...] | None = None  # seats once relay_k turns exist
+    base_id: str | None = None  # relay: the rollout whose first K turns it continues
+
+    @property
+    def protocol_condition(self) -> str:
+        return "collab" if self.condition.startswith("relay") or self.condition == "collab" else self.condition
+
+
+def _spec(condition: str, maze_id: str, seats: tuple[str, ...], rollout: int, seed: int, **relay: Any) -> DialogueSpec:
+    key = json.dumps([condition, maze_id, seats, rollout, seed, relay.get("relay_k"), relay.get("relay_after")])
+    return DialogueSpec(hashlib.sha256(key.encode()).hexdigest()[:16], condition, maze_id, seats, rollout, seed, **relay)
+
+
+def plan(config: ExperimentConfig, maze_ids: list[str]) -> list[DialogueSpec]:
+    """All dialogues of the study. Relay specs come after the base rollouts they branch from."""
+    keys = list(config.models)
+    if config.pairs == "homogeneous":
+        pairs = [(k, k) for k in keys]
+    elif config.pairs == "all_ordered":
+        pairs = list(itertools.product(keys, keys))
+    else:
+        pairs = [tuple(p) for p in config.pairs]
+    specs: list[DialogueSpec] = []
+    by_key: dict[tuple, DialogueSpec] = {}
+    for rollout, maze_id in itertools.product(range(config.rollouts), maze_ids):
+        seed = config.seed
+        for condition in ("solo_full", "solo_distributed"):
+            if condition in config.conditions:
+                specs += [_spec(condition, maze_id, (k,), rollout, seed) for k in keys]
+        collab_pairs = list(pairs) if "collab" in config.conditions else []
+        if "relay" in config.conditions and config.relay:
+            s, w = config.relay.strong, config.relay.weak
+            bases = {"primer": (s, w), "recovery": (w, w)}
+            collab_pairs += [bases[m] for m in config.relay.modes if bases[m] not in collab_pairs]
+        for seats in collab_pairs:
+            spec = _spec("collab", maze_id, seats, rollout, seed)
+            by_key[(seats, rollout, maze_id)] = spec
+            specs.append(spec)
+    if "relay" in config.conditions and config.relay:
+        s, w = config.relay.strong, config.relay.weak
+        for rollout, maze_id in itertools.product(range(config.rollouts), maze_ids):
+            for mode, k in itertools.product(config.relay.modes, config.relay.k):
+                seats, after = ((s, w), (w, w)) if mode == "primer" else ((w, w), (s, w))
+                base = by_key[(seats, rollout, maze_id)]
+                specs.append(_spec(f"relay_{mode}", maze_id, seats, rollout, config.seed, relay_k=k, relay_after=after, base_id=base.id))
+    return specs

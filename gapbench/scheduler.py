@@ -1,0 +1,102 @@
+"""The scheduler: advances many conversations at once, batching their pending turns per engine.
+
+It knows neither the prompts' wording nor grading: a job is anything that can say which model
+speaks next, what that model sees, and take the reply. Each round it groups the pending turns of
+all active jobs by model and sends each group to its engine as one batch; a finished job frees its
+slot (and its KV cache) at once, and may hand back follow-up jobs (a grading request, relay
+branches) that start in the next round.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping, Protocol
+
+from gapbench.engines.base import ChatRequest, Completion, Engine
+
+
+class Job(Protocol):
+    done: bool
+
+    def model(self) -> str: ...  # key into the engines mapping
+
+    def request(self) -> ChatRequest: ...  # the next turn's request
+
+    def take(self, completion: Completion) -> None: ...  # the reply (or error) to that request
+
+    def conversation_ids(self) -> dict[str, set[str]]: ...  # by model: caches to free when done
+
+
+@dataclass
+class Throughput:
+    """Running totals shown on the progress bar and returned at the end."""
+
+    started: float
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    requests: int = 0
+
+    def add(self, c: Completion) -> None:
+        self.prompt_tokens += c.prompt_tokens
+        self.cached_tokens += c.cached_tokens
+        self.completion_tokens += c.completion_tokens
+        self.requests += 1
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    @property
+    def cache_fraction(self) -> float:
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    def postfix(self) -> str:
+        rate = self.completion_tokens / self.elapsed if self.elapsed > 0 else 0.0
+        return f"{rate:.0f} tok/s, {100 * self.cache_fraction:.0f}% prompt cached"
+
+
+def run_jobs(
+    jobs: Iterable[Job],
+    engines: Mapping[str, Engine],
+    *,
+    max_concurrent: int,
+    on_finish: Callable[[Job], Iterable[Job]],
+    on_round: Callable[[Throughput], None] | None = None,
+) -> Throughput:
+    """Run ``jobs`` (and the follow-ups ``on_finish`` returns) to completion.
+
+    Follow-ups go to the front of the queue so that finished dialogues reach their results (and
+    relay bases their branches) before new dialogues start. An exception from an engine (as
+    opposed to a per-request error completion) stops the run: what was finished is already saved.
+    """
+    queue: deque[Job] = deque(jobs)
+    active: list[Job] = []
+    stats = Throughput(time.perf_counter())
+    while queue or active:
+        while queue and len(active) < max_concurrent:
+            active.append(queue.popleft())
+        groups: dict[str, list[Job]] = defaultdict(list)
+        for job in active:
+            if not job.done:
+                groups[job.model()].append(job)
+        for model, members in groups.items():
+            completions = engines[model].generate([job.request() for job in members])
+            for job, completion in zip(members, completions):
+                stats.add(completion)
+                job.take(completion)
+        still: list[Job] = []
+        for job in active:
+            if not job.done:
+                still.append(job)
+                continue
+            for model, ids in job.conversation_ids().items():
+                engines[model].release(sorted(ids))
+            queue.extendleft(reversed(list(on_finish(job))))
+        active = still
+        if on_round is not None:
+            on_round(stats)
+    return stats
+
