@@ -126,25 +126,25 @@ class ResultsWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         _cut_torn_tail(path)
         self.path = path
-        self._file = open(path, "ab")
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def write(self, record: DialogueRecord) -> None:
-        line = (record.to_json() + "\n").encode("utf-8")
-        size = self._file.tell()
+        line = memoryview((record.to_json() + "\n").encode("utf-8"))
+        size = os.lseek(self._fd, 0, os.SEEK_END)
         try:
-            self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            while line:  # unbuffered: nothing is left behind to flush (and fail) later
+                line = line[os.write(self._fd, line) :]
+            os.fsync(self._fd)
         except OSError as exc:
             # Disk full or gone: leave the shard as it was (no half record), then stop the run.
             try:
-                self._file.truncate(size)
+                os.ftruncate(self._fd, size)
             except OSError:
                 pass
             raise OSError(f"cannot write results to {self.path}: {exc.strerror or exc}; free space or choose another output_dir, then rerun to resume") from None
 
     def close(self) -> None:
-        self._file.close()
+        os.close(self._fd)
 
     def __enter__(self) -> "ResultsWriter":
         return self
