@@ -34,12 +34,21 @@ def mean_ci(values: Sequence[float], *, seed: int = 0, level: float = 0.95) -> E
 
 def diff_ci(a: Sequence[float], b: Sequence[float], *, seed: int = 0, level: float = 0.95) -> Estimate:
     """Difference of means a - b of two independent samples, with a bootstrap CI."""
-    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if xa.size == 0 or xb.size == 0:
+    return contrast_ci([a, b], [1.0, -1.0], seed=seed, level=level)
+
+
+def contrast_ci(samples: Sequence[Sequence[float]], weights: Sequence[float], *, seed: int = 0, level: float = 0.95) -> Estimate:
+    """A weighted sum of the means of independent samples, with a bootstrap CI.
+
+    E.g. a difference of differences, (a - b) - (c - d), is ``weights=(1, -1, -1, 1)``.
+    """
+    xs = [np.asarray(s, dtype=float) for s in samples]
+    if len(xs) != len(weights):
+        raise ValueError(f"contrast_ci: {len(xs)} samples but {len(weights)} weights")
+    if any(x.size == 0 for x in xs):
         return Estimate(float("nan"), float("nan"), float("nan"), 0)
     rng = np.random.default_rng(seed)
-    da = xa[rng.integers(0, xa.size, size=(N_BOOTSTRAP, xa.size))].mean(axis=1)
-    db = xb[rng.integers(0, xb.size, size=(N_BOOTSTRAP, xb.size))].mean(axis=1)
+    boot = sum(w * x[rng.integers(0, x.size, size=(N_BOOTSTRAP, x.size))].mean(axis=1) for w, x in zip(weights, xs))
     alpha = (1 - level) / 2
-    d = da - db
-    return Estimate(float(xa.mean() - xb.mean()), float(np.quantile(d, alpha)), float(np.quantile(d, 1 - alpha)), int(min(xa.size, xb.size)))
+    point = sum(w * x.mean() for w, x in zip(weights, xs))
+    return Estimate(float(point), float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha)), int(min(x.size for x in xs)))

@@ -1,0 +1,196 @@
+"""The report's sections as plain text tables, rendered once for report.md and once for report.html."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from gapbench.report.tables import BUCKETS, Metrics, Report
+from gapbench.stats import Estimate
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str  # also the key of report.notes and of the plot file name
+    title: str
+    text: str
+    tables: list[Table] = field(default_factory=list)
+    plots: list[str] = field(default_factory=list)  # PNG file names
+    note: str | None = None  # why the section is empty or partial
+
+
+def est(e: Estimate | None) -> str:
+    return "-" if e is None or math.isnan(e.mean) else str(e)
+
+
+def est_n(e: Estimate | None) -> str:
+    return "-" if e is None or e.n == 0 else f"{e} (n={e.n})"
+
+
+def _w(m: Metrics | None) -> str:
+    return est_n(m.weighted) if m else "-"
+
+
+def _s(m: Metrics | None) -> str:
+    return est(m.success) if m else "-"
+
+
+def _num(x: float | None, fmt: str = ".2f") -> str:
+    return "-" if x is None else format(x, fmt)
+
+
+def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
+    """All sections in reading order; ``plots`` maps section keys to the PNGs drawn for them."""
+    n = report.notes
+    src = report.source
+    paper = f"{src.get('title', 'The Collaboration Gap')} (arXiv {src.get('arxiv', '2511.02687')})"
+    out = [Section(
+        "runs", "Runs", "Results aggregated in this report. Models are named as in each run's config.",
+        [Table(["run", "directory", "config hash", "dialogues", "models", "mazes rebuilt"], [
+            [r.name, r.run_dir, r.results_hash, str(r.records), ", ".join(f"{k}={v}" for k, v in r.models.items()), str(r.mazes)]
+            for r in report.runs
+        ])],
+        note="; ".join(r.maze_note for r in report.runs if r.maze_note) or None,
+    )]  # fmt: skip
+    out.append(Section(
+        "homogeneous", "Solo vs collaboration",
+        "Weighted outcome (1 at the goal, 0 for no progress) and binary success, means with 95% bootstrap CIs. "
+        "The collaboration gap is solo minus homogeneous collaboration: positive when two copies do worse together "
+        "than one model with the same information.",
+        [
+            Table(["model", "solo full", "solo distributed", "collab", "success: solo full", "success: solo distributed", "success: collab"], [
+                [r.model, _w(r.solo_full), _w(r.solo_distributed), _w(r.collab), _s(r.solo_full), _s(r.solo_distributed), _s(r.collab)]
+                for r in report.homogeneous
+            ], "Outcomes (weighted; success)"),
+            Table(["model", "gap: solo distributed - collab", "gap: solo full - collab", "success gap: distributed", "success gap: full"], [
+                [r.model, est(r.gap_distributed.weighted if r.gap_distributed else None), est(r.gap_full.weighted if r.gap_full else None),
+                 est(r.gap_distributed.success if r.gap_distributed else None), est(r.gap_full.success if r.gap_full else None)]
+                for r in report.homogeneous if r.gap_distributed or r.gap_full
+            ], "Collaboration gap"),
+        ] if report.homogeneous else [],
+        plots.get("homogeneous", []), n.get("homogeneous"),
+    ))  # fmt: skip
+    out.append(Section(
+        "published", "Next to the paper",
+        f"Homogeneous pairs published in {paper} (closed and open models, 6x6 mazes) and the homogeneous pairs of "
+        "these runs (marked *), by weighted outcome.",
+        [Table(["model", "weighted", "success", "source"], [
+            [p.model + (" *" if p.ours else ""), est(p.ours.weighted) if p.ours else f"{p.weighted:.2f}",
+             est(p.ours.success) if p.ours else _num(p.success), "this report" if p.ours else f"arXiv {src.get('arxiv', '')}"]
+            for p in report.published
+        ])],
+        plots.get("published", []),
+    ))  # fmt: skip
+    matrix = report.matrix
+    tables = []
+    if matrix is not None:
+        for metric in ("weighted", "success"):
+            rows = []
+            for a in matrix.models:
+                cells = [matrix.get(a, b) for b in matrix.models]
+                rows.append([a] + [est_n(getattr(c, metric)) if c else "-" for c in cells])
+            tables.append(Table(["first \\ second", *matrix.models], rows, f"{metric}: rows speak first, columns second"))
+    if report.ordering:
+        tables.append(Table(["A", "B", "A first", "B first", "A first - B first", "success: A first - B first"], [
+            [o.a, o.b, est_n(o.a_first.weighted), est_n(o.b_first.weighted), est(o.effect.weighted), est(o.effect.success)]
+            for o in report.ordering
+        ], "Ordering effect (weighted outcome)"))  # fmt: skip
+    if report.published_ordering:
+        tables.append(Table(["first", "second", "weighted", "reverse order", "difference"], [
+            [p["first"], p["second"], _num(p.get("weighted")), _num(p.get("reverse_weighted")),
+             _num(p["weighted"] - p["reverse_weighted"], "+.2f") if p.get("weighted") is not None and p.get("reverse_weighted") is not None else "-"]
+            for p in report.published_ordering
+        ], f"Published ordering effects ({paper})"))  # fmt: skip
+    out.append(Section(
+        "heterogeneous", "Heterogeneous pairs and ordering",
+        "Two different models collaborating; the first-named model speaks first. The ordering effect is the outcome "
+        "with A speaking first minus the outcome with B speaking first.",
+        tables, plots.get("heterogeneous", []), "; ".join(x for x in (n.get("heterogeneous"), n.get("ordering")) if x) or None,
+    ))  # fmt: skip
+    relay_tables = [Table(["K", "strong primer", "strong recovery", "success: primer", "success: recovery"], [
+        [str(p.k), _w(p.primer), _w(p.recovery), _s(p.primer), _s(p.recovery)] for p in c.points
+    ] + [["weak + weak (no swap)", _w(c.weak_weak), "", _s(c.weak_weak), ""],
+         ["strong + weak (no swap)", _w(c.strong_weak), "", _s(c.strong_weak), ""]],
+        f"strong = {c.strong}, weak = {c.weak}") for c in report.relay]  # fmt: skip
+    out.append(Section(
+        "relay", "Relay inference",
+        "Strong primer: strong and weak talk for K messages, then the weak model takes the strong seat. Strong recovery: "
+        "two weak copies talk for K messages, then the strong model takes the first seat.",
+        relay_tables, plots.get("relay", []), n.get("relay"),
+    ))  # fmt: skip
+    out.append(Section(
+        "relations", "Base vs distilled",
+        "For each registry relation (distilled_from / base_of): the drop in weighted outcome from the source model to the "
+        "derived one, solo and in homogeneous collaboration. Collapse = collab drop - solo drop; \"yes\" when its CI lies "
+        "above 0 (collaboration suffers more than solo skill).",
+        [Table(["source", "derived", "relation", "solo", "drop solo", "drop collab", "collapse", "collapses"], [
+            [r.source, r.derived, r.kind, r.solo_condition or "-", est(r.drop_solo), est(r.drop_collab), est(r.collapse),
+             "-" if r.collapses is None else ("yes" if r.collapses else "no")]
+            for r in report.relations
+        ])] if report.relations else [],
+        plots.get("relations", []), n.get("relations"),
+    ))  # fmt: skip
+    out.append(Section(
+        "efficiency", "Efficiency",
+        "Tokens per dialogue estimated as median completion tokens per message x mean messages; and mean messages by "
+        "weighted-outcome bucket.",
+        [
+            Table(["models", "condition", "n", "messages", "median tokens/message", "tokens"], [
+                [r.models, r.condition, str(r.n), f"{r.messages:.1f}", _num(r.median_tokens, ".0f"), _num(r.tokens, ".0f")]
+                for r in report.efficiency
+            ]),
+            Table(["models", "condition", *[b[0] for b in BUCKETS]], [
+                [r.models, r.condition, *[f"{_num(m, '.1f')} (n={c})" for m, c in zip(r.messages, r.counts)]]
+                for r in report.buckets
+            ], "Mean messages by outcome bucket"),
+        ],
+        plots.get("efficiency", []), n.get("efficiency"),
+    ))  # fmt: skip
+    out.append(Section(
+        "agreement", "Grader agreement",
+        "Share of dialogues where the LLM grader's extracted route and the rule-based extraction lead to the same outcome.",
+        [Table(["condition", "agreement", "n"], [[a.condition, est(a.agreement), str(a.agreement.n)] for a in report.agreement])]
+        if report.agreement else [],
+        note=n.get("agreement"),
+    ))  # fmt: skip
+    out.append(Section(
+        "schemes", "Coordinate schemes",
+        "How the graded route was written, and for coordinate routes which interpretation (origin, order, corner) scored best.",
+        [Table(["models", "condition", "n", "route written as", "coordinate scheme"], [
+            [r.models, r.condition, str(r.n), ", ".join(f"{k} {v}" for k, v in r.symbols.items()),
+             ", ".join(f"{k} {v}" for k, v in r.schemes.items()) or "-"]
+            for r in report.schemes
+        ])],
+    ))  # fmt: skip
+    return [dataclasses.replace(s, tables=[t for t in s.tables if t.rows]) for s in out]
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(secs: list[Section], title: str) -> str:
+    lines = [f"# {title}", ""]
+    for s in secs:
+        lines += [f"## {s.title}", "", s.text, ""]
+        if s.note:
+            lines += [f"> Note: {s.note}", ""]
+        for t in s.tables:
+            if t.caption:
+                lines += [f"**{t.caption}**", ""]
+            lines.append("| " + " | ".join(_md_cell(h) for h in t.headers) + " |")
+            lines.append("|" + "---|" * len(t.headers))
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in t.rows]
+            lines.append("")
+        lines += [f"![{s.title}]({p})" for p in s.plots]
+        if s.plots:
+            lines.append("")
+    return "\n".join(lines)

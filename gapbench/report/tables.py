@@ -1,0 +1,350 @@
+"""Aggregation: labelled dialogues in, typed tables out. Pure functions, no I/O.
+
+Every mean carries a 95% percentile-bootstrap CI (gapbench.stats); differences between
+conditions treat the two sets of dialogues as independent samples.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from gapbench.report.load import Entry, RelationTriple, RunSource
+from gapbench.stats import Estimate, contrast_ci, diff_ci, mean_ci
+
+SOLO = ("solo_full", "solo_distributed")
+BUCKETS: tuple[tuple[str, float, float], ...] = (
+    ("fail (<0.25)", float("-inf"), 0.25),
+    ("partial fail (0.25-0.5)", 0.25, 0.5),
+    ("partial success (0.5-0.75)", 0.5, 0.75),
+    ("success (0.75-1)", 0.75, float("inf")),
+)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Weighted outcome and binary success (or differences of them)."""
+
+    weighted: Estimate
+    success: Estimate
+
+
+@dataclass(frozen=True)
+class HomogeneousRow:
+    model: str
+    solo_full: Metrics | None
+    solo_distributed: Metrics | None
+    collab: Metrics | None  # two copies of the model
+    gap_distributed: Metrics | None  # solo_distributed - collab: the collaboration gap
+    gap_full: Metrics | None  # solo_full - collab
+
+
+@dataclass(frozen=True)
+class PairCell:
+    first: str
+    second: str
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class PairMatrix:
+    """Collaboration outcome by seat: rows speak first, columns second."""
+
+    models: list[str]
+    cells: list[PairCell]
+
+    def get(self, first: str, second: str) -> Metrics | None:
+        return next((c.metrics for c in self.cells if c.first == first and c.second == second), None)
+
+
+@dataclass(frozen=True)
+class OrderingRow:
+    a: str
+    b: str
+    a_first: Metrics
+    b_first: Metrics
+    effect: Metrics  # a first minus b first
+
+
+@dataclass(frozen=True)
+class RelayPoint:
+    k: int
+    primer: Metrics | None  # strong + weak for k turns, then weak + weak
+    recovery: Metrics | None  # weak + weak for k turns, then strong + weak
+
+
+@dataclass(frozen=True)
+class RelayCurve:
+    strong: str
+    weak: str
+    points: list[RelayPoint]
+    weak_weak: Metrics | None  # baselines: whole dialogues without a swap
+    strong_weak: Metrics | None
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A larger model and one derived from it (distilled student, or fine-tune of a base)."""
+
+    source: str
+    derived: str
+    kind: str  # distilled | fine-tuned
+    solo_condition: str | None  # solo_distributed when run, else solo_full
+    drop_solo: Estimate | None  # source - derived, weighted outcome
+    drop_collab: Estimate | None
+    collapse: Estimate | None  # drop_collab - drop_solo: collaboration loses more than solo skill
+    collapses: bool | None  # the collapse CI lies above 0
+
+
+@dataclass(frozen=True)
+class EfficiencyRow:
+    models: str
+    condition: str
+    n: int
+    messages: float  # mean agent messages per dialogue
+    median_tokens: float | None  # median completion tokens per agent message; None when not recorded
+    tokens: float | None  # median tokens per message x mean messages
+
+
+@dataclass(frozen=True)
+class BucketRow:
+    models: str
+    condition: str
+    counts: list[int]  # dialogues per outcome bucket (BUCKETS)
+    messages: list[float | None]  # mean agent messages per bucket
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    condition: str
+    agreement: Estimate  # share of dialogues where LLM and rule extraction grade alike
+
+
+@dataclass(frozen=True)
+class SchemeRow:
+    models: str
+    condition: str
+    n: int
+    symbols: dict[str, int]  # how routes were written (directions, number_number, ...)
+    schemes: dict[str, int]  # winning interpretation of coordinate routes
+
+
+@dataclass(frozen=True)
+class PublishedHomogeneous:
+    model: str
+    weighted: float
+    success: float | None
+    ours: Metrics | None  # None for the paper's models
+
+
+@dataclass(frozen=True)
+class Report:
+    runs: list[RunSource]
+    homogeneous: list[HomogeneousRow]
+    matrix: PairMatrix | None
+    ordering: list[OrderingRow]
+    relay: list[RelayCurve]
+    relations: list[Relation]
+    efficiency: list[EfficiencyRow]
+    buckets: list[BucketRow]
+    agreement: list[AgreementRow]
+    schemes: list[SchemeRow]
+    published: list[PublishedHomogeneous]
+    published_ordering: list[dict[str, Any]]
+    source: dict[str, str]  # the paper
+    notes: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
+
+
+# ------------------------------------------------------------------------------------- helpers
+def weighted(entries: Iterable[Entry]) -> list[float]:
+    return [e.record.grade.weighted for e in entries]
+
+
+def success(entries: Iterable[Entry]) -> list[float]:
+    return [float(e.record.grade.success) for e in entries]
+
+
+def metrics(entries: list[Entry]) -> Metrics | None:
+    return Metrics(mean_ci(weighted(entries)), mean_ci(success(entries))) if entries else None
+
+
+def difference(a: list[Entry], b: list[Entry]) -> Metrics | None:
+    """Mean of a minus mean of b, per metric."""
+    if not a or not b:
+        return None
+    return Metrics(diff_ci(weighted(a), weighted(b)), diff_ci(success(a), success(b)))
+
+
+def group(entries: Iterable[Entry], key: Callable[[Entry], Any]) -> dict[Any, list[Entry]]:
+    out: dict[Any, list[Entry]] = defaultdict(list)
+    for e in entries:
+        out[key(e)].append(e)
+    return out
+
+
+def _order(names: Iterable[str]) -> list[str]:
+    return sorted(set(names))
+
+
+# -------------------------------------------------------------------------------------- tables
+def homogeneous(entries: list[Entry]) -> list[HomogeneousRow]:
+    """Per model: solo with the full map, solo with both halves, and two copies collaborating."""
+    by = group(entries, lambda e: (e.record.condition, e.models))
+    models = _order(
+        e.models[0] for e in entries
+        if e.record.condition in SOLO or (e.record.condition == "collab" and len(set(e.models)) == 1)
+    )  # fmt: skip
+    rows = []
+    for m in models:
+        full, dist, collab = by.get(("solo_full", (m,)), []), by.get(("solo_distributed", (m,)), []), by.get(("collab", (m, m)), [])
+        rows.append(HomogeneousRow(m, metrics(full), metrics(dist), metrics(collab), difference(dist, collab), difference(full, collab)))
+    return rows
+
+
+def pair_matrix(entries: list[Entry]) -> PairMatrix | None:
+    """All collaboration pairs by seat; None unless two different models ever collaborated."""
+    collab = group((e for e in entries if e.record.condition == "collab"), lambda e: e.models)
+    if not any(len(set(pair)) > 1 for pair in collab):
+        return None
+    models = _order(m for pair in collab for m in pair)
+    cells = [PairCell(a, b, metrics(es)) for (a, b), es in sorted(collab.items())]  # type: ignore[arg-type]
+    return PairMatrix(models, cells)
+
+
+def ordering(entries: list[Entry]) -> list[OrderingRow]:
+    """Pairs run in both orders: how much it matters who speaks first."""
+    collab = group((e for e in entries if e.record.condition == "collab"), lambda e: e.models)
+    rows = []
+    for (a, b), ab in sorted(collab.items()):
+        if a < b and (b, a) in collab:
+            ba = collab[(b, a)]
+            rows.append(OrderingRow(a, b, metrics(ab), metrics(ba), difference(ab, ba)))  # type: ignore[arg-type]
+    return rows
+
+
+def relay(entries: list[Entry]) -> list[RelayCurve]:
+    """Outcome against K per (strong, weak) pairing, beside the unswapped baselines."""
+    def roles(e: Entry) -> tuple[str, str]:
+        # primer starts strong + weak; recovery starts weak + weak and swaps the strong model in
+        if e.record.condition == "relay_primer":
+            return e.models[0], e.models[1]
+        return (e.after or e.models)[0], e.models[0]
+
+    relays = [e for e in entries if e.record.condition in ("relay_primer", "relay_recovery") and e.record.relay_k]
+    collab = group((e for e in entries if e.record.condition == "collab"), lambda e: e.models)
+    curves = []
+    for (strong, weak), es in sorted(group(relays, roles).items()):
+        by_k = group(es, lambda e: (e.record.relay_k, e.record.condition))
+        ks = sorted({e.record.relay_k for e in es if e.record.relay_k})
+        points = [RelayPoint(k, metrics(by_k.get((k, "relay_primer"), [])), metrics(by_k.get((k, "relay_recovery"), []))) for k in ks]
+        curves.append(RelayCurve(strong, weak, points, metrics(collab.get((weak, weak), [])), metrics(collab.get((strong, weak), []))))
+    return curves
+
+
+def relations(entries: list[Entry], links: list[RelationTriple]) -> list[Relation]:
+    """Source vs derived model, solo and collaborating: does collaboration drop more than solo skill?
+
+    Compared on the weighted outcome; solo uses solo_distributed (the same information as the
+    pair) when it was run, else solo_full."""
+    by = group(entries, lambda e: (e.record.condition, e.models))
+    rows = []
+    for source, derived, kind in links:
+        def w(condition: str, m: str) -> list[float]:
+            return weighted(by.get((condition, (m,) if condition in SOLO else (m, m)), []))
+
+        solo = next((c for c in ("solo_distributed", "solo_full") if w(c, source) and w(c, derived)), None)
+        collab_s, collab_d = w("collab", source), w("collab", derived)
+        if solo is None and not (collab_s and collab_d):
+            continue
+        solo_s, solo_d = (w(solo, source), w(solo, derived)) if solo else ([], [])
+        drop_solo = diff_ci(solo_s, solo_d) if solo else None
+        drop_collab = diff_ci(collab_s, collab_d) if collab_s and collab_d else None
+        collapse = contrast_ci([collab_s, collab_d, solo_s, solo_d], [1, -1, -1, 1]) if drop_solo and drop_collab else None
+        rows.append(Relation(source, derived, kind, solo, drop_solo, drop_collab, collapse, collapse.low > 0 if collapse else None))
+    return rows
+
+
+def _label(e: Entry) -> str:
+    return e.pair + (f" K={e.record.relay_k}" if e.record.relay_k else "")
+
+
+def efficiency(entries: list[Entry]) -> tuple[list[EfficiencyRow], list[BucketRow]]:
+    """Tokens spent (median tokens per message x messages) and message counts by outcome bucket."""
+    rows, buckets = [], []
+    for (label, condition), es in sorted(group(entries, lambda e: (_label(e), e.record.condition)).items()):
+        counts = [len(e.record.transcript.agent_messages) for e in es]
+        tokens = [m.completion_tokens for e in es for m in e.record.transcript.agent_messages if m.completion_tokens]
+        mean_messages = sum(counts) / len(counts)
+        median = float(statistics.median(tokens)) if tokens else None
+        rows.append(EfficiencyRow(label, condition, len(es), mean_messages, median, median * mean_messages if median is not None else None))
+        per_bucket = [[n for e, n in zip(es, counts) if lo <= e.record.grade.weighted < hi] for _, lo, hi in BUCKETS]
+        buckets.append(BucketRow(label, condition, [len(b) for b in per_bucket], [sum(b) / len(b) if b else None for b in per_bucket]))
+    return rows, buckets
+
+
+def agreement(entries: list[Entry]) -> list[AgreementRow]:
+    """How often the LLM grader's extraction grades like the rule-based one, per condition and overall."""
+    graded = [e for e in entries if e.record.grader_agreement is not None]
+    rows = [AgreementRow(c, mean_ci([float(bool(e.record.grader_agreement)) for e in es])) for c, es in sorted(group(graded, lambda e: e.record.condition).items())]
+    if len(rows) > 1:
+        rows.append(AgreementRow("all", mean_ci([float(bool(e.record.grader_agreement)) for e in graded])))
+    return rows
+
+
+def describe_scheme(scheme: dict[str, Any] | None) -> str:
+    if not scheme:
+        return "directions"
+    return f"{scheme.get('origin', 0)}-based {scheme.get('order', 'row_col')} from {scheme.get('corner', 'top_left')}"
+
+
+def schemes(entries: list[Entry]) -> list[SchemeRow]:
+    """How agents wrote their route and which interpretation of coordinates won."""
+    rows = []
+    for (label, condition), es in sorted(group(entries, lambda e: (_label(e), e.record.condition)).items()):
+        symbols = Counter(e.record.grade.symbols or "no route" for e in es)
+        coords = Counter(describe_scheme(e.record.grade.scheme) for e in es if e.record.grade.scheme)
+        rows.append(SchemeRow(label, condition, len(es), dict(symbols.most_common()), dict(coords.most_common())))
+    return rows
+
+
+def published_homogeneous(published: dict[str, Any], rows: list[HomogeneousRow]) -> list[PublishedHomogeneous]:
+    """The paper's homogeneous pairs and ours on one scale, best first."""
+    out = [PublishedHomogeneous(p["model"], float(p["weighted"]), p.get("success"), None) for p in published.get("homogeneous", [])]
+    out += [PublishedHomogeneous(r.model, r.collab.weighted.mean, r.collab.success.mean, r.collab) for r in rows if r.collab]
+    return sorted(out, key=lambda p: -p.weighted)
+
+
+def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTriple], published: dict[str, Any], notes: dict[str, str]) -> Report:
+    """Every table of the report, with a note for each section the runs cannot fill."""
+    notes = dict(notes)
+    conditions = {e.record.condition for e in entries}
+    homo = homogeneous(entries)
+    if not homo:
+        notes["homogeneous"] = "no solo conditions and no homogeneous pairs in these runs"
+    elif not conditions & set(SOLO):
+        notes.setdefault("homogeneous", "no solo conditions in these runs, so no collaboration gap; add solo_full / solo_distributed to `conditions`")
+    matrix = pair_matrix(entries)
+    if matrix is None:
+        notes["heterogeneous"] = "no heterogeneous pairs in these runs (set `pairs: all_ordered` or list pairs)"
+    order = ordering(entries)
+    if matrix is not None and not order:
+        notes["ordering"] = "no pair was run in both orders"
+    curves = relay(entries)
+    if not curves:
+        notes["relay"] = "no relay conditions in these runs (add `relay` to `conditions`)"
+    rels = relations(entries, links)
+    if not rels:
+        notes.setdefault("relations", "no two models of these runs are related in the registry (distilled_from / base_of), or they lack solo or homogeneous runs")
+    eff, buckets = efficiency(entries)
+    if all(r.median_tokens is None for r in eff):
+        notes["efficiency"] = "no token counts were recorded (e.g. scripted agents); message counts only"
+    agree = agreement(entries)
+    if not agree:
+        notes["agreement"] = "no LLM grader in these runs (grader: rule), so nothing to compare"
+    return Report(
+        runs=runs, homogeneous=homo, matrix=matrix, ordering=order, relay=curves, relations=rels, efficiency=eff,
+        buckets=buckets, agreement=agree, schemes=schemes(entries), published=published_homogeneous(published, homo),
+        published_ordering=list(published.get("ordering", [])), source=dict(published.get("source", {})), notes=notes,
+    )  # fmt: skip
