@@ -19,6 +19,7 @@ from gapbench.transcript import Transcript
 
 RESULTS_DIR = "results"
 RUN_FILE = "run.json"
+MERGED_FILE = "merged.jsonl"  # beside results/, so readers of the shards never count a dialogue twice
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def read_results(run_dir: Path | str, *, allow_mixed: bool = False) -> list[Dial
 
 def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / (RUN_FILE + ".tmp")
+    tmp = run_dir / f"{RUN_FILE}.{os.getpid()}.tmp"  # per process: shards of one run start together
     tmp.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, run_dir / RUN_FILE)
 
@@ -211,6 +212,37 @@ def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
 def read_run_info(run_dir: Path) -> dict[str, Any] | None:
     path = run_dir / RUN_FILE
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class MergeReport:
+    path: Path | None  # None while dialogues are missing
+    records: int
+    missing: list[str]  # planned dialogue ids with no record
+
+
+def merge(run_dir: Path, planned: list[str], run_hash: str) -> MergeReport:
+    """One record per planned dialogue, in plan order, in RUN_DIR/merged.jsonl.
+
+    Shards of any N are merged (records are keyed by dialogue id); nothing is written while a
+    planned dialogue is missing, so a merged file is always the complete study.
+    """
+    records = {r.dialogue_id: r for r in read_results(run_dir)}
+    foreign = sorted({r.run_hash for r in records.values()} - {run_hash})
+    if foreign:
+        raise ValueError(f"{run_dir} holds records of another config (hash {', '.join(foreign)}, run.json says {run_hash}); keep one run per directory")
+    missing = [i for i in planned if i not in records]
+    if missing:
+        return MergeReport(None, 0, missing)
+    path = run_dir / MERGED_FILE
+    tmp = path.with_name(f"{MERGED_FILE}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for dialogue_id in planned:
+            f.write(records[dialogue_id].to_json() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return MergeReport(path, len(planned), [])
 
 
 def export(run_dir: Path, out: Path) -> Path:
