@@ -14,7 +14,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Protocol
 
-from gapbench.engines.base import ChatRequest, Completion, Engine
+from gapbench.engines.base import ChatRequest, Completion, ContinuousEngine, Engine
 
 
 class Job(Protocol):
@@ -68,25 +68,45 @@ def run_jobs(
 ) -> Throughput:
     """Run ``jobs`` (and the follow-ups ``on_finish`` returns) to completion.
 
+    Continuous engines (vLLM) get each pending turn as soon as it is pending and are stepped one
+    engine step at a time, so a dialogue whose reply is done speaks again at once. Other engines
+    (transformers, HTTP, scripted) get one batch per round with every pending turn of their model.
     Follow-ups go to the front of the queue so that finished dialogues reach their results (and
     relay bases their branches) before new dialogues start. An exception from an engine (as
     opposed to a per-request error completion) stops the run: what was finished is already saved.
     """
     queue: deque[Job] = deque(jobs)
     active: list[Job] = []
+    # (engine, conversation id) -> the job whose request is in flight there. Keyed by engine, not
+    # model name: model keys that name the same model share one engine.
+    waiting: dict[tuple[int, str], Job] = {}
     stats = Throughput(time.perf_counter())
+    continuous = {id(e): e for e in engines.values() if isinstance(e, ContinuousEngine)}
+
+    def deliver(engine: Engine, completions: Iterable[Completion]) -> None:
+        for completion in completions:
+            stats.add(completion)
+            waiting.pop((id(engine), completion.conversation_id)).take(completion)
+
     while queue or active:
         while queue and len(active) < max_concurrent:
             active.append(queue.popleft())
-        groups: dict[str, list[Job]] = defaultdict(list)
+        busy = {id(job) for job in waiting.values()}
+        groups: dict[str, list[tuple[Job, ChatRequest]]] = defaultdict(list)
         for job in active:
-            if not job.done:
-                groups[job.model()].append(job)
+            if not job.done and id(job) not in busy:
+                groups[job.model()].append((job, job.request()))
         for model, members in groups.items():
-            completions = engines[model].generate([job.request() for job in members])
-            for job, completion in zip(members, completions):
-                stats.add(completion)
-                job.take(completion)
+            engine = engines[model]
+            waiting.update(((id(engine), request.conversation_id), job) for job, request in members)
+            requests = [request for _, request in members]
+            if id(engine) in continuous:
+                deliver(engine, continuous[id(engine)].submit(requests))
+            else:
+                deliver(engine, engine.generate(requests))
+        for key, engine in continuous.items():
+            if engine.in_flight:
+                deliver(engine, engine.poll())
         still: list[Job] = []
         for job in active:
             if not job.done:
@@ -99,4 +119,3 @@ def run_jobs(
         if on_round is not None:
             on_round(stats)
     return stats
-

@@ -232,3 +232,59 @@ def test_sigterm_saves_and_exits_with_143(tmp_path):
     assert proc.returncode == 143, err
     assert "rerun to resume" in err
     assert shard.read_bytes().endswith(b"\n")
+
+
+class SteppedEngine:
+    """A continuous engine over scripted agents: each request finishes after 1-3 steps, so
+    dialogues fall out of step with each other, as in vLLM."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.queue, self.steps, self.max_seen = inner, inner.name, [], 0, 0
+
+    def submit(self, requests):
+        self.queue += [[1 + int(r.conversation_id[:2], 16) % 3, r] for r in requests]
+        self.max_seen = max(self.max_seen, len(self.queue))
+        return []
+
+    def poll(self):
+        self.steps += 1
+        for item in self.queue:
+            item[0] -= 1
+        done = [r for n, r in self.queue if n <= 0]
+        self.queue = [item for item in self.queue if item[0] > 0]
+        return self.inner.generate(done)
+
+    @property
+    def in_flight(self):
+        return len(self.queue)
+
+    def generate(self, requests):
+        raise AssertionError("a continuous engine is driven through submit/poll")
+
+    def release(self, ids):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_continuous_engines_give_the_same_results_as_round_batching(tmp_path, monkeypatch):
+    import gapbench.runner as runner
+    from gapbench.agents import ScriptedEngine
+    from gapbench.engines.base import ContinuousEngine
+
+    reference = tmp_path / "ref"
+    reference.mkdir()
+    run_experiment(write_config(reference), progress=False)
+    stepped = {}
+
+    def build(config, keys):
+        for k in keys:
+            stepped.setdefault(config.entry(k).model, SteppedEngine(ScriptedEngine(config.entry(k).model)))
+        return {k: stepped[config.entry(k).model] for k in keys}
+
+    monkeypatch.setattr(runner, "build_engines", build)
+    run_experiment(write_config(tmp_path), progress=False)
+    assert all(isinstance(e, ContinuousEngine) for e in stepped.values())
+    assert outcomes(tmp_path / "run") == outcomes(reference / "run")
+    assert all(e.steps > 0 and e.max_seen > 1 for e in stepped.values())

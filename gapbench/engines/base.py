@@ -66,3 +66,21 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ContinuousEngine(Engine, Protocol):
+    """An engine that also batches continuously: requests join the running batch as they come
+    (vLLM). The scheduler submits a dialogue's next turn as soon as its previous one finishes,
+    instead of waiting for the slowest member of a round."""
+
+    @property
+    def in_flight(self) -> int: ...
+
+    def submit(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        """Queue requests; returns error completions for those that could not be queued."""
+        ...
+
+    def poll(self) -> list[Completion]:
+        """Advance one step; the completions of requests that finished in it."""
+        ...

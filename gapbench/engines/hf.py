@@ -1,0 +1,371 @@
+"""The transformers engine: batched generation with KV-cache reuse across a dialogue's turns.
+
+Dialogue prompts grow every turn, and each turn's prompt starts with the previous prompt plus the
+reply (``ChatRenderer`` guarantees the token prefix). So the engine keeps every conversation's KV
+cache between calls and prefills only the new tokens (``scripts/engine_reuse_bench.py`` measures
+the gain against recomputing every prompt).
+
+How a call works: each conversation's cache is stored compact (no padding) between calls. A call
+takes the conversations of a batch, lays their caches side by side left-padded to the longest,
+appends each row's new prompt tokens as a ragged, left-padded block, and decodes with its own loop
+(so it controls the cache). Padding inside the sequence is masked out; position ids count only real
+tokens (cumulative sum of the attention mask). Afterwards each row's cache is cut back to its real
+tokens. Rebuilding per call costs one copy of the caches, small next to the copy DynamicCache makes
+at every decode step, and it makes any change of batch composition (conversations released, new
+ones, a different grouping) correct by construction. The last generated token of a reply is not in
+the cache (it was never fed); the next turn prefills it with the new tokens.
+
+Reuse needs plain full-attention cache layers; for models with sliding-window or recurrent layers
+the engine recomputes every prompt (correct, slower) and says so once in the log.
+
+Numerics: in float32, greedy tokens with reuse equal those of full recomputation. In bf16, padding
+and batch-shape changes alter rounding, and a few percent of greedy tokens flip.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+from gapbench.engines.base import ChatRequest, Completion, EngineError, FinishReason
+from gapbench.engines.rendering import ChatRenderer, common_prefix_len
+
+if TYPE_CHECKING:
+    import torch
+
+    from gapbench.registry import ModelSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Stored:
+    """A conversation's cache between calls: ``ids`` are exactly the tokens it holds."""
+
+    ids: list[int]
+    layers: list[tuple[torch.Tensor, torch.Tensor]]  # per layer (keys, values), [1, heads, len, dim]
+
+
+@dataclass
+class EngineStats:
+    """Token accounting since the engine started: ``cached + prefilled == prompt`` always."""
+
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    prefilled_tokens: int = 0  # prompt tokens actually forwarded (padding excluded)
+    completion_tokens: int = 0
+
+    @property
+    def cache_hit_fraction(self) -> float:
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+
+@dataclass
+class _Job:
+    index: int
+    request: ChatRequest
+    ids: list[int]
+    max_new: int
+    reused: int = 0
+    generated: list[int] = field(default_factory=list)
+    finish: FinishReason = "length"
+    text: str | None = None  # set when a stop string cut the text
+    done: bool = False
+
+
+class TransformersEngine:
+    """``Engine`` over a Hugging Face causal LM (see the module docstring for the cache design)."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int = 16,
+        reuse_cache: bool = True,
+        cache_dir: str | None = None,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        from gapbench.registry import load_tokenizer, prepare
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.spec = spec
+        self.name = spec.name
+        self.batch_size = batch_size
+        self.reuse_cache = reuse_cache
+        path = prepare(spec, cache_dir)
+        cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
+        dtype_name = dtype or spec.dtype
+        torch_dtype = torch.bfloat16 if dtype_name == "auto" else getattr(torch, dtype_name, None)
+        if not isinstance(torch_dtype, torch.dtype):
+            raise ValueError(f"dtype must be one of auto, bfloat16, float16, float32; got {dtype_name!r}")
+        load_kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": spec.trust_remote_code}
+        if cuda and device in (None, "cuda"):
+            load_kwargs["device_map"] = "auto"  # accelerate spreads large models over the GPUs
+        try:
+            self.model = AutoModelForCausalLM.from_pretrained(str(path), **load_kwargs)
+        except OSError as exc:
+            raise EngineError(f"model {spec.name}: could not load weights from {path}: {exc}") from exc
+        if "device_map" not in load_kwargs:
+            self.model.to(device or "cpu")
+        self.model.eval()
+        self.tokenizer = load_tokenizer(spec, path)
+        self.eos_ids = _model_eos_ids(self.model, self.tokenizer)
+        self.renderer = ChatRenderer(
+            self.tokenizer,
+            strip_reasoning=spec.reasoning.strip,
+            reasoning_tags=spec.reasoning.tags,
+            template_kwargs=spec.chat_template_kwargs,
+            eos_ids=sorted(self.eos_ids),
+        )
+        pad = self.tokenizer.pad_token_id
+        self.pad_id: int = pad if pad is not None else min(self.eos_ids, default=0)
+        self.input_device = self.model.get_input_embeddings().weight.device
+        params = inspect.signature(self.model.forward).parameters
+        self._logits_to_keep = "logits_to_keep" in params
+        # transformers renamed `past_key_values` to `cache` (5.2x); accept both so 5.19 works too.
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self._stored: dict[str, _Stored] = {}
+        self.stats = EngineStats()
+
+    # ------------------------------------------------------------------------------ Engine API
+    def generate(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        results: list[Completion | None] = [None] * len(requests)
+        jobs: list[_Job] = []
+        seen: set[str] = set()
+        limit = self.spec.max_model_len
+        for index, request in enumerate(requests):
+            cid = request.conversation_id
+            if cid in seen:
+                results[index] = _error(cid, f"conversation {cid!r} appears more than once in one batch")
+                continue
+            seen.add(cid)
+            if request.sampling.max_tokens < 1:
+                results[index] = _error(cid, f"conversation {cid!r}: max_tokens must be at least 1")
+                continue
+            try:
+                ids, _ = self.renderer.prompt_ids(request)
+            except Exception as exc:  # a template that rejects these messages fails this request only
+                results[index] = _error(cid, f"conversation {cid!r}: chat template failed: {exc}")
+                continue
+            if len(ids) >= limit:
+                results[index] = _error(
+                    cid,
+                    f"conversation {cid!r}: prompt of {len(ids)} tokens does not fit max_model_len {limit} "
+                    f"of {self.spec.name} (shorten the dialogue or raise max_model_len in the card)",
+                    prompt_tokens=len(ids),
+                )
+                continue
+            jobs.append(_Job(index, request, ids, max_new=min(request.sampling.max_tokens, limit - len(ids))))
+        jobs.sort(key=lambda j: len(j.ids))
+        for start in range(0, len(jobs), self.batch_size):
+            chunk = jobs[start : start + self.batch_size]
+            self._run(chunk)
+            for job in chunk:
+                results[job.index] = self._completion(job)
+        return [r for r in results if r is not None]
+
+    def release(self, conversation_ids: Sequence[str]) -> None:
+        for cid in conversation_ids:
+            self._stored.pop(cid, None)
+        self.renderer.release(conversation_ids)
+
+    def close(self) -> None:
+        self._stored.clear()
+        self.model = None  # type: ignore[assignment]
+
+    # ------------------------------------------------------------------------------ one batch
+    def _run(self, jobs: list[_Job]) -> None:
+        import torch
+
+        try:
+            with torch.inference_mode():
+                self._decode(jobs, *self._prefill(jobs))
+        except torch.cuda.OutOfMemoryError as exc:
+            raise EngineError(f"model {self.spec.name}: out of memory with batch_size {self.batch_size}; lower it") from exc
+
+    def _prefill(self, jobs: list[_Job]) -> tuple[Any, torch.Tensor, torch.Tensor]:
+        """Forward the new prompt tokens over the rows' stored caches: (cache, mask, last logits)."""
+        import torch
+        from transformers import DynamicCache
+
+        rows: list[list[tuple[torch.Tensor, torch.Tensor]] | None] = []
+        for job in jobs:
+            stored = self._stored.pop(job.request.conversation_id, None) if self.reuse_cache else None
+            if stored is None:
+                rows.append(None)
+                continue
+            # Keep at least one prompt token to forward: its logits start the reply.
+            job.reused = min(common_prefix_len(stored.ids, job.ids), len(job.ids) - 1)
+            rows.append(stored.layers if job.reused else None)
+        batch = len(jobs)
+        cached_len = max(job.reused for job in jobs)
+        new_len = max(len(job.ids) - job.reused for job in jobs)
+        dev = self.input_device
+        cache_mask = torch.zeros(batch, cached_len, dtype=torch.long, device=dev)
+        input_ids = torch.full((batch, new_len), self.pad_id, dtype=torch.long, device=dev)
+        block_mask = torch.zeros(batch, new_len, dtype=torch.long, device=dev)
+        for b, job in enumerate(jobs):
+            new = job.ids[job.reused :]
+            input_ids[b, new_len - len(new) :] = torch.tensor(new, dtype=torch.long, device=dev)
+            block_mask[b, new_len - len(new) :] = 1
+            cache_mask[b, cached_len - job.reused :] = 1
+        cache = None
+        if cached_len:
+            reference = next(r for r in rows if r is not None)
+            data = []
+            for layer, (ref_k, ref_v) in enumerate(reference):
+                keys = ref_k.new_zeros(batch, ref_k.shape[1], cached_len, ref_k.shape[3])
+                values = ref_v.new_zeros(batch, ref_v.shape[1], cached_len, ref_v.shape[3])
+                for b, (job, row) in enumerate(zip(jobs, rows)):
+                    if row is not None:
+                        keys[b, :, cached_len - job.reused :] = row[layer][0][0, :, : job.reused]
+                        values[b, :, cached_len - job.reused :] = row[layer][1][0, :, : job.reused]
+                data.append((keys, values))
+            cache = DynamicCache(ddp_cache_data=data, config=self.model.config)
+        self.stats.prefilled_tokens += int(block_mask.sum())
+        mask = torch.cat([cache_mask, block_mask], dim=1)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, cached_len:]
+        cache, logits = self._forward(input_ids, mask, positions, cache)
+        return cache, mask, logits
+
+    def _forward(
+        self, input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any
+    ) -> tuple[Any, torch.Tensor]:
+        """One forward step; returns (cache, logits of the last position as float32)."""
+        kwargs: dict[str, Any] = {"logits_to_keep": 1} if self._logits_to_keep else {}
+        kwargs[self._cache_arg] = cache
+        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, **kwargs)
+        new_cache = out["cache"] if "cache" in out else out["past_key_values"]
+        return new_cache, out.logits[:, -1, :].float()
+
+    def _decode(self, jobs: list[_Job], cache: Any, mask: torch.Tensor, logits: torch.Tensor) -> None:
+        import torch
+
+        dev = self.input_device
+        generators = [_generator(job.request.sampling.seed, logits.device) for job in jobs]
+        next_pos = mask.sum(-1, keepdim=True)
+        while True:
+            tokens = self._sample(jobs, logits, generators)
+            for job, token in zip(jobs, tokens):
+                if not job.done:
+                    self._advance(job, token)
+            active = [not job.done for job in jobs]
+            if not any(active):
+                break
+            step = torch.tensor(active, dtype=torch.long, device=dev).unsqueeze(1)
+            feed = torch.tensor(
+                [t if a else self.pad_id for t, a in zip(tokens, active)], dtype=torch.long, device=dev
+            ).unsqueeze(1)
+            mask = torch.cat([mask, step], dim=1)
+            cache, logits = self._forward(feed, mask, next_pos, cache)
+            next_pos = next_pos + step
+        self._store(jobs, cache, mask)
+
+    def _sample(self, jobs: list[_Job], logits: torch.Tensor, generators: list[Any]) -> list[int]:
+        import torch
+
+        eos = sorted(self.eos_ids)
+        tokens: list[int] = []
+        for b, job in enumerate(jobs):
+            if job.done:
+                tokens.append(self.pad_id)
+                continue
+            sampling = job.request.sampling
+            row = logits[b]
+            if eos and len(job.generated) < sampling.min_tokens:
+                row = row.clone()
+                row[eos] = float("-inf")
+            if sampling.temperature <= 0:
+                tokens.append(int(row.argmax()))
+                continue
+            probs = torch.softmax(row / sampling.temperature, dim=-1)
+            if sampling.top_p < 1.0:
+                sorted_probs, order = probs.sort(descending=True)
+                keep = sorted_probs.cumsum(-1) - sorted_probs < sampling.top_p  # always keeps the top token
+                probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+            tokens.append(int(torch.multinomial(probs, 1, generator=generators[b])))
+        return tokens
+
+    def _advance(self, job: _Job, token: int) -> None:
+        """Append a token and decide whether the reply is finished (EOS, stop string, length)."""
+        job.generated.append(token)
+        sampling = job.request.sampling
+        may_stop = len(job.generated) >= sampling.min_tokens
+        if may_stop and token in self.eos_ids:
+            job.finish, job.done = "stop", True
+            return
+        if may_stop and sampling.stop:
+            text = self.renderer.completion_text(job.generated)
+            hits = [i for i in (text.find(s) for s in sampling.stop) if i >= 0]
+            if hits:
+                job.finish, job.done, job.text = "stop", True, text[: min(hits)]
+                return
+        if len(job.generated) >= job.max_new:
+            job.finish, job.done = "length", True
+
+    def _store(self, jobs: list[_Job], cache: Any, mask: torch.Tensor) -> None:
+        """Keep each row's real tokens (prompt + reply minus its unfed last token) for the next turn."""
+        from transformers import DynamicCache
+        from transformers.cache_utils import DynamicLayer
+
+        if not self.reuse_cache:
+            return
+        layers = getattr(cache, "layers", None)
+        if not isinstance(cache, DynamicCache) or not layers or any(type(l) is not DynamicLayer for l in layers):
+            log.warning("model %s has non-standard cache layers; recomputing prompts every turn", self.spec.name)
+            self.reuse_cache = False
+            return
+        for b, job in enumerate(jobs):
+            keep = mask[b].nonzero().squeeze(1)
+            ids = job.ids + job.generated[:-1]
+            if keep.numel() != len(ids):
+                raise EngineError(f"internal: cache of {keep.numel()} tokens for {len(ids)} ids")
+            kept = []
+            for layer in layers:
+                index = keep.to(layer.keys.device)
+                kept.append((layer.keys[b : b + 1, :, index], layer.values[b : b + 1, :, index]))
+            self._stored[job.request.conversation_id] = _Stored(ids, kept)
+
+    def _completion(self, job: _Job) -> Completion:
+        self.renderer.record_completion(job.request.conversation_id, job.generated)
+        self.stats.prompt_tokens += len(job.ids)
+        self.stats.cached_tokens += job.reused
+        self.stats.completion_tokens += len(job.generated)
+        text = job.text if job.text is not None else self.renderer.completion_text(job.generated)
+        return Completion(
+            conversation_id=job.request.conversation_id,
+            text=text,
+            prompt_tokens=len(job.ids),
+            completion_tokens=len(job.generated),
+            cached_tokens=job.reused,
+            finish_reason=job.finish,
+        )
+
+
+def _error(cid: str, message: str, prompt_tokens: int = 0) -> Completion:
+    return Completion(conversation_id=cid, text="", prompt_tokens=prompt_tokens, finish_reason="error", error=message)
+
+
+def _generator(seed: int | None, device: Any) -> Any:
+    import torch
+
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed if seed is not None else secrets.randbits(63))
+    return gen
+
+
+def _model_eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
+    """End-of-sequence ids: the generation config's (often several) and the tokenizer's."""
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    return frozenset(ids)

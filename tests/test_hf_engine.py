@@ -1,0 +1,132 @@
+"""TransformersEngine on a tiny random model (float32: reuse must not change a single token)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gapbench.engines import Engine, build_engine
+from gapbench.engines.base import ChatMessage, ChatRequest, Completion, Sampling
+from gapbench.engines.hf import TransformersEngine
+from gapbench.registry import load_spec
+
+
+@pytest.fixture(scope="module")
+def tiny_spec(tiny_model_dir: Path):
+    return load_spec(tiny_model_dir)
+
+
+def _engine(spec, **options) -> TransformersEngine:
+    return TransformersEngine(spec, dtype="float32", device="cpu", **options)
+
+
+def _dialogues(
+    engine: TransformersEngine, turns: int, sampling: Sampling, *, churn: bool = True, conversations: int = 4
+) -> list[list[Completion]]:
+    """Run several conversations turn by turn; with churn, one leaves after turn 1 and one joins."""
+    chats = {f"c{i}": [ChatMessage("system", f"You are agent {i}; describe your half of the maze.")] for i in range(conversations)}
+    log: list[list[Completion]] = []
+    for turn in range(turns):
+        requests = []
+        for cid, messages in chats.items():
+            messages.append(ChatMessage("user", f"Turn {turn} ({cid}): I see a wall at ({turn}, 2). Where are you?"))
+            requests.append(ChatRequest(cid, tuple(messages), sampling))
+        completions = engine.generate(requests)
+        assert [c.conversation_id for c in completions] == [r.conversation_id for r in requests]
+        for completion in completions:
+            assert completion.error is None, completion.error
+            chats[completion.conversation_id].append(ChatMessage("assistant", completion.text))
+        log.append(completions)
+        if churn and turn == 1:
+            engine.release(["c1"])
+            del chats["c1"]
+            chats["late"] = [ChatMessage("system", "You joined late.")]
+    return log
+
+
+def test_is_an_engine(tiny_spec) -> None:
+    engine = build_engine(tiny_spec, dtype="float32", device="cpu")
+    assert isinstance(engine, TransformersEngine) and isinstance(engine, Engine)
+    engine.close()
+
+
+def test_reuse_gives_the_same_greedy_tokens_as_recomputation(tiny_spec) -> None:
+    sampling = Sampling(max_tokens=10)
+    reused = _dialogues(_engine(tiny_spec, batch_size=3), 5, sampling)
+    fresh = _dialogues(_engine(tiny_spec, batch_size=3, reuse_cache=False), 5, sampling)
+    assert [[c.text for c in t] for t in reused] == [[c.text for c in t] for t in fresh]
+    assert all(c.cached_tokens == 0 for t in fresh for c in t)
+    by_turn = {(i, c.conversation_id): c for i, t in enumerate(reused) for c in t}
+    assert all(c.cached_tokens == 0 for c in reused[0])
+    assert by_turn[(2, "late")].cached_tokens == 0  # joined after the others had caches
+    assert all(by_turn[(t, "c0")].cached_tokens > 0 for t in range(1, 5))
+    assert by_turn[(3, "late")].cached_tokens > 0
+
+
+def test_seeded_sampling_is_reproducible_with_and_without_reuse(tiny_spec) -> None:
+    sampling = Sampling(max_tokens=8, temperature=0.9, top_p=0.9, seed=7)
+    a = _dialogues(_engine(tiny_spec), 3, sampling, churn=False, conversations=2)
+    b = _dialogues(_engine(tiny_spec, reuse_cache=False), 3, sampling, churn=False, conversations=2)
+    assert [[c.text for c in t] for t in a] == [[c.text for c in t] for t in b]
+
+
+def test_ten_turn_dialogues_serve_most_prompt_tokens_from_cache(tiny_spec) -> None:
+    engine = _engine(tiny_spec, batch_size=4)
+    log = _dialogues(engine, 10, Sampling(max_tokens=16, min_tokens=16), churn=False, conversations=4)
+    stats = engine.stats
+    completions = [c for t in log for c in t]
+    assert stats.prompt_tokens == sum(c.prompt_tokens for c in completions)
+    assert stats.cached_tokens == sum(c.cached_tokens for c in completions)
+    assert stats.cached_tokens + stats.prefilled_tokens == stats.prompt_tokens
+    assert all(c.completion_tokens == 16 for c in completions)
+    assert stats.cache_hit_fraction >= 0.8, stats
+
+
+def test_prompt_over_max_model_len_fails_alone(tiny_spec) -> None:
+    engine = _engine(tiny_spec.model_copy(update={"max_model_len": 96}))
+    long = ChatRequest("long", (ChatMessage("user", "wall " * 200),), Sampling(max_tokens=4))
+    short = [ChatRequest(f"s{i}", (ChatMessage("user", "Hi"),), Sampling(max_tokens=4)) for i in range(2)]
+    out = engine.generate([short[0], long, short[1]])
+    assert [c.conversation_id for c in out] == ["s0", "long", "s1"]
+    assert out[1].finish_reason == "error" and "'long'" in out[1].error and "max_model_len 96" in out[1].error
+    assert all(c.error is None and c.completion_tokens == 4 for c in (out[0], out[2]))
+
+
+def test_generation_limits_and_stop_strings(tiny_spec) -> None:
+    engine = _engine(tiny_spec)
+    user = (ChatMessage("user", "Describe the maze."),)
+    full = engine.generate([ChatRequest("x", user, Sampling(max_tokens=12))])[0]
+    assert full.finish_reason == "length" and full.completion_tokens == 12
+    stop = full.text[3:6]
+    cut = engine.generate([ChatRequest("y", user, Sampling(max_tokens=12, stop=(stop,)))])[0]
+    assert cut.finish_reason == "stop" and cut.text == full.text[: full.text.find(stop)]
+    forced = engine.generate([ChatRequest("z", user, Sampling(max_tokens=6, min_tokens=6))])[0]
+    assert forced.completion_tokens == 6
+
+
+def test_bad_requests_fail_alone(tiny_spec) -> None:
+    engine = _engine(tiny_spec)
+    ok = ChatRequest("a", (ChatMessage("user", "Hi"),), Sampling(max_tokens=2))
+    out = engine.generate([ok, ok, ChatRequest("b", ok.messages, Sampling(max_tokens=0))])
+    assert out[0].error is None
+    assert "more than once" in out[1].error and "max_tokens" in out[2].error
+
+
+def test_unknown_backend(tiny_spec) -> None:
+    with pytest.raises(ValueError, match="unknown engine backend"):
+        build_engine(tiny_spec, backend="nope")
+
+
+@pytest.mark.slow
+def test_smollm2_reuses_cache_across_turns(smollm2_dir) -> None:
+    spec = load_spec("smollm2-135m-instruct")
+    engine = TransformersEngine(spec, device="cpu", cache_dir=str(smollm2_dir.parent.parent))
+    chats = [[ChatMessage("user", f"Name a colour, agent {i}.")] for i in range(2)]
+    for turn in range(2):
+        out = engine.generate([ChatRequest(f"s{i}", tuple(m), Sampling(max_tokens=6)) for i, m in enumerate(chats)])
+        for messages, completion in zip(chats, out):
+            assert completion.error is None and completion.text.strip()
+            assert (completion.cached_tokens > 0) == (turn > 0)
+            messages += [ChatMessage("assistant", completion.text), ChatMessage("user", "And another?")]
+    assert engine.stats.cached_tokens + engine.stats.prefilled_tokens == engine.stats.prompt_tokens

@@ -1,0 +1,77 @@
+"""The LLM grader: strict parsing of its JSON, and grading batched through a real engine."""
+
+import json
+
+import yaml
+
+from gapbench.grading import grade
+from gapbench.grading.llm import grader_request, parse_grader_output
+from gapbench.maze import parse_maze
+from gapbench.results import read_results
+from gapbench.runner import run_experiment
+from gapbench.transcript import Message, Transcript
+
+MAZE = parse_maze("@ . . #\n# # . #\n. . . .\n* # # .")  # R R D D L L D
+
+
+def _output(turns, scheme=None):
+    return json.dumps({"scheme": scheme or {"origin": 1, "orientation": "top_left", "order": "row_col", "symbols": "number_number"}, "turns": turns})
+
+
+def test_moves_count_and_considered_cells_do_not():
+    cells = [(1, 2), (1, 3), (2, 3), (3, 3), (3, 2), (3, 1), (4, 1)]  # 1-based
+    turns = [{"turn": i, "coordinates": list(c), "type": "move", "agent": "both"} for i, c in enumerate(cells)]
+    turns.insert(2, {"turn": 9, "coordinates": [2, 1], "type": "consider", "agent": "agent_1"})
+    ex = parse_grader_output("Here you go:\n```json\n" + _output(turns) + "\n```")
+    assert ex.error is None and ex.method == "llm" and len(ex.steps) == 7
+    assert ex.detail["declared_scheme"]["origin"] == 1
+    g = grade(MAZE, list(ex.steps))
+    assert g.outcome.success and g.scheme.origin == 1
+
+
+def test_directions_and_letters_are_accepted():
+    turns = [{"direction": d, "type": "move"} for d in ["right", "right", "down", "down", "left", "left", "down"]]
+    assert grade(MAZE, list(parse_grader_output(_output(turns)).steps)).outcome.success
+    letters = [{"coordinates": ["A", 2], "type": "move"}, {"coordinates": ["A", 3], "type": "move"}]
+    assert [(s.first, s.second) for s in parse_grader_output(_output(letters)).steps] == [("A", "2"), ("A", "3")]
+
+
+def test_malformed_grader_output_is_an_error_not_a_crash():
+    for text, fragment in [
+        ("I think they won.", "no JSON object"),
+        ("{not json}", "not valid grader JSON"),
+        (json.dumps({"turns": []}), "not valid grader JSON"),  # no scheme
+        (_output([{"coordinates": [1], "type": "move"}]), "not valid grader JSON"),
+        (_output([{"coordinates": [1, 2], "type": "jump"}]), "not valid grader JSON"),
+    ]:
+        ex = parse_grader_output(text)
+        assert ex.steps == () and fragment in ex.error, text
+    junk = parse_grader_output(_output([{"coordinates": ["xx", 2], "type": "move"}, {"coordinates": [1, 2], "type": "move"}]))
+    assert len(junk.steps) == 1  # a malformed cell is skipped, the rest counts
+
+
+def test_grader_request_shows_the_agents_messages_only():
+    t = Transcript("m", "collab", ("a", "a"), (Message("user", "SECRET MAP", audience="agent_1"), Message("agent_1", "go right"), Message("agent_2", "ok")), "acti", "v1")
+    request = grader_request(t, "grade/x", max_tokens=300)
+    body = request.messages[-1].content
+    assert "go right" in body and "SECRET MAP" not in body and "agent_2" in body
+    assert request.sampling.max_tokens == 300 and request.sampling.temperature == 0.0
+
+
+def test_a_run_with_an_llm_grader_records_both_extractions_and_their_agreement(tmp_path, tiny_model_dir):
+    config = tmp_path / "study.yaml"
+    config.write_text(yaml.safe_dump({
+        "output_dir": str(tmp_path / "run"),
+        "models": {"oracle": "scripted:oracle", "tiny": {"model": str(tiny_model_dir), "options": {"dtype": "float32"}}},
+        "mazes": [{"size": 4, "count": 3, "seed": 0}], "conditions": ["collab"], "pairs": [["oracle", "oracle"]],
+        "max_turns": 20, "grader": {"model": "tiny", "max_tokens": 64},
+    }))  # fmt: skip
+    run_experiment(config, progress=False)
+    records = read_results(tmp_path / "run")
+    assert len(records) == 3
+    for r in records:
+        assert set(r.grades) == {"rule", "llm"}
+        # A random tiny model writes no valid grader JSON: the error is recorded and the rule-based
+        # grade counts; the agreement is still reported.
+        assert r.grades["llm"].error and r.primary == "rule"
+        assert r.grades["rule"].success and r.grader_agreement is False
