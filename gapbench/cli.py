@@ -296,6 +296,31 @@ def _add_merge(sub: argparse._SubParsersAction) -> None:
     m.set_defaults(func=_cmd_merge)
 
 
+# ---------------------------------------------------------------------------------------- bench
+def _cmd_bench(args: argparse.Namespace) -> None:
+    from gapbench.bench import main_bench
+
+    main_bench(args)
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    from gapbench.bench import add_arguments
+
+    p = sub.add_parser(
+        "bench",
+        help="dialogue throughput: naive HF loop (a) vs the transformers engine (b) vs the vLLM engine (c)",
+        description=(
+            "Run one fixed dialogue workload (every reply forced to --max-tokens, greedy) against the naive "
+            "baseline (a: one dialogue at a time, model.generate on the whole chat), gapbench's transformers "
+            "engine (b: batched, KV reuse; b0: without reuse) and gapbench's vLLM engine (c), each in its own "
+            "subprocess, and print dialogues per hour, tokens/s, cached vs prefilled prompt tokens and peak "
+            "memory in one table. See docs/PERFORMANCE.md."
+        ),
+    )
+    add_arguments(p)
+    p.set_defaults(func=_cmd_bench)
+
+
 # ---------------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -312,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(sub)
     _add_slurm(sub)
     _add_merge(sub)
+    _add_bench(sub)
     return parser
 
 
