@@ -28,15 +28,20 @@ PREFIX = "scripted:"
 _PARTNER = "[other agent]: "
 
 
-def _grid(text: str) -> list[str] | None:
-    """The first block of map lines in ``text`` (symbols separated by spaces), as rows."""
-    rows: list[str] = []
+def _grids(text: str) -> list[list[str]]:
+    """The blocks of map lines in ``text`` (symbols separated by spaces), as rows."""
+    blocks: list[list[str]] = [[]]
     for line in text.splitlines():
         if _GRID_LINE.match(line):
-            rows.append(line.replace(" ", ""))
-        elif rows:
-            break
-    return rows or None
+            blocks[-1].append(line.replace(" ", ""))
+        elif blocks[-1]:
+            blocks.append([])
+    return [b for b in blocks if b]
+
+
+def _grid(text: str) -> list[str] | None:
+    """The first block of map lines in ``text``."""
+    return next(iter(_grids(text)), None)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class ScriptedAgent:
         return f"{PREFIX}oracle" if self.error_rate == 0 else f"{PREFIX}degraded:{self.error_rate:g}"
 
     def reply(self, chat: Sequence[ChatMessage], seed: int | None) -> str:
+        if chat and chat[0].role == "user":
+            return self._solo(chat, seed)
         own_map = _grid(chat[1].content) if len(chat) > 1 else None
         if own_map is None:
             return "I cannot find my map in the instructions."
@@ -89,6 +96,26 @@ class ScriptedAgent:
             dr, dc = MOVES[direction]
             parts.append(f"I propose we move {direction} to ({position[0] + dr}, {position[1] + dc}).")
         return "\n".join(parts)
+
+    def _solo(self, chat: Sequence[ChatMessage], seed: int | None) -> str:
+        """Solo conditions: merge the map(s) in the prompt and answer a route as coordinates."""
+        rng = random.Random(f"{seed}:solo:{len(chat)}")
+        maps = _grids(chat[0].content)
+        if not maps:
+            return "I cannot find the map in the prompt."
+        belief = [list(row) for row in maps[0]]
+        for other in maps[1:]:
+            for r, row in enumerate(other[: len(belief)]):
+                for c, ch in enumerate(row[: len(belief)]):
+                    if belief[r][c] == HIDDEN:
+                        belief[r][c] = ch
+        start = next((r, row.index(START)) for r, row in enumerate(belief) if START in row)
+        goal = next((r, row.index(GOAL)) for r, row in enumerate(belief) if GOAL in row)
+        route = [start]
+        while route[-1] != goal and len(route) <= 4 * len(belief) ** 2:
+            dr, dc = MOVES[self._plan(belief, route[-1], goal, rng)]
+            route.append((route[-1][0] + dr, route[-1][1] + dc))
+        return "Route: " + " -> ".join(f"({r}, {c})" for r, c in route)
 
     def _share(self, rows: list[str], rng: random.Random) -> str:
         out = []

@@ -66,7 +66,9 @@ def test_solo_conditions_get_one_critic_turn():
     maze, views = _maze()
     for condition, shown in [("solo_full", [maze.render()]), ("solo_distributed", [views[0].render(), views[1].render()])]:
         d = Dialogue.start(maze=maze, views=views, condition=condition, seats=("m",))
-        assert all(text in d.chat()[1].content for text in shown)
+        first = d.chat()
+        assert [m.role for m in first] == ["user"]  # one prompt: no intermediary, no prefixes
+        assert all(text in first[0].content for text in shown) and not first[0].content.startswith("[user]")
         d.add_reply("(0,0) (1,0)")
         assert not d.done and "Review your answer" in d.chat()[-1].content
         d.add_reply("(0,0) (0,1)")
@@ -152,3 +154,19 @@ def test_scripted_names():
     assert parse_scripted("scripted:degraded:0.3").error_rate == 0.3
     with pytest.raises(ValueError, match="scripted:oracle"):
         parse_scripted("scripted:genius")
+
+
+@pytest.mark.parametrize("condition", ["solo_full", "solo_distributed"])
+def test_scripted_agents_answer_solo_prompts_with_a_route(condition):
+    oracle, degraded = ScriptedEngine("scripted:oracle"), ScriptedEngine("scripted:degraded:0.3")
+    outcomes = []
+    for seed in range(30):
+        maze, views = _maze(seed)
+        for engine in (oracle, degraded):
+            t = play(Dialogue.start(maze=maze, views=views, condition=condition, seats=(engine.name,)), {engine.name: engine}, seed)
+            g = grade(maze, list(extract_rule(t).steps))
+            if engine is oracle:
+                assert t.end == "answered" and g.outcome.success and g.outcome.optimal
+            else:
+                outcomes.append(g.outcome.success)
+    assert 0 < sum(outcomes) < len(outcomes)

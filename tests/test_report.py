@@ -255,7 +255,7 @@ def scripted_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run: the scripted example on three mazes, one relay K, then its report through the CLI."""
     root = tmp_path_factory.mktemp("scripted")
     config = yaml.safe_load((REPO / "examples" / "scripted.yaml").read_text())
-    config.update(output_dir="run", mazes=[{"size": 6, "density": 0.3, "count": 3, "seed": 0}])
+    config.update(output_dir="run", mazes=[{"size": 6, "density": 0.3, "count": 3, "seed": 0}], conditions=["collab", "relay"])
     config["relay"]["k"] = [2]
     (root / "scripted.yaml").write_text(yaml.safe_dump(config))
     result = run_experiment(root / "scripted.yaml", progress=False, echo=lambda _: None)

@@ -70,11 +70,16 @@ def opening_messages(
     raise ValueError(f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
 
 
-def chat_for(messages: list[Message] | tuple[Message, ...], agent: Speaker, templates: Templates) -> tuple[ChatMessage, ...]:
+def chat_for(
+    messages: list[Message] | tuple[Message, ...], agent: Speaker, templates: Templates, *, relayed: bool = True
+) -> tuple[ChatMessage, ...]:
     """What ``agent`` sees: its own messages as assistant turns, everything else as user turns
     (prefixed ``[user]:`` or ``[other agent]:``). Consecutive user turns are merged, because many
-    chat templates require user and assistant turns to alternate."""
-    chat: list[ChatMessage] = [ChatMessage("system", templates.system)]
+    chat templates require user and assistant turns to alternate.
+
+    ``relayed=False`` (solo conditions: one model, one prompt) drops the intermediary's system
+    message and the prefixes, which only make sense when a partner exists."""
+    chat: list[ChatMessage] = [ChatMessage("system", templates.system)] if relayed else []
     for m in messages:
         if m.speaker == agent:
             chat.append(ChatMessage("assistant", m.text))
@@ -82,10 +87,10 @@ def chat_for(messages: list[Message] | tuple[Message, ...], agent: Speaker, temp
         if m.speaker == "user":
             if m.audience not in ("all", agent):
                 continue
-            text = templates.user_prefix + m.text
+            text = templates.user_prefix + m.text if relayed else m.text
         else:
             text = templates.partner_prefix + m.text
-        if chat[-1].role == "user":
+        if chat and chat[-1].role == "user":
             chat[-1] = ChatMessage("user", chat[-1].content + "\n\n" + text)
         else:
             chat.append(ChatMessage("user", text))
@@ -170,7 +175,7 @@ class Dialogue:
         return seats[AGENTS.index(self.speaker())]
 
     def chat(self) -> tuple[ChatMessage, ...]:
-        return chat_for(self.messages, self.speaker(), self.templates)
+        return chat_for(self.messages, self.speaker(), self.templates, relayed=self.condition == "collab")
 
     def add_reply(self, text: str, **stats: object) -> None:
         """Record the next speaker's message (``stats``: token counts, finish reason)."""
