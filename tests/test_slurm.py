@@ -24,10 +24,10 @@ NASTY = "my study's $(touch PWNED); `x` & \"y\""
 def make_config(tmp: Path, name: str, *, output: Path, count: int = 4, max_concurrent: int = 256) -> Path:
     """A small copy of examples/scripted.yaml (12 dialogues per maze) writing to ``output``."""
     text = (ROOT / "examples" / "scripted.yaml").read_text().replace("count: 50", f"count: {count}")
-    text = "\n".join(line for line in text.splitlines() if not line.startswith("output_dir:"))
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(("output_dir:", "conditions:")))
     path = tmp / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + f"\noutput_dir: {json.dumps(str(output))}\nmax_concurrent: {max_concurrent}\n")
+    path.write_text(text + f"\noutput_dir: {json.dumps(str(output))}\nmax_concurrent: {max_concurrent}\nconditions: [collab, relay]\n")
     return path
 
 
