@@ -505,7 +505,7 @@ def _run_raw_vllm(engine: Any, prompts: list[list[int]], w: Workload) -> EngineR
     from vllm import SamplingParams
     from vllm.inputs import TokensPrompt
 
-    llm = engine._llm  # VLLMEngine has no public handle on its vllm.LLM
+    llm = engine.llm
     llm.reset_prefix_cache()
     params = SamplingParams(max_tokens=w.max_tokens, min_tokens=w.max_tokens, temperature=0.0)
     started = time.perf_counter()

@@ -164,11 +164,14 @@ def describe_plan(config: ExperimentConfig, specs: list[DialogueSpec], mazes: li
         lines.append(f"{cond:<18} {label:<40} {n:>9}")
     turns = {"solo_full": 2, "solo_distributed": 2}
     max_gen = sum(turns.get(s.condition, config.max_turns - (s.relay_k or 0)) for s in specs) * config.sampling.max_tokens
-    prompt_chars = sum(len(m.maze.render()) for m in mazes) + len(load_templates(config.prompt_version).collab)
+    # ~4 characters a token: the instructions plus one map, the text every dialogue starts from.
+    templates = load_templates(config.prompt_version)
+    opening = len(templates.system) + len(templates.collab) + len(templates.legend)
+    opening += sum(len(m.maze.render()) for m in mazes) // max(len(mazes), 1)
     lines += [
         "",
         f"tokens: at most {max_gen:,} generated (messages x max_tokens={config.sampling.max_tokens}); "
-        f"each dialogue's prompts start near {prompt_chars // max(len(mazes), 1) // 4 + 150} tokens and grow by its messages",
+        f"each dialogue's prompts start near {opening // 4} tokens and grow by its messages",
         f"grader: {config.grader if config.grader == 'rule' else config.grader.model}",
     ]
     return "\n".join(lines)
@@ -315,12 +318,13 @@ def _record(job: DialogueJob, llm: Extraction | None, run_hash: str) -> Dialogue
         grades["llm"] = GradeRecord.build(llm, grade(maze, list(llm.steps)))
         primary = "llm" if llm.error is None else "rule"  # unusable grader output: fall back, recorded
     spec = job.spec
+    finished = time.time()
     return DialogueRecord(
         dialogue_id=spec.id, run_hash=run_hash, prompt_version=transcript.prompt_version,
         condition=spec.condition, maze_id=spec.maze_id, maze_size=maze.size, models=list(spec.seats),
         rollout=spec.rollout, seed=spec.seed, transcript=transcript, grades=grades, primary=primary,
         relay_k=spec.relay_k, relay_after=list(spec.relay_after) if spec.relay_after else None,
-        base_id=spec.base_id, timings={"started": job.started, "finished": time.time(), "seconds": time.time() - job.started},
+        base_id=spec.base_id, timings={"started": job.started, "finished": finished, "seconds": finished - job.started},
     )  # fmt: skip
 
 

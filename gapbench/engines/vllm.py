@@ -241,6 +241,11 @@ class VLLMEngine:
 
     # ------------------------------------------------------------------------------- extras
     @property
+    def llm(self) -> Any:
+        """The underlying ``vllm.LLM`` (the benchmark sends it raw batches to compare against)."""
+        return self._llm
+
+    @property
     def cache_stats(self) -> CacheStats:
         return CacheStats(self._prompt_tokens, self._cached_tokens)
 
