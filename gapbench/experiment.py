@@ -17,11 +17,12 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gapbench._resources import shipped
 from gapbench.maze import MazeParams
 from gapbench.protocol import DEFAULT_PROMPT_VERSION, load_templates
 
 ConditionName = Literal["solo_full", "solo_distributed", "collab", "relay"]
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "quickstart.yaml"
+DEFAULT_CONFIG = shipped("examples") / "quickstart.yaml"
 
 
 class _Strict(BaseModel):

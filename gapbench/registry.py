@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
+from gapbench._resources import shipped
+
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
@@ -136,9 +138,9 @@ class ModelSpec(_Strict):
 
 # ------------------------------------------------------------------------------------ the registry
 def models_dir() -> Path:
-    """The card directory: $GAPBENCH_MODELS, else the repository's models/."""
+    """The card directory: $GAPBENCH_MODELS, else the checkout's models/, else the wheel's copy."""
     env = os.environ.get(MODELS_DIR_ENV)
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+    return Path(env) if env else shipped("models")
 
 
 def _read_card(path: Path) -> ModelSpec:

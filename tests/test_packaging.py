@@ -1,0 +1,35 @@
+"""A wheel works without the checkout: it carries the model cards and the example studies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_carries_the_registry_and_the_default_study(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+        check=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("gapbench-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    cards = {p.name for p in (ROOT / "models").glob("*.yaml")}
+    assert {f"gapbench/models/{c}" for c in cards} <= names
+    assert {"gapbench/examples/quickstart.yaml", "gapbench/protocol/templates/v1.yaml"} <= names
+    assert "gapbench/report/template.html" in names and "gapbench/data/published.yaml" in names
+
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    env = {k: v for k, v in os.environ.items() if k != "GAPBENCH_MODELS"} | {"PYTHONPATH": str(site)}
+    probe = (
+        "import gapbench, gapbench.registry as r, gapbench.experiment as e; "
+        "print(gapbench.__file__); print(len(r.registry())); print(e.load_config(e.DEFAULT_CONFIG)[0].name)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    origin, count, name = out.stdout.split()
+    assert origin.startswith(str(site)) and int(count) == len(cards) and name
