@@ -396,26 +396,35 @@ def _schedule(jobs: list[BenchJob], engine: Engine, w: Workload) -> float:
     return time.perf_counter() - started
 
 
-def decode_bound(model: Any, *, batch: int, context: int, steps: int) -> DecodeBound:
+def decode_bound(model: Any, *, batch: int, context: int, steps: int) -> DecodeBound | None:
     """Tokens/s of ``batch`` rows decoding over a warm cache (random keys and values, which cost the
-    same as real ones): the most any engine can generate with this model and batch, no prefill."""
+    same as real ones) with the engine's own cache layer and attention: what (b) could generate with
+    this model and batch if it had no prefill, no scheduling and no per-call cache rebuild. None for
+    models with sliding-window or recurrent layers, which the engine leaves to transformers."""
     import inspect
 
     import torch
     from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    from gapbench.engines.hf_decode import GrowingLayer
 
     config = model.config
     dev = model.get_input_embeddings().weight.device
     dtype = model.get_input_embeddings().weight.dtype
     heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    shape = (batch, heads, context, head_dim)
-    data = [(torch.randn(shape, dtype=dtype, device=dev), torch.randn(shape, dtype=dtype, device=dev)) for _ in range(config.num_hidden_layers)]
-    cache: Any = DynamicCache(ddp_cache_data=data, config=config)
+    warmup = 2
+    cache: Any = DynamicCache(config=config)
+    if not all(type(layer) is DynamicLayer for layer in cache.layers):
+        return None
+    cache.layers[:] = [GrowingLayer(context + warmup + steps) for _ in cache.layers]
+    for layer in cache.layers:
+        layer.allocate(torch.empty(1, heads, 1, head_dim, dtype=dtype, device=dev), batch, context)
+        layer.keys.normal_(), layer.values.normal_()
     params = inspect.signature(model.forward).parameters
     cache_arg = "cache" if "cache" in params else "past_key_values"
     tokens = torch.zeros(batch, 1, dtype=torch.long, device=dev)
-    warmup = 2
     with torch.inference_mode():
         for step in range(warmup + steps):
             if step == warmup:
@@ -424,7 +433,6 @@ def decode_bound(model: Any, *, batch: int, context: int, steps: int) -> DecodeB
             mask = torch.ones(batch, context + step + 1, dtype=torch.long, device=dev)
             positions = torch.full((batch, 1), context + step, dtype=torch.long, device=dev)
             out = model(input_ids=tokens, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1, **{cache_arg: cache})
-            cache = out[cache_arg] if cache_arg in out else out["past_key_values"]
             tokens = out.logits[:, -1:].argmax(-1)
         _sync(dev)
     return DecodeBound(batch, context, steps, batch * steps / (time.perf_counter() - started))

@@ -9,6 +9,7 @@ import pytest
 from gapbench.engines import Engine, build_engine
 from gapbench.engines.base import ChatMessage, ChatRequest, Completion, Sampling
 from gapbench.engines.hf import TransformersEngine
+from gapbench.engines.rendering import common_prefix_len
 from gapbench.registry import load_spec
 
 
@@ -58,10 +59,50 @@ def test_reuse_gives_the_same_greedy_tokens_as_recomputation(tiny_spec) -> None:
     assert [[c.text for c in t] for t in reused] == [[c.text for c in t] for t in fresh]
     assert all(c.cached_tokens == 0 for t in fresh for c in t)
     by_turn = {(i, c.conversation_id): c for i, t in enumerate(reused) for c in t}
-    assert all(c.cached_tokens == 0 for c in reused[0])
-    assert by_turn[(2, "late")].cached_tokens == 0  # joined after the others had caches
+    # Turn 0: the first batch of 3 starts cold; the 4th conversation borrows their common prefix.
+    assert sorted(c.cached_tokens > 0 for c in reused[0]) == [False, False, False, True]
+    assert 0 < by_turn[(2, "late")].cached_tokens < 10  # joined late: borrowed "<system> You" only
     assert all(by_turn[(t, "c0")].cached_tokens > 0 for t in range(1, 5))
     assert by_turn[(3, "late")].cached_tokens > 0
+
+
+def test_first_turn_borrows_the_prefix_another_conversation_holds(tiny_spec) -> None:
+    system = ChatMessage("system", "You are one of two agents in a maze game. " * 8)
+    requests = [
+        ChatRequest(cid, (system, ChatMessage("user", f"Your map is row {cid}: . # ? *")), Sampling(max_tokens=6))
+        for cid in ("a", "b")
+    ]
+    engine, fresh = _engine(tiny_spec), _engine(tiny_spec, reuse_cache=False)
+    first, second = engine.generate(requests[:1])[0], engine.generate(requests[1:])[0]
+    ids_a, _ = fresh.renderer.prompt_ids(requests[0])
+    ids_b, _ = fresh.renderer.prompt_ids(requests[1])
+    shared = common_prefix_len(ids_a, ids_b)
+    assert shared > 60 and first.cached_tokens == 0 and second.cached_tokens == shared
+    assert engine.stats.prefilled_tokens == len(ids_a) + len(ids_b) - shared
+    assert [c.text for c in (first, second)] == [c.text for c in fresh.generate(requests)]
+
+
+def test_rows_that_finish_early_leave_the_batch(tiny_spec) -> None:
+    def turns(engine: TransformersEngine) -> list[str]:
+        chats = {f"c{n}": [ChatMessage("user", f"Agent {n}: which way is the goal?")] for n in (2, 5, 9, 14)}
+        texts = []
+        for _ in range(2):
+            requests = [ChatRequest(cid, tuple(m), Sampling(max_tokens=int(cid[1:]))) for cid, m in chats.items()]
+            for completion in engine.generate(requests):
+                assert completion.completion_tokens == int(completion.conversation_id[1:])
+                chats[completion.conversation_id] += [ChatMessage("assistant", completion.text), ChatMessage("user", "Go on.")]
+                texts.append(completion.text)
+        return texts
+
+    engine = _engine(tiny_spec, batch_size=4)
+    sizes: list[int] = []
+    forward = engine.model.forward
+    engine.model.forward = lambda *a, **k: (sizes.append(k["input_ids"].shape[0]), forward(*a, **k))[1]
+    texts = turns(engine)
+    assert sorted(set(sizes)) == [1, 2, 3, 4]  # the batch shrinks as replies of 2, 5, 9, 14 tokens end
+    assert sum(size == 4 for size in sizes) == 2 * 2  # per turn: the prefill and one decode step
+    assert texts == turns(_engine(tiny_spec, batch_size=1, reuse_cache=False))
+    assert engine.stats.cached_tokens > 0
 
 
 def test_seeded_sampling_is_reproducible_with_and_without_reuse(tiny_spec) -> None:
@@ -111,6 +152,33 @@ def test_bad_requests_fail_alone(tiny_spec) -> None:
     out = engine.generate([ok, ok, ChatRequest("b", ok.messages, Sampling(max_tokens=0))])
     assert out[0].error is None
     assert "more than once" in out[1].error and "max_tokens" in out[2].error
+
+
+def test_grouped_attention_equals_sdpa(tiny_spec) -> None:
+    import types
+
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    from gapbench.engines.hf_decode import GROUPED_ATTENTION, grouped_attention
+
+    torch.manual_seed(0)
+    module = types.SimpleNamespace(num_key_value_groups=3, is_causal=True)
+    buffer = torch.randn(2, 4, 3, 40, 16)  # keys and values as views of a longer buffer, as GrowingLayer gives them
+    key, value = buffer[0][:, :, :30], buffer[1][:, :, :30]
+    query = torch.randn(4, 9, 1, 16)
+    padded = torch.ones(4, 1, 1, 30, dtype=torch.bool)
+    padded[0, ..., :7] = False
+    for mask in (None, padded):
+        got, _ = grouped_attention(module, query, key, value, mask, scaling=0.25)
+        want, _ = sdpa_attention_forward(module, query, key, value, mask, scaling=0.25)
+        torch.testing.assert_close(got, want)
+    prefill = torch.randn(4, 9, 5, 16)  # longer queries are SDPA's, causal mask and all
+    torch.testing.assert_close(
+        grouped_attention(module, prefill, key, value, None, scaling=0.25)[0],
+        sdpa_attention_forward(module, prefill, key, value, None, scaling=0.25)[0],
+    )
+    assert _engine(tiny_spec).model.config._attn_implementation == GROUPED_ATTENTION  # on CPU
 
 
 def test_unknown_backend(tiny_spec) -> None:

@@ -10,13 +10,21 @@ takes the conversations of a batch, lays their caches side by side left-padded t
 appends each row's new prompt tokens as a ragged, left-padded block, and decodes with its own loop
 (so it controls the cache). Padding inside the sequence is masked out; position ids count only real
 tokens (cumulative sum of the attention mask). Afterwards each row's cache is cut back to its real
-tokens. Rebuilding per call costs one copy of the caches, small next to the copy DynamicCache makes
-at every decode step, and it makes any change of batch composition (conversations released, new
-ones, a different grouping) correct by construction. The last generated token of a reply is not in
-the cache (it was never fed); the next turn prefills it with the new tokens.
+tokens. Rebuilding per call costs one copy of the caches, and it makes any change of batch
+composition (conversations released, new ones, a different grouping) correct by construction. The
+call's cache is ``GrowingLayer``s (``hf_decode.py``) sized for the whole call, so a decode step
+writes one column instead of copying the cache; a row whose reply is done is stored and leaves the
+batch. The last generated token of a reply is not in the cache (it was never fed); the next turn
+prefills it with the new tokens.
+
+A conversation's first prompt has no cache of its own, so it borrows the longest token prefix any
+stored conversation holds (the system prompt and instructions every dialogue shares); the row's
+cache starts as a copy of that slice. Positions are the same (both count from 0), so the keys and
+values are the ones the row would compute.
 
 Reuse needs plain full-attention cache layers; for models with sliding-window or recurrent layers
-the engine recomputes every prompt (correct, slower) and says so once in the log.
+the engine leaves the cache to transformers, recomputes every prompt (correct, slower) and says so
+once in the log. On CPU the engine selects ``hf_decode.GROUPED_ATTENTION`` (see there why).
 
 Numerics: in float32, greedy tokens with reuse equal those of full recomputation. In bf16, padding
 and batch-shape changes alter rounding, and a few percent of greedy tokens flip.
@@ -28,7 +36,7 @@ import inspect
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from gapbench.engines.base import ChatRequest, Completion, EngineError, FinishReason
 from gapbench.engines.rendering import ChatRenderer, common_prefix_len
@@ -90,7 +98,8 @@ class TransformersEngine:
         cache_dir: str | None = None,
     ) -> None:
         import torch
-        from transformers import AutoModelForCausalLM
+        from transformers import AutoModelForCausalLM, DynamicCache
+        from transformers.cache_utils import DynamicLayer
 
         from gapbench.registry import load_tokenizer, prepare
 
@@ -132,6 +141,18 @@ class TransformersEngine:
         self._logits_to_keep = "logits_to_keep" in params
         # transformers renamed `past_key_values` to `cache` (5.2x); accept both so 5.19 works too.
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        # Full-attention layers only: then the engine owns the cache (GrowingLayer), keeps it across
+        # turns and drops finished rows. Sliding-window or recurrent layers get transformers' own cache
+        # and every prompt is recomputed (correct, slower).
+        layers = DynamicCache(config=self.model.config).layers
+        self._plain_cache = bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+        if reuse_cache and not self._plain_cache:
+            log.warning("model %s has non-standard cache layers; recomputing prompts every turn", spec.name)
+            self.reuse_cache = False
+        if self._plain_cache and self.input_device.type == "cpu" and self.model.config._attn_implementation == "sdpa":
+            from gapbench.engines.hf_decode import GROUPED_ATTENTION
+
+            self.model.set_attn_implementation(GROUPED_ATTENTION)
         self._stored: dict[str, _Stored] = {}
         self.stats = EngineStats()
 
@@ -196,15 +217,11 @@ class TransformersEngine:
         import torch
         from transformers import DynamicCache
 
-        rows: list[list[tuple[torch.Tensor, torch.Tensor]] | None] = []
+        from gapbench.engines.hf_decode import GrowingLayer
+
+        rows = [self._cache_source(job) for job in jobs]
         for job in jobs:
-            stored = self._stored.pop(job.request.conversation_id, None) if self.reuse_cache else None
-            if stored is None:
-                rows.append(None)
-                continue
-            # Keep at least one prompt token to forward: its logits start the reply.
-            job.reused = min(common_prefix_len(stored.ids, job.ids), len(job.ids) - 1)
-            rows.append(stored.layers if job.reused else None)
+            self._stored.pop(job.request.conversation_id, None)  # replaced by _store after decoding
         batch = len(jobs)
         cached_len = max(job.reused for job in jobs)
         new_len = max(len(job.ids) - job.reused for job in jobs)
@@ -218,23 +235,43 @@ class TransformersEngine:
             block_mask[b, new_len - len(new) :] = 1
             cache_mask[b, cached_len - job.reused :] = 1
         cache = None
-        if cached_len:
+        if self._plain_cache:
+            capacity = cached_len + new_len + max(job.max_new for job in jobs)
+            cache = DynamicCache(config=self.model.config)
+            cache.layers[:] = [GrowingLayer(capacity) for _ in cache.layers]
+        if cached_len:  # reuse implies plain layers
             reference = next(r for r in rows if r is not None)
-            data = []
-            for layer, (ref_k, ref_v) in enumerate(reference):
-                keys = ref_k.new_zeros(batch, ref_k.shape[1], cached_len, ref_k.shape[3])
-                values = ref_v.new_zeros(batch, ref_v.shape[1], cached_len, ref_v.shape[3])
+            for i, (layer, (ref_k, _)) in enumerate(zip(cache.layers, reference)):
+                layer.allocate(ref_k, batch, cached_len)
                 for b, (job, row) in enumerate(zip(jobs, rows)):
                     if row is not None:
-                        keys[b, :, cached_len - job.reused :] = row[layer][0][0, :, : job.reused]
-                        values[b, :, cached_len - job.reused :] = row[layer][1][0, :, : job.reused]
-                data.append((keys, values))
-            cache = DynamicCache(ddp_cache_data=data, config=self.model.config)
+                        layer.keys[b, :, cached_len - job.reused :] = row[i][0][0, :, : job.reused]
+                        layer.values[b, :, cached_len - job.reused :] = row[i][1][0, :, : job.reused]
         self.stats.prefilled_tokens += int(block_mask.sum())
         mask = torch.cat([cache_mask, block_mask], dim=1)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, cached_len:]
         cache, logits = self._forward(input_ids, mask, positions, cache)
         return cache, mask, logits
+
+    def _cache_source(self, job: _Job) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+        """Pick the stored cache whose tokens start this prompt; sets ``job.reused`` to its length.
+
+        A conversation's own cache is its best source. A conversation without one (its first turn)
+        borrows the longest prefix held by any stored conversation: the system prompt and
+        instructions common to every dialogue, as vLLM's prefix cache shares them.
+        """
+        if not self.reuse_cache:
+            return None
+        own = self._stored.get(job.request.conversation_id)
+        donors = [own] if own is not None else self._stored.values()
+        best, best_len = None, 0
+        for stored in donors:
+            length = common_prefix_len(stored.ids, job.ids)
+            if length > best_len:
+                best, best_len = stored, length
+        # Keep at least one prompt token to forward: its logits start the reply.
+        job.reused = min(best_len, len(job.ids) - 1)
+        return best.layers if best is not None and job.reused else None
 
     def _forward(
         self, input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any
@@ -247,19 +284,32 @@ class TransformersEngine:
         return new_cache, out.logits[:, -1, :].float()
 
     def _decode(self, jobs: list[_Job], cache: Any, mask: torch.Tensor, logits: torch.Tensor) -> None:
+        """Sample until every row is done. A finished row leaves the batch at once (its cache is
+        stored first), so replies that end early cost nothing more; caches with other layer types
+        cannot drop rows, and there finished rows stay in the batch, fed padding."""
         import torch
 
         dev = self.input_device
-        generators = [_generator(job.request.sampling.seed, logits.device) for job in jobs]
+        compact = self._plain_cache
+        rows = list(jobs)
+        generators = [_generator(job.request.sampling.seed, logits.device) for job in rows]
         next_pos = mask.sum(-1, keepdim=True)
         while True:
-            tokens = self._sample(jobs, logits, generators)
-            for job, token in zip(jobs, tokens):
+            tokens = self._sample(rows, logits, generators)
+            for job, token in zip(rows, tokens):
                 if not job.done:
                     self._advance(job, token)
-            active = [not job.done for job in jobs]
-            if not any(active):
+            keep = [b for b, job in enumerate(rows) if not job.done]
+            if not keep:
                 break
+            if compact and len(keep) < len(rows):
+                self._store(rows, cache, mask, [b for b, job in enumerate(rows) if job.done])
+                select = torch.tensor(keep, dtype=torch.long)
+                cache.batch_select_indices(select)
+                mask, next_pos = mask[select.to(mask.device)], next_pos[select.to(next_pos.device)]
+                rows, tokens = [rows[b] for b in keep], [tokens[b] for b in keep]
+                generators = [generators[b] for b in keep]
+            active = [not job.done for job in rows]
             step = torch.tensor(active, dtype=torch.long, device=dev).unsqueeze(1)
             feed = torch.tensor(
                 [t if a else self.pad_id for t, a in zip(tokens, active)], dtype=torch.long, device=dev
@@ -267,7 +317,7 @@ class TransformersEngine:
             mask = torch.cat([mask, step], dim=1)
             cache, logits = self._forward(feed, mask, next_pos, cache)
             next_pos = next_pos + step
-        self._store(jobs, cache, mask)
+        self._store(rows, cache, mask, range(len(rows)))
 
     def _sample(self, jobs: list[_Job], logits: torch.Tensor, generators: list[Any]) -> list[int]:
         import torch
@@ -311,25 +361,18 @@ class TransformersEngine:
         if len(job.generated) >= job.max_new:
             job.finish, job.done = "length", True
 
-    def _store(self, jobs: list[_Job], cache: Any, mask: torch.Tensor) -> None:
-        """Keep each row's real tokens (prompt + reply minus its unfed last token) for the next turn."""
-        from transformers import DynamicCache
-        from transformers.cache_utils import DynamicLayer
-
+    def _store(self, rows: list[_Job], cache: Any, mask: torch.Tensor, which: Iterable[int]) -> None:
+        """Keep rows' real tokens (prompt + reply minus the unfed last token) for their next turn."""
         if not self.reuse_cache:
             return
-        layers = getattr(cache, "layers", None)
-        if not isinstance(cache, DynamicCache) or not layers or any(type(l) is not DynamicLayer for l in layers):
-            log.warning("model %s has non-standard cache layers; recomputing prompts every turn", self.spec.name)
-            self.reuse_cache = False
-            return
-        for b, job in enumerate(jobs):
+        for b in which:
+            job = rows[b]
             keep = mask[b].nonzero().squeeze(1)
             ids = job.ids + job.generated[:-1]
             if keep.numel() != len(ids):
                 raise EngineError(f"internal: cache of {keep.numel()} tokens for {len(ids)} ids")
             kept = []
-            for layer in layers:
+            for layer in cache.layers:
                 index = keep.to(layer.keys.device)
                 kept.append((layer.keys[b : b + 1, :, index], layer.values[b : b + 1, :, index]))
             self._stored[job.request.conversation_id] = _Stored(ids, kept)
