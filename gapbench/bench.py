@@ -404,10 +404,8 @@ def decode_bound(model: Any, *, batch: int, context: int, steps: int) -> DecodeB
     import inspect
 
     import torch
-    from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
 
-    from gapbench.engines.hf_decode import GrowingLayer
+    from gapbench.engines.hf_decode import growing_cache
 
     config = model.config
     dev = model.get_input_embeddings().weight.device
@@ -415,10 +413,9 @@ def decode_bound(model: Any, *, batch: int, context: int, steps: int) -> DecodeB
     heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     warmup = 2
-    cache: Any = DynamicCache(config=config)
-    if not all(type(layer) is DynamicLayer for layer in cache.layers):
+    cache: Any = growing_cache(config, context + warmup + steps)
+    if cache is None:
         return None
-    cache.layers[:] = [GrowingLayer(context + warmup + steps) for _ in cache.layers]
     for layer in cache.layers:
         layer.allocate(torch.empty(1, heads, 1, head_dim, dtype=dtype, device=dev), batch, context)
         layer.keys.normal_(), layer.values.normal_()

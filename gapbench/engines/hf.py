@@ -98,9 +98,9 @@ class TransformersEngine:
         cache_dir: str | None = None,
     ) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, DynamicCache
-        from transformers.cache_utils import DynamicLayer
+        from transformers import AutoModelForCausalLM
 
+        from gapbench.engines.hf_decode import GROUPED_ATTENTION, growing_cache
         from gapbench.registry import load_tokenizer, prepare
 
         if batch_size < 1:
@@ -144,14 +144,11 @@ class TransformersEngine:
         # Full-attention layers only: then the engine owns the cache (GrowingLayer), keeps it across
         # turns and drops finished rows. Sliding-window or recurrent layers get transformers' own cache
         # and every prompt is recomputed (correct, slower).
-        layers = DynamicCache(config=self.model.config).layers
-        self._plain_cache = bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+        self._plain_cache = growing_cache(self.model.config, 1) is not None
         if reuse_cache and not self._plain_cache:
             log.warning("model %s has non-standard cache layers; recomputing prompts every turn", spec.name)
             self.reuse_cache = False
         if self._plain_cache and self.input_device.type == "cpu" and self.model.config._attn_implementation == "sdpa":
-            from gapbench.engines.hf_decode import GROUPED_ATTENTION
-
             self.model.set_attn_implementation(GROUPED_ATTENTION)
         self._stored: dict[str, _Stored] = {}
         self.stats = EngineStats()
@@ -215,9 +212,8 @@ class TransformersEngine:
     def _prefill(self, jobs: list[_Job]) -> tuple[Any, torch.Tensor, torch.Tensor]:
         """Forward the new prompt tokens over the rows' stored caches: (cache, mask, last logits)."""
         import torch
-        from transformers import DynamicCache
 
-        from gapbench.engines.hf_decode import GrowingLayer
+        from gapbench.engines.hf_decode import growing_cache
 
         rows = [self._cache_source(job) for job in jobs]
         for job in jobs:
@@ -234,11 +230,8 @@ class TransformersEngine:
             input_ids[b, new_len - len(new) :] = torch.tensor(new, dtype=torch.long, device=dev)
             block_mask[b, new_len - len(new) :] = 1
             cache_mask[b, cached_len - job.reused :] = 1
-        cache = None
-        if self._plain_cache:
-            capacity = cached_len + new_len + max(job.max_new for job in jobs)
-            cache = DynamicCache(config=self.model.config)
-            cache.layers[:] = [GrowingLayer(capacity) for _ in cache.layers]
+        capacity = cached_len + new_len + max(job.max_new for job in jobs)
+        cache = growing_cache(self.model.config, capacity) if self._plain_cache else None
         if cached_len:  # reuse implies plain layers
             reference = next(r for r in rows if r is not None)
             for i, (layer, (ref_k, _)) in enumerate(zip(cache.layers, reference)):

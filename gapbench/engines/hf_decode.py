@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import AttentionInterface
+from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import DynamicLayer
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
@@ -67,6 +67,17 @@ class GrowingLayer(DynamicLayer):
 
     def _view(self, length: int) -> None:
         self.keys, self.values = self._keys[:, :, :length], self._values[:, :, :length]
+
+
+def growing_cache(config: Any, capacity: int) -> DynamicCache | None:
+    """A ``DynamicCache`` of ``GrowingLayer``s for a model with this config, or None when the model
+    has other than full-attention layers (sliding windows, recurrent state): those keep transformers'
+    own cache."""
+    cache = DynamicCache(config=config)
+    if not cache.layers or any(type(layer) is not DynamicLayer for layer in cache.layers):
+        return None
+    cache.layers[:] = [GrowingLayer(capacity) for _ in cache.layers]
+    return cache
 
 
 def grouped_attention(
