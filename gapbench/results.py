@@ -13,51 +13,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
 
-from gapbench.grading import Grade
-from gapbench.grading.extract import Extraction
+from gapbench.grading.record import GradeRecord
 from gapbench.transcript import Transcript
 
 RESULTS_DIR = "results"
 RUN_FILE = "run.json"
 MERGED_FILE = "merged.jsonl"  # beside results/, so readers of the shards never count a dialogue twice
-
-
-@dataclass(frozen=True)
-class GradeRecord:
-    """One extraction of the route and its grade on the full maze."""
-
-    method: str  # rule | llm
-    steps: list[list[str]]  # the route as written: [direction] or [symbol, symbol]
-    success: bool
-    weighted: float
-    final: list[int]
-    moves: int
-    optimal_moves: int
-    optimal: bool | None
-    end: str  # goal | wall | off_grid | not_adjacent | route_ended
-    scheme: dict[str, Any] | None  # the winning interpretation (origin, corner, order)
-    symbols: str | None  # how the route was written
-    error: str | None = None  # extraction problem (e.g. the grader's output was not valid JSON)
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, extraction: Extraction, grade: Grade) -> "GradeRecord":
-        o = grade.outcome
-        return cls(
-            method=extraction.method,
-            steps=[[s.first] if s.is_direction else [s.first, s.second] for s in extraction.steps],
-            success=o.success,
-            weighted=o.weighted,
-            final=list(o.final),
-            moves=o.moves,
-            optimal_moves=o.optimal_moves,
-            optimal=o.optimal,
-            end=o.end,
-            scheme=asdict(grade.scheme) if grade.scheme else None,
-            symbols=grade.symbols,
-            error=extraction.error,
-            detail=dict(extraction.detail),
-        )
 
 
 @dataclass(frozen=True)
@@ -111,8 +72,7 @@ class DialogueRecord:
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs["transcript"] = Transcript.from_dict(data["transcript"])
-        grade_fields = {f.name for f in fields(GradeRecord)}
-        kwargs["grades"] = {k: GradeRecord(**{f: v for f, v in g.items() if f in grade_fields}) for k, g in data["grades"].items()}
+        kwargs["grades"] = {k: GradeRecord.from_dict(g) for k, g in data["grades"].items()}
         return cls(**kwargs)
 
 

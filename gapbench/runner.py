@@ -20,9 +20,9 @@ from typing import Any, Callable, Iterable
 
 from gapbench.engines.base import ChatRequest, Completion, Engine, Sampling
 from gapbench.experiment import DialogueSpec, ExperimentConfig, GeneratedMazes, load_config, plan
-from gapbench.grading import grade
-from gapbench.grading.extract import Extraction, extract_rule
+from gapbench.grading.extract import RULE_GRADER_VERSION, Extraction
 from gapbench.grading.llm import GRADER_VERSION, grader_request, parse_grader_output
+from gapbench.grading.record import grade_transcript
 from gapbench.mazeset import MazeItem, build_set, load_set
 from gapbench.protocol import Dialogue, load_templates
 from gapbench.results import (
@@ -34,8 +34,11 @@ from gapbench.transcript import Transcript
 Shard = tuple[int, int]  # (index, count)
 
 
-class Interrupted(Exception):
-    """SIGTERM / SIGUSR1 (e.g. SLURM preemption): finished records are saved; rerun to resume."""
+class Interrupted(BaseException):
+    """SIGTERM / SIGUSR1 (e.g. SLURM preemption): finished records are saved; rerun to resume.
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way (a grading
+    failure recorded on its dialogue, an engine error) can swallow it."""
 
 
 def load_mazes(config: ExperimentConfig, config_dir: Path) -> list[MazeItem]:
@@ -221,7 +224,7 @@ def run_experiment(
         return RunResult(run_dir, shard_file, 0, len(done_records), len(specs), None)
     write_run_info(run_dir, {
         "name": config.name, "results_hash": run_hash, "prompt_version": config.prompt_version,
-        "grader_version": GRADER_VERSION, "config": config.model_dump(mode="json"),
+        "grader_version": {"rule": RULE_GRADER_VERSION, "llm": GRADER_VERSION}, "config": config.model_dump(mode="json"),
         "config_path": str(config_path.resolve()), "created": datetime.now(timezone.utc).isoformat(),
     })  # fmt: skip
     (run_dir / "config.yaml").write_text(config_path.read_text())
@@ -311,11 +314,10 @@ def _first_turns(base: Transcript, k: int) -> Transcript:
 def _record(job: DialogueJob, llm: Extraction | None, run_hash: str) -> DialogueRecord:
     transcript = job.dialogue.transcript()
     maze = job.maze.maze
-    rule = extract_rule(transcript)
-    grades = {"rule": GradeRecord.build(rule, grade(maze, list(rule.steps)))}
+    grades = {"rule": grade_transcript(maze, transcript)}
     primary = "rule"
     if llm is not None:
-        grades["llm"] = GradeRecord.build(llm, grade(maze, list(llm.steps)))
+        grades["llm"] = grade_transcript(maze, transcript, llm)
         primary = "llm" if llm.error is None else "rule"  # unusable grader output: fall back, recorded
     spec = job.spec
     finished = time.time()

@@ -1,9 +1,14 @@
-"""Grading: extract a route from a transcript, normalise it under every scheme, walk the maze."""
+"""Grading: transcript -> dialogue acts -> executed route -> coherent scheme -> walk on the full maze.
 
+``grade_transcript`` is the entry point; docs/GRADING.md states the semantics.
+"""
+
+from gapbench.grading.extract import Extraction, extract_rule
+from gapbench.grading.record import GradeRecord, grade_transcript
 from gapbench.grading.routes import ALL_SCHEMES, Scheme, Step, interpret, parse_route, render_route
-from gapbench.grading.validate import Grade, Outcome, grade, walk
+from gapbench.grading.validate import Grade, Outcome, grade, grade_extraction, walk
 
 __all__ = [
-    "ALL_SCHEMES", "Grade", "Outcome", "Scheme", "Step", "grade", "interpret", "parse_route",
-    "render_route", "walk",
+    "ALL_SCHEMES", "Extraction", "Grade", "GradeRecord", "Outcome", "Scheme", "Step", "extract_rule", "grade",
+    "grade_extraction", "grade_transcript", "interpret", "parse_route", "render_route", "walk",
 ]  # fmt: skip

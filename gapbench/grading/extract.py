@@ -1,7 +1,11 @@
-"""Route extraction: transcript in, route (as written) out.
+"""Route extraction: transcript in, the route that was executed (as written) out.
 
-Two extractors share this interface: the rule-based one below (deterministic, no model; used in
-tests and as a cross-check) and the LLM grader (a third model reading the transcript).
+Two extractors share the ``Extraction`` type: the rule-based one below (deterministic, no model) and
+the LLM grader (``grading.llm``). Both go through the same interpretation and walk (``validate``).
+
+The rule extractor follows the game's own rule: a move is executed when one agent's concrete
+proposal is accepted by the other, or when both state the same move. See docs/GRADING.md for the
+semantics with examples.
 """
 
 from __future__ import annotations
@@ -10,8 +14,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from gapbench.grading.routes import Step, parse_route
+from gapbench.grading.acts import Acts, Run, group_runs, read_message
+from gapbench.grading.routes import Step, find_mentions
+from gapbench.grading.text import message_text, sentences
 from gapbench.transcript import Transcript
+
+RULE_GRADER_VERSION = "rule-2"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A position the agents stated, valid after between ``lo`` and ``hi`` executed steps."""
+
+    cell: Step
+    lo: int
+    hi: int
 
 
 @dataclass(frozen=True)
@@ -21,56 +38,202 @@ class Extraction:
     message_index: tuple[int, ...] = ()  # per step: index in transcript.messages where it was agreed
     error: str | None = None  # why nothing could be extracted (the route is then empty)
     detail: dict = field(default_factory=dict)  # extractor-specific (e.g. the LLM's declared scheme)
+    claims: tuple[Claim, ...] = ()  # stated positions: evidence for the scheme, never moves
+    no_route: bool = False  # the answer gives no route at all (solo): weighted 0, never partial credit
+    version: str = RULE_GRADER_VERSION
 
 
 class Extractor(Protocol):
     def __call__(self, transcript: Transcript) -> Extraction: ...
 
 
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
-_MOVE_VERB = re.compile(r"\b(move|moving|moved|go|going|went|step|stepping|head|heading|proceed|walk|let's)\b", re.I)
-_AGREE = re.compile(r"\b(agree|agreed|yes|ok|okay|sure|sounds good|confirmed|deal|correct|let's do)\b", re.I)
-_DISAGREE = re.compile(r"\b(disagree|no|not|wall|blocked|can't|cannot|instead|wait)\b", re.I)
+def _matches(run: tuple[Step, ...], proposal: tuple[Step, ...], *, strict: bool = False) -> bool:
+    """Does ``run`` restate ``proposal`` (the same steps, a direction matching a cell's hint)?
+    Unless ``strict``, a cell without a hint may restate a direction ("Right?" - "(0,1).")."""
+    if len(run) != len(proposal):
+        return False
+    for a, b in zip(run, proposal):
+        if a.same_move(b):
+            continue
+        if a.is_direction and not b.is_direction and b.hint == a.first:
+            continue
+        if not strict and b.is_direction and not a.is_direction and not a.hint:
+            continue  # "Move right." - "(3,1) ACTI!": the same move if (3,1) is right of us
+        if not strict and a.is_direction and not b.is_direction and not b.hint:
+            continue
+        return False
+    return True
 
 
-def _move_mentions(text: str) -> list[Step]:
-    """Route steps in the sentences of ``text`` that talk about moving."""
-    return [s for sentence in _SENTENCE.findall(text) if _MOVE_VERB.search(sentence) for s in parse_route(sentence)]
+def _first_sentence_end(text: str) -> int:
+    pieces = sentences(text)
+    return pieces[0][0] + len(pieces[0][1]) if pieces else 0
+
+
+def _within(run: tuple[Step, ...], block: tuple[Step, ...]) -> bool:
+    """Is ``run`` a contiguous part of ``block`` (e.g. the end cell of an accepted plan)?"""
+    n = len(run)
+    return any(_matches(run, block[i : i + n]) for i in range(len(block) - n + 1))
+
+
+def _richer(run: tuple[Step, ...], proposal: tuple[Step, ...]) -> tuple[Step, ...]:
+    """Of two restatements of one move, the one that carries more evidence (a cell with its hint)."""
+    out = []
+    for a, b in zip(run, proposal):
+        cell, direction = (a, b) if b.is_direction else (b, a)
+        if not cell.is_direction and direction.is_direction and not cell.hint:
+            out.append(Step(cell.first, cell.second, cell.order, cell.origin, direction.first))
+        else:
+            out.append(a if (not a.is_direction and a.hint) else b)
+    return tuple(out)
+
+
+def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
+    """An explicit rejection, a negated restatement, or a wall report aimed at the proposal."""
+    if acts.rejects:
+        return True
+    for r in acts.runs:
+        if r.role in ("negated", "conditional") and (_matches(r.steps, proposal, strict=True) or _matches(r.steps[:1], proposal[:1], strict=True)):
+            return True
+    for lo, hi in acts.wall_sentences:
+        inside = [r for r in acts.runs if lo <= r.start < hi and r.role in ("info", "negated", "proposal")]
+        if (not inside and not acts.accepts) or any(_matches(r.steps[:1], proposal[:1], strict=True) for r in inside):
+            return True
+    return False
+
+
+@dataclass
+class _Table:
+    """The proposal on the table and the moves just executed (which narration may confirm)."""
+
+    speaker: str | None = None
+    steps: tuple[Step, ...] = ()
+    executed: tuple[Step, ...] = ()  # the last executed block, still open to narration
+    narrated: int = 0  # how many of ``executed`` have been narrated since
+    from_plan: bool = False
+
+
+def _collab(transcript: Transcript) -> Extraction:
+    steps: list[Step] = []
+    where: list[int] = []
+    claims: list[Claim] = []
+    table = _Table()
+    for i, m in enumerate(transcript.messages):
+        if m.speaker == "user":
+            continue
+        acts = read_message(message_text(m.text))
+        before = len(steps)
+        moving = [r for r in acts.runs if r.role == "proposal"]
+        consumed: set[int] = set()
+        accepted_now: tuple[Step, ...] = ()
+        # 1. The partner's proposal: accepted, rejected, or left on the table.
+        if table.steps and table.speaker != m.speaker:
+            restating = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and not r.question]
+            echoed = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question]
+            prefix = [k for k, r in enumerate(moving) if len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])]
+            accepted: tuple[Step, ...] | None = None
+            if restating:
+                accepted = _richer(moving[restating[0]].steps, table.steps)
+                consumed.add(restating[0])
+            elif _rejects(acts, table.steps):
+                accepted = None
+            elif prefix:
+                accepted = table.steps[: len(moving[prefix[0]].steps)]
+                consumed.add(prefix[0])
+            elif acts.accepts or (acts.reports_arrival and not moving):
+                accepted = table.steps
+            if accepted is not None:
+                # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing.
+                first = _first_sentence_end(acts.text)
+                consumed |= {k for k, r in enumerate(moving) if not (r.again or r.question) and (r.narration or r.start < first) and _within(r.steps, accepted)}
+                steps += accepted
+                accepted_now = accepted
+                where += [i] * len(accepted)
+                table = _Table(executed=accepted, narrated=len(accepted) if restating or prefix else 0, from_plan=len(table.steps) > 1)
+            elif echoed and not acts.rejects:
+                consumed |= set(echoed)  # "is ← open on your side?": a question about it, the proposal stays
+            elif acts.rejects or _rejects(acts, table.steps) or moving:
+                table = _Table(executed=table.executed, narrated=table.narrated, from_plan=table.from_plan)
+        # 2. Narration of moves just executed confirms them; it is not a new move.
+        for k, r in enumerate(moving):
+            if k in consumed or r.question or not r.narration or not table.executed:
+                continue
+            remaining = table.executed[table.narrated :] or table.executed
+            if _matches(r.steps, remaining[: len(r.steps)]) and (table.from_plan or not r.again):
+                consumed.add(k)
+                table.narrated = min(len(table.executed), table.narrated + len(r.steps))
+        # 3. The last concrete proposal of the message goes on the table.
+        fresh = [r for k, r in enumerate(moving) if k not in consumed]
+        if accepted_now and fresh and len(fresh[-1].steps) > len(accepted_now) and _matches(fresh[-1].steps[: len(accepted_now)], accepted_now):
+            r = fresh[-1]  # "Yes (4,1), then (5,1)": accepts (4,1), proposes (5,1)
+            fresh[-1] = Run(r.steps[len(accepted_now) :], r.start, r.end, r.role, r.question, r.narration, r.again)
+        if not fresh and acts.names_goal is not None:
+            fresh = [acts.names_goal]  # "(0,6) is the goal on my map."
+        if fresh:
+            table = _Table(m.speaker, fresh[-1].steps, table.executed, table.narrated, table.from_plan)
+        for r in acts.claims:
+            claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
+    error = None if steps else "no agreed moves found"
+    return Extraction(tuple(steps), "rule", tuple(where), error=error, claims=tuple(claims))
+
+
+# Solo answers: the final route usually follows a marker, and is a list that may span lines.
+_FINAL_MARKER = re.compile(
+    r"\b(?:final|corrected|revised|updated|complete|my)\s+(?:answer|solution|route|path|list|sequence|moves)\b|\b(?:solution|route|path|answer|moves)\s*(?:is)?\s*:",
+    re.IGNORECASE,
+)
+_SOLO_GAP = re.compile(
+    r"(?:[\s,;:/+>|*_.()\[\]\-]|->|=>|→|⟶|\band\b|\bthen\b|\bnext\b|\bfollowed by\b|\bafter that\b|\bfinally\b|\bstep\s*\d{1,2}\b"
+    r"|\b(?:go|move|moving|step|head|and go|and move|to|into|onto|start(?:ing)?|at|from|end(?:ing)?|goal|reach(?:ing)?|cells?|squares?|the)\b|\b\d{1,2}[.)]\s)*",
+    re.IGNORECASE,
+)
+_ENUMERATION = re.compile(r"\b(?:possible|allowed|valid|available|legal|permitted|options?|can move|could move|directions?)\b", re.IGNORECASE)
+
+
+def _solo_route(text: str) -> tuple[Step, ...] | None:
+    """The route of one solo answer: the longest run after the last final-answer marker, else the
+    last run of two or more steps, else none."""
+    markers = list(_FINAL_MARKER.finditer(text))
+    section_start = markers[-1].end() if markers else 0
+    acts = read_message(text)
+    excluded = [(r.start, r.end) for r in acts.runs if r.role in ("negated", "conditional", "info", "alternatives")]
+    mentions = [m for m in find_mentions(text) if not any(lo <= m.start < hi for lo, hi in excluded)]
+    runs = [tuple(s for m in g for s in m.steps) for g in group_runs(text, mentions, _SOLO_GAP)]
+    starts = [g[0].start for g in group_runs(text, mentions, _SOLO_GAP)]
+    runs = [r for r in runs if not _enumerates_directions(r, text)]
+    if not runs:
+        return None
+    after = [r for r, s in zip(runs, starts) if s >= section_start] if markers else []
+    if after:
+        return max(reversed(after), key=len)
+    long = [r for r in runs if len(r) >= 2]
+    return long[-1] if long else runs[-1]
+
+
+def _enumerates_directions(run: tuple[Step, ...], text: str) -> bool:
+    """"The possible moves are up, down, left and right" lists options, not a route."""
+    names = [s.first for s in run if s.is_direction]
+    return len(run) == 4 and len(names) == 4 and len(set(names)) == 4 and bool(_ENUMERATION.search(text))
+
+
+def _solo(transcript: Transcript) -> Extraction:
+    answers = [(i, message_text(m.text)) for i, m in enumerate(transcript.messages) if m.speaker != "user"]
+    for i, text in reversed(answers):
+        route = _solo_route(text)
+        if route:
+            return Extraction(route, "rule", (i,) * len(route))
+    return Extraction((), "rule", error="the answer gives no route", no_route=True)
 
 
 def extract_rule(transcript: Transcript) -> Extraction:
-    """Deterministic extraction.
-
-    Solo: the route written in the final answer (after the critic turn; the first answer if the
-    final one names none). Collaboration: a move counts once agreed. A message's move mentions are
-    a proposal; the other agent's next message executes it by restating it first, or by agreeing
-    without objecting. Known limit: agents who split up and move separately are not followed.
-    """
-    agent_msgs = [(i, m) for i, m in enumerate(transcript.messages) if m.speaker != "user"]
-    if not agent_msgs:
-        return Extraction((), "rule", error="transcript has no agent messages")
+    """Deterministic extraction. Collaboration: the moves both agents agreed to, with the positions
+    they stated. Solo: the route of the final answer (the first answer's if the final one has none)."""
+    if not any(m.speaker != "user" for m in transcript.messages):
+        return Extraction((), "rule", error="transcript has no agent messages", no_route=transcript.condition != "collab")
     if transcript.condition != "collab":
-        for i, m in reversed(agent_msgs):
-            steps = parse_route(m.text)
-            if steps:
-                return Extraction(tuple(steps), "rule", (i,) * len(steps))
-        return Extraction((), "rule", error="no route found in the answers")
-    steps: list[Step] = []
-    where: list[int] = []
-    pending: tuple[str, list[Step]] | None = None
-    for i, m in agent_msgs:
-        mentions = _move_mentions(m.text)
-        if pending is not None and pending[0] != m.speaker:
-            proposal = pending[1]
-            if mentions and mentions[: len(proposal)] == proposal:
-                mentions = mentions[len(proposal) :]
-                steps += proposal
-                where += [i] * len(proposal)
-            elif _AGREE.search(m.text) and not _DISAGREE.search(m.text.split(".")[0]):
-                steps += proposal
-                where += [i] * len(proposal)
-            pending = None
-        if mentions:
-            pending = (m.speaker, mentions)
-    error = None if steps else "no agreed moves found"
-    return Extraction(tuple(steps), "rule", tuple(where), error=error)
+        return _solo(transcript)
+    return _collab(transcript)
+
+
+# Runs are exposed for the LLM grader's and the referee's use of the same notation.
+__all__ = ["Claim", "Extraction", "Extractor", "RULE_GRADER_VERSION", "Run", "extract_rule"]

@@ -1,97 +1,184 @@
-"""The LLM grader: a third model reads a transcript and writes the route as strict JSON.
+"""The LLM grader: a third model reads a transcript and writes the route as a structured object.
 
 As in the study, the grader declares the scheme the agents used and lists, per turn, the cells or
-directions, whether each was a move or only considered, and which agent. Only moves count; they
-are then normalised under every scheme (the declared one is recorded, not trusted) and walked on
-the full maze by the same code as the rule-based extraction.
+directions, whether each was a move or only considered, and which agent. Only moves count. The
+steps then go through the same interpretation and walk as the rule extractor's (``validate``); the
+declared scheme is recorded and breaks ties in the ``consistent`` reading, but is not trusted.
+
+The reply may be JSON or YAML (the study's grader wrote YAML), in a code fence or not. Parsing is
+linear in the reply and never raises.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from gapbench.engines.base import ChatMessage, ChatRequest, Sampling
 from gapbench.grading.extract import Extraction
-from gapbench.grading.routes import Step
+from gapbench.grading.routes import Scheme, Step, parse_route
+from gapbench.grading.text import normalise
 from gapbench.transcript import Transcript
 
-GRADER_VERSION = "g1"
+GRADER_VERSION = "llm-2"
 
-_INSTRUCTIONS = """You grade a transcript of a maze game. Agents moved through a grid maze by agreeing on moves; solo players wrote a route. Extract the route that was actually taken.
+INSTRUCTIONS = """You grade a transcript of a maze game. Two agents (agent_1 and agent_2) each saw part of a grid maze and talked until they reached the goal, said ACTI!, or ran out of turns. A move happened only when BOTH agents agreed to it (one proposed a concrete move and the other accepted it, or both stated the same move). A solo player instead wrote one route as its answer.
 
-Reply with JSON only, no other text, in exactly this shape:
-{"scheme": {"origin": 0 or 1, "orientation": "top_left" | "bottom_left" | "top_right" | "bottom_right", "order": "row_col" | "col_row", "symbols": "number_number" | "letter_letter" | "letter_number" | "number_letter" | "directions"},
- "turns": [{"turn": <message number>, "coordinates": [<first>, <second>] or null, "direction": "up" | "down" | "left" | "right" | null, "type": "move" | "consider", "agent": "agent_1" | "agent_2" | "both"}]}
+Your job: write down the route that was actually taken, turn by turn, exactly as the agents wrote it. Reply with a single YAML (or JSON) object and nothing else, with these keys:
 
-Rules: list positions in the order they were reached. "move" means the agents committed to the step (for collaboration: both agreed); "consider" means it was only proposed or discussed. Copy coordinates exactly as the agents wrote them (numbers as numbers, letters as letters); do not convert them. For a solo transcript, list only the final route, all as "move" by "agent_1"."""
+maze_origin: 0 or 1. Is the first row/column numbered 0 or 1? (1 if the agents call the start cell (1, 1) or A1.)
+maze_orientation: which corner the agents treat as (0, 0) (or (1, 1)): top_left (rows counted downwards from the top, the usual reading of a printed map), bottom_left (y grows upwards, as in maths), top_right or bottom_right.
+coordinates_orientation: row_col if the first coordinate is the row (e.g. "(row 2, col 3)", "r2c3"), col_row if the first coordinate is the column (e.g. "(x, y)").
+coordinates_symbols: number_number for (1, 2); letter_letter for (A, B); letter_number for A1 or (A, 1); number_letter for 1A or (1, A); directions when the agents moved by up, down, left, right (also written U/D/L/R, north/south/west/east or arrows).
+route: a list with one entry for EVERY agent message, in order:
+  - turn: the message number shown in the transcript
+    coordinates: the cell(s) or direction(s) of this turn, copied exactly as written: a list of pairs such as [[1, 2]] or [["A", 3]], or a list of directions such as ["down"] (write "down" twice for "down twice")
+    turn_type: move if this turn completes the agreement on a move (the move is executed now), consider if the cell or direction was only proposed, discussed, asked about, rejected, or is a statement of the current position
+    agent: agent_1, agent_2, or both (both when the move was agreed by both)
+
+Rules:
+- Keep one form for the whole route: coordinates or directions, whichever the agents used most; mix them only if unavoidable.
+- Copy coordinates as written (numbers as numbers, letters as letters); do not convert them to another scheme.
+- A position statement ("we are at (2, 2)") is not a move: record it as consider. Questions, proposals that the other agent rejects, negated moves ("we can't go left") and hypothetical moves ("if we went right") are consider.
+- An agreed multi-step plan ("right, right, down" - "agreed") is one move turn with all its steps.
+- Moves agreed after the goal was reached or after a wall was hit are not part of the route; record them as consider.
+- For a solo transcript, record only the final proposed route (the answer after the review, or the first answer if the final one gives none), all as move by agent_1. If the answer gives no route at all, reply with route: [] and coordinates_symbols: directions.
+
+Example (YAML):
+maze_origin: 0
+maze_orientation: top_left
+coordinates_orientation: row_col
+coordinates_symbols: number_number
+route:
+  - {turn: 1, coordinates: [[0, 1]], turn_type: consider, agent: agent_1}
+  - {turn: 2, coordinates: [[0, 1]], turn_type: move, agent: both}
+  - {turn: 3, coordinates: [[1, 1]], turn_type: consider, agent: agent_1}"""
 
 
-class _Scheme(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    origin: Literal[0, 1] = 0
-    orientation: Literal["top_left", "bottom_left", "top_right", "bottom_right"] = "top_left"
-    order: Literal["row_col", "col_row"] = "row_col"
-    symbols: Literal["number_number", "letter_letter", "letter_number", "number_letter", "directions"] = "number_number"
+def grader_request(transcript: Transcript, conversation_id: str, *, max_tokens: int) -> ChatRequest:
+    lines = [f"message {i} ({m.speaker}): {m.text}" for i, m in enumerate(transcript.messages) if m.speaker != "user"]
+    body = f"Condition: {transcript.condition}\n\nTranscript:\n" + "\n\n".join(lines)
+    return ChatRequest(
+        conversation_id,
+        (ChatMessage("system", INSTRUCTIONS), ChatMessage("user", body)),
+        Sampling(max_tokens=max_tokens, temperature=0.0),
+    )
 
 
 class _Turn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     turn: int | None = None
-    coordinates: list[int | str] | None = Field(default=None, min_length=2, max_length=2)
-    direction: Literal["up", "down", "left", "right"] | None = None
-    type: Literal["move", "consider"]
-    agent: Literal["agent_1", "agent_2", "both"] | None = None
+    coordinates: list[Any] = []
+    turn_type: Literal["move", "consider"]
+    agent: str | None = None
+
+    @field_validator("coordinates", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        if v is None:
+            return []
+        if isinstance(v, (str, int)):
+            return [v]
+        if isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, str)) for x in v) and not any(
+            isinstance(x, str) and x.strip().lower() in _DIRECTIONS for x in v
+        ):
+            return [v]  # one pair written flat: [1, 2]
+        return v
 
 
-class _GraderOutput(BaseModel):
+class _Output(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    scheme: _Scheme
-    turns: list[_Turn]
+    maze_origin: Literal[0, 1] = 0
+    maze_orientation: Literal["top_left", "bottom_left", "top_right", "bottom_right"] = "top_left"
+    coordinates_orientation: Literal["row_col", "col_row"] = "row_col"
+    coordinates_symbols: str | None = None
+    route: list[_Turn]
 
 
-def grader_request(transcript: Transcript, conversation_id: str, *, max_tokens: int) -> ChatRequest:
-    lines = [
-        f"message {i} ({m.speaker}): {m.text}" for i, m in enumerate(transcript.messages) if m.speaker != "user"
-    ]
-    body = f"Condition: {transcript.condition}\n\nTranscript:\n" + "\n\n".join(lines)
-    return ChatRequest(
-        conversation_id,
-        (ChatMessage("system", _INSTRUCTIONS), ChatMessage("user", body)),
-        Sampling(max_tokens=max_tokens, temperature=0.0),
-    )
+_DIRECTIONS = {"up", "down", "left", "right", "north", "south", "east", "west", "u", "d", "l", "r"}
+_FENCE = re.compile(r"```[ \t]*(?:json|yaml|yml)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+_MAX_REPLY = 2_000_000
 
 
-_JSON_BLOCK = re.compile(r"\{.*\}", re.DOTALL)
-
-
-def parse_grader_output(text: str) -> Extraction:
-    """Strict parse: one JSON object (a ```json fence around it is tolerated), validated."""
-    match = _JSON_BLOCK.search(text or "")
-    if match is None:
-        return Extraction((), "llm", error="grader output has no JSON object")
+def _load(text: str) -> Any:
+    """The first JSON object in ``text``, else the text as YAML; None if neither parses."""
+    fence = _FENCE.search(text)
+    body = fence.group(1) if fence else text
+    brace = body.find("{")
+    if brace >= 0:
+        try:
+            return json.JSONDecoder().raw_decode(body, brace)[0]
+        except (ValueError, RecursionError):
+            pass
     try:
-        parsed = _GraderOutput.model_validate(json.loads(match.group(0)))
-    except (json.JSONDecodeError, ValidationError) as exc:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(body, Loader=loader)  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None
+
+
+def _legacy(data: dict) -> dict:
+    """Accept the first grader format ({"scheme": {...}, "turns": [...]}) as well."""
+    scheme = data.get("scheme") if isinstance(data.get("scheme"), dict) else {}
+    turns = data.get("turns") if isinstance(data.get("turns"), list) else []
+    route = []
+    for t in turns:
+        if isinstance(t, dict):
+            coords = [t["coordinates"]] if t.get("coordinates") is not None else ([t["direction"]] if t.get("direction") else [])
+            route.append({"turn": t.get("turn"), "coordinates": coords, "turn_type": t.get("type"), "agent": t.get("agent")})
+    return {
+        "maze_origin": scheme.get("origin", 0), "maze_orientation": scheme.get("orientation", "top_left"),
+        "coordinates_orientation": scheme.get("order", "row_col"), "coordinates_symbols": scheme.get("symbols"), "route": route,
+    }  # fmt: skip
+
+
+def _steps(item: Any) -> list[Step]:
+    """One entry of ``coordinates``: a pair, a direction, or a string holding either."""
+    if isinstance(item, list) and len(item) == 2 and all(isinstance(x, (int, str)) and not isinstance(x, bool) for x in item):
+        try:
+            return [Step(*(normalise(str(x)).strip().upper() for x in item))]
+        except ValueError:
+            return []
+    if isinstance(item, str):
+        return parse_route(item)
+    return []
+
+
+def parse_grader_output(text: object) -> Extraction:
+    """Parse the grader's reply (JSON or YAML, fenced or not) into an extraction. Never raises."""
+    if not isinstance(text, str) or not text.strip():
+        return Extraction((), "llm", error="grader output is empty", version=GRADER_VERSION)
+    data = _load(text[:_MAX_REPLY])
+    if not isinstance(data, dict):
+        return Extraction((), "llm", error="grader output has no YAML or JSON object", version=GRADER_VERSION)
+    if "route" not in data and "turns" in data and isinstance(data.get("scheme"), dict):
+        data = _legacy(data)
+    try:
+        parsed = _Output.model_validate(data)
+    except (ValidationError, RecursionError) as exc:
         first = str(exc).splitlines()[0][:200]
-        return Extraction((), "llm", error=f"grader output is not valid grader JSON: {first}")
+        return Extraction((), "llm", error=f"grader output does not follow the schema: {first}", version=GRADER_VERSION)
     steps: list[Step] = []
     where: list[int] = []
-    for t in parsed.turns:
-        if t.type != "move":
+    for t in parsed.route:
+        if t.turn_type != "move":
             continue
-        try:
-            if t.coordinates is not None:
-                step = Step(*(str(x).strip().upper() for x in t.coordinates))
-            elif t.direction is not None:
-                step = Step(t.direction)
-            else:
-                continue
-        except ValueError:
-            continue  # a malformed cell ends nothing: the walk decides what a bad route is worth
-        steps.append(step)
-        where.append(t.turn if t.turn is not None else -1)
-    return Extraction(tuple(steps), "llm", tuple(where), detail={"declared_scheme": parsed.scheme.model_dump()})
+        for item in t.coordinates:
+            for step in _steps(item):
+                steps.append(step)
+                where.append(t.turn if t.turn is not None else -1)
+    declared = Scheme(parsed.maze_origin, parsed.maze_orientation, parsed.coordinates_orientation)
+    detail = {"declared_scheme": {"origin": declared.origin, "corner": declared.corner, "order": declared.order, "symbols": parsed.coordinates_symbols}}
+    return Extraction(tuple(steps), "llm", tuple(where), detail=detail, version=GRADER_VERSION)
+
+
+def declared_scheme(extraction: Extraction) -> Scheme | None:
+    d = extraction.detail.get("declared_scheme")
+    try:
+        return Scheme(d["origin"], d["corner"], d["order"]) if isinstance(d, dict) else None
+    except (KeyError, TypeError):
+        return None

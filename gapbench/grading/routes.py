@@ -1,9 +1,11 @@
-"""Route normalisation: the one place that turns how agents write routes into grid cells.
+"""Route notation: the one place that turns how agents write moves and cells into grid cells.
 
-Agents are given no output format, so a route may be directions (up/D/north...), coordinate pairs
-``(r, c)`` / ``[r, c]`` / ``r1c2``, letter-number cells (``A1``, ``1A``, ``(A, B)``), 0- or 1-based,
-row-col or col-row, with the origin in any corner. ``parse_route`` reads the symbols as written;
-``interpret`` applies one ``Scheme``; grading tries every scheme and keeps the most favourable.
+Agents are given no output format, so a move may be a direction (up / D / north / ↓ / "down twice"),
+a cell (``(r, c)``, ``[r, c]``, ``r1c2``, ``row 1, column 2``, ``(x=2, y=1)``, "second row, third
+column", ``A1``, ``1A``, full-width ``（2，3）``), 0- or 1-based, row-col or col-row, with the origin in
+any corner. ``find_mentions`` reads the symbols as written, with their place in the text;
+``to_cell`` and ``positions`` apply one ``Scheme``. Every parser here is a single regular-expression
+scan over normalised text: linear in the input, and it never raises.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from gapbench.grading.text import normalise
 from gapbench.maze import MOVES, Cell
 
 Corner = Literal["top_left", "top_right", "bottom_left", "bottom_right"]
@@ -21,21 +24,28 @@ Symbols = Literal["directions", "number_number", "letter_number", "number_letter
 CORNERS: tuple[Corner, ...] = ("top_left", "top_right", "bottom_left", "bottom_right")
 ORDERS: tuple[Order, ...] = ("row_col", "col_row")
 
-
 _COORD_SYMBOL = re.compile(r"\d{1,3}|[A-Z]")
 
 
 @dataclass(frozen=True)
 class Step:
-    """One route step as written: a direction (``first`` = up/down/left/right, ``second`` = ""),
-    or a cell as two raw symbols (digits or a letter), e.g. ``("B", "3")``."""
+    """One route step as written: a direction (``first`` = up/down/left/right, ``second`` = ""), or
+    a cell as two raw symbols (digits or a letter), e.g. ``("B", "3")``.
+
+    Some notations fix part of the scheme themselves: ``order`` for ``row 2, col 3`` or
+    ``(x=2, y=1)`` (stored row first), ``origin`` for ordinals ("second row" is 1-based). ``hint`` is
+    a direction written beside a cell ("down to (1,0)"): evidence for the scheme, not a second move.
+    """
 
     first: str
     second: str = ""
+    order: Order | None = None
+    origin: int | None = None
+    hint: str = ""
 
     def __post_init__(self) -> None:
         ok = self.first in MOVES if self.second == "" else all(_COORD_SYMBOL.fullmatch(s) for s in (self.first, self.second))
-        if not ok:
+        if not ok or (self.hint and self.hint not in MOVES):
             raise ValueError(
                 f"bad route step ({self.first!r}, {self.second!r}): expected a direction (up/down/left/right) "
                 "or two coordinate symbols, each a number or a single capital letter"
@@ -52,6 +62,25 @@ class Step:
         kind = ["letter" if s.isalpha() else "number" for s in (self.first, self.second)]
         return f"{kind[0]}_{kind[1]}"  # type: ignore[return-value]
 
+    def same_move(self, other: "Step") -> bool:
+        """Written the same way (a restatement), ignoring hints."""
+        return (self.first, self.second, self.order, self.origin) == (other.first, other.second, other.order, other.origin)
+
+    def as_list(self) -> list[str]:
+        """The stored form: ``[direction]`` or ``[a, b]`` (+ fixed order / origin when written)."""
+        if self.is_direction:
+            return [self.first]
+        extra = ([self.order or ""] + ([str(self.origin)] if self.origin is not None else [])) if (self.order or self.origin is not None) else []
+        return [self.first, self.second, *extra]
+
+    @classmethod
+    def from_list(cls, parts: list[str]) -> "Step":
+        if len(parts) == 1:
+            return cls(parts[0])
+        order = parts[2] if len(parts) > 2 and parts[2] else None
+        origin = int(parts[3]) if len(parts) > 3 else None
+        return cls(parts[0], parts[1], order, origin)  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class Scheme:
@@ -65,58 +94,234 @@ class Scheme:
         return f"{self.origin}-based, {self.order}, origin {self.corner}"
 
 
+# The prior order: how often agents write each scheme (0-based row-col from the top-left first). Ties
+# between equally good readings go to the earlier one, so the reported scheme is stable.
 ALL_SCHEMES: tuple[Scheme, ...] = tuple(
-    Scheme(origin, corner, order) for origin, corner, order in itertools.product((0, 1), CORNERS, ORDERS)
+    Scheme(origin, corner, order) for corner, order, origin in itertools.product(CORNERS, ORDERS, (0, 1))
 )
 
+
+@dataclass(frozen=True)
+class Mention:
+    """Route symbols found in a text: one or more steps (repetition expanded) and where they stand."""
+
+    steps: tuple[Step, ...]
+    start: int
+    end: int
+
+    @property
+    def is_cell(self) -> bool:
+        return not self.steps[0].is_direction
+
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twice": 2, "thrice": 3, "once": 1}  # fmt: skip
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}  # fmt: skip
 _DIRECTION_WORDS = {
-    "up": "up", "u": "up", "north": "up",
-    "down": "down", "d": "down", "south": "down",
-    "left": "left", "l": "left", "west": "left",
-    "right": "right", "r": "right", "east": "right",
+    "up": "up", "upward": "up", "upwards": "up", "north": "up", "u": "up", "↑": "up", "⬆": "up", "⇑": "up", "🔼": "up",
+    "down": "down", "downward": "down", "downwards": "down", "south": "down", "d": "down", "↓": "down", "⬇": "down", "⇓": "down", "🔽": "down",
+    "left": "left", "leftward": "left", "leftwards": "left", "west": "left", "l": "left", "←": "left", "⬅": "left", "⇐": "left", "⟵": "left", "◀": "left",
+    "right": "right", "rightward": "right", "rightwards": "right", "east": "right", "r": "right", "→": "right", "➡": "right", "⇒": "right", "⟶": "right", "▶": "right",
 }  # fmt: skip
-_SYM = r"(\d{1,2}|[A-Za-z])"
-_ROUTE_TOKEN = re.compile(
-    r"[\(\[]\s*" + _SYM + r"\s*[,;]\s*" + _SYM + r"\s*[\)\]]"  # (r, c)  [r, c]  (A, B)
-    r"|\b[rR](\d{1,2})\s*[cC](\d{1,2})\b"  # r1c2
-    r"|\brow\s*(\d{1,2})\s*,?\s*(?:col|column)\s*(\d{1,2})\b"  # row 1, column 2
-    r"|\b([A-Z])(\d{1,2})\b"  # A1
-    r"|\b(\d{1,2})([A-Z])\b"  # 1A
-    r"|\b(up|down|left|right|north|south|east|west)\b"  # words
-    r"|\b([UDLR](?:[\s,]*[UDLR])*)\b",  # U, D, L, R singly or as a sequence (R, R, D / RRD)
+_NUM = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
+_UNIT = r"(?:times?|x|steps?|cells?|squares?|spaces?|tiles?|moves?|blocks?|positions?)"
+_DIR = r"(?:upwards?|downwards?|leftwards?|rightwards?|up|down|left|right|north|south|east|west)"
+_ARROW = "[←→↑↓⬅➡⬆⬇⇐⇒⇑⇓⟵⟶◀▶🔼🔽]"
+_AXIS = r"(?:rows?|columns?|cols?|r|c|x|y)"
+_ORD = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
+_TOKEN = re.compile(
+    # (row=1, col=2), (x=2, y=1), x:2 y:1
+    r"(?P<named>[\(\[]?\s*(?P<na>" + _AXIS + r")\s*[=:]\s*(?P<nv>\d{1,2})\s*[,;/]?\s*(?P<nb>" + _AXIS + r")\s*[=:]\s*(?P<nw>\d{1,2})\s*[\)\]]?)"
+    # row 2, column 3 / column 3, row 2 / row 2 col 3
+    r"|(?P<words>\b(?P<wa>row|column|col)\s*#?\s*(?P<wv>\d{1,2})\s*(?:,|and|/|-)?\s*(?P<wb>row|column|col)\s*#?\s*(?P<ww>\d{1,2})\b)"
+    # second row, third column
+    r"|(?P<ord>\b(?P<oa>" + _ORD + r")\s+(?P<oaw>row|column|col)\s*(?:,|and)?\s*(?:the\s+)?(?P<ob>" + _ORD + r")\s+(?P<obw>row|column|col)\b)"
+    # r1c2, R1C2, r1-c2
+    r"|(?P<rc>\b[rR](?P<rcr>\d{1,2})\s*[-,]?\s*[cC](?P<rcc>\d{1,2})\b)"
+    # (r, c), [r, c], {r, c}, (A, B)
+    r"|(?P<pair>[\(\[\{]\s*(?P<pa>\d{1,2}|[A-Za-z])\s*[,;]\s*(?P<pb>\d{1,2}|[A-Za-z])\s*[\)\]\}])"
+    # "to 2,3", "at 2, 3", "cell 2,3"
+    r"|(?P<bare>(?<![\d,.(\[])(?<!rows )(?<!columns )(?<!cols )\b(?P<ba>\d{1,2}) ?, ?(?P<bb>\d{1,2})\b(?!\.\d| ?, ?\d))"
+    # A1, 1A (capitals only: "a1" in prose is not a cell)
+    r"|(?P<ln>(?-i:\b(?P<lna>[A-J])(?P<lnb>\d{1,2})\b))"
+    r"|(?P<nl>(?-i:\b(?P<nla>\d{1,2})(?P<nlb>[A-J])\b))"
+    # "two steps down", "3x right", "2 right", then the direction word, then "twice", "3 times", "x2"
+    r"|(?P<dir>(?:\b(?P<pre>" + _NUM + r")\s*" + _UNIT + r"?\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>" + _DIR + r")\b"
+    r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>" + _NUM + r")\s*" + _UNIT + r"\b|\b(?P<pt>twice|thrice|once)\b))?)"
+    # arrows, singly or repeated, with an optional count
+    r"|(?P<arrow>(?P<aw>" + _ARROW + r")(?:\s*(?:x\s*(?P<ax>\d)))?)"
+    # U D L R, in capitals, as a sequence (R, R, D / RRD) or alone
+    r"|(?P<seq>(?-i:\b[UDLR](?:[ \t,]*[UDLR])*\b))",
     re.IGNORECASE,
 )
-_CONNECTOR = re.compile(r"\s*(?:to|into|onto|towards|toward|at|->|=>|:)?\s*", re.IGNORECASE)
+# Direction words that are not moves: corners and sides ("bottom-right", "top left corner",
+# "right-hand"), "right" meaning correct ("that's right", "all right", "right?").
+_CORNER_BEFORE = re.compile(r"\b(?:top|bottom|upper|lower|far)[\s-]*$", re.IGNORECASE)
+_CORRECT_BEFORE = re.compile(r"\b(?:that's|that is|you're|you are|is|are|all|exactly|quite|it's)\s*$", re.IGNORECASE)
+_RIGHT_AS_IN_DIRECTLY = re.compile(r"\s+(?:below|above|beneath|under|behind|next to|beside|in front|there|here|away|after|before|at the|on the)\b", re.IGNORECASE)
+_PHRASAL_UP = re.compile(r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)\s*$", re.IGNORECASE)
+_NOT_A_MOVE_AFTER = re.compile(r"[\s-]*(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE)
+_NOT_A_LETTER_MOVE_BEFORE = re.compile(r"(?:\b(?:plan|option|choice|route|path|agent|model|map|view|part|section|step)\s*)$", re.IGNORECASE)
+_CONNECTOR = re.compile(r"[\s,]*(?:now\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|:|-|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*", re.IGNORECASE)
+_BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
 
 
-def parse_route(text: str) -> list[Step]:
-    """Every route symbol in ``text``, in order. Never raises; returns [] for text with none."""
-    if not isinstance(text, str):
-        return []
-    steps: list[Step] = []
-    prev_end, prev_direction = 0, False
-    for m in _ROUTE_TOKEN.finditer(text):
-        # "down to (1, 0)" is one move: the cell replaces the direction written just before it.
-        joined = prev_direction and _CONNECTOR.fullmatch(text[prev_end : m.start()]) is not None
-        before = len(steps)
-        g = m.groups()
-        pair = next((i for i in range(0, 10, 2) if g[i] is not None), None)
-        if pair is not None:
-            a, b = g[pair], g[pair + 1]
-            if pair >= 6 and not (a + b).upper() == a + b:
-                continue  # "a1" / "1a" in prose: letter cells are written in capitals
-            if joined:
-                steps.pop()
-            steps.append(Step(a.upper(), b.upper()))
-        elif g[10] is not None:
-            steps.append(Step(_DIRECTION_WORDS[g[10].lower()]))
-        else:
-            letters = [ch for ch in g[11] if ch.isalpha()]
-            if all(ch.isupper() for ch in letters):  # lower-case single letters are prose
-                steps.extend(Step(_DIRECTION_WORDS[ch.lower()]) for ch in letters)
-        if len(steps) != before or joined:
-            prev_end, prev_direction = m.end(), steps[-1].is_direction
-    return steps
+def _count(text: str | None) -> int:
+    if not text:
+        return 1
+    n = _NUMBER_WORDS.get(text.lower()) if not text.isdigit() else int(text)
+    return max(1, min(n or 1, 20))
+
+
+def _cell(m: re.Match[str]) -> Step | None:
+    g = m.groupdict()
+    if g["named"]:
+        a, b = g["na"].lower(), g["nb"].lower()
+        rows, cols = ("row", "rows", "r", "y"), ("column", "columns", "col", "cols", "c", "x")
+        if a in rows and b in cols:
+            return Step(g["nv"], g["nw"], "row_col")
+        if a in cols and b in rows:
+            return Step(g["nw"], g["nv"], "row_col")
+        return None
+    if g["words"]:
+        a, b = g["wa"].lower(), g["wb"].lower()
+        if a == b:
+            return None
+        return Step(g["wv"], g["ww"], "row_col") if a == "row" else Step(g["ww"], g["wv"], "row_col")
+    if g["ord"]:
+        a, b = (_ORDINALS.get(g[k].lower()) or int(re.sub(r"\D", "", g[k])) for k in ("oa", "ob"))
+        aw, bw = g["oaw"].lower(), g["obw"].lower()
+        if (aw == "row") == (bw == "row"):
+            return None
+        row, col = (a, b) if aw == "row" else (b, a)
+        return Step(str(row), str(col), "row_col", 1)
+    if g["rc"]:
+        return Step(g["rcr"], g["rcc"], "row_col")
+    if g["pair"]:
+        if {g["pa"].lower(), g["pb"].lower()} in ({"x", "y"}, {"r", "c"}, {"i", "j"}):
+            return None  # "(x, y)": the name of a convention, not a cell
+        return Step(g["pa"].upper(), g["pb"].upper())
+    if g["bare"]:
+        return Step(g["ba"], g["bb"])
+    if g["ln"]:
+        return Step(g["lna"], g["lnb"])
+    if g["nl"]:
+        return Step(g["nla"], g["nlb"])
+    return None
+
+
+def find_mentions(text: str) -> list[Mention]:
+    """Every route symbol in already-normalised ``text``, in order, with its span.
+
+    A direction written just before a cell ("down to (1, 0)") is one step: the cell, with the
+    direction kept as its hint. Arrows between two route symbols ("(0,0) → (0,1)") are connectors,
+    not moves."""
+    raw: list[tuple[re.Match[str], list[Step]]] = []
+    for m in _TOKEN.finditer(text):
+        g = m.groupdict()
+        steps: list[Step] = []
+        try:
+            if g["dir"]:
+                if not _is_move_word(text, m):
+                    continue
+                n = _count(g["pre"]) * _count(g["px"] or g["pn"] or g["pt"])
+                steps = [Step(_DIRECTION_WORDS[g["dw"].lower()])] * n
+            elif g["arrow"]:
+                steps = [Step(_DIRECTION_WORDS[g["aw"]])] * _count(g["ax"])
+            elif g["seq"]:
+                letters = [ch for ch in g["seq"] if ch.isalpha()]
+                if len(letters) == 1 and (_NOT_A_LETTER_MOVE_BEFORE.search(text, max(0, m.start() - 16), m.start()) or not (_alone(text, m) or _in_sequence(text, m))):
+                    continue
+                steps = [Step(_DIRECTION_WORDS[ch.lower()]) for ch in letters]
+            else:
+                cell = _cell(m)
+                if cell is None:
+                    continue
+                steps = [cell]
+        except ValueError:  # a symbol the notation cannot hold (e.g. row 0 as an ordinal)
+            continue
+        raw.append((m, steps))
+    return _join(text, raw)
+
+
+def _is_move_word(text: str, m: re.Match[str]) -> bool:
+    """Direction words that are not moves: corners and sides ("bottom-right", "right-hand side"),
+    and "right" meaning correct ("that's right", "all right", "..., right?")."""
+    start, end = m.start("dw"), m.end("dw")
+    word = m.group("dw").lower()
+    if _NOT_A_MOVE_AFTER.match(text, end):
+        return False
+    if word == "up" and _PHRASAL_UP.search(text, max(0, start - 12), start):
+        return False  # "split up", "hurry up", "ended up"
+    if word in ("left", "right") and _CORNER_BEFORE.search(text, max(0, start - 12), start):
+        return False
+    if word == "right" and not m.group("pre") and _RIGHT_AS_IN_DIRECTLY.match(text, end):
+        return False  # "right below us"
+    if word == "right" and not m.group("pre"):
+        if _CORRECT_BEFORE.search(text, max(0, start - 16), start):
+            return False
+        if text[end : end + 1] == "?" and text[:start].rstrip().endswith(","):
+            return False
+    return True
+
+
+_LETTER_BEFORE = re.compile(r"(?-i:\b[UDLR])\s*(?:,|then|and|->|→|>|/)\s*$", re.IGNORECASE)
+_LETTER_AFTER = re.compile(r"\s*(?:,|then|and|->|→|>|/)\s*(?-i:[UDLR]\b)", re.IGNORECASE)
+
+
+def _in_sequence(text: str, m: re.Match[str]) -> bool:
+    """"D then R": a single letter next to another one, joined by a connector."""
+    return bool(_LETTER_BEFORE.search(text, max(0, m.start() - 12), m.start()) or _LETTER_AFTER.match(text, m.end()))
+
+
+def _alone(text: str, m: re.Match[str]) -> bool:
+    """A single capital U/D/L/R is a move only as a message or line of its own ("D?", "MOVE: D")."""
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    line_end = text.find("\n", m.end())
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    rest = re.sub(r"\bACTI!?", "", line[: m.start() - line_start] + line[m.end() - line_start :], flags=re.IGNORECASE)
+    rest = rest.strip(" \t*_`'\".,!?:-#>")
+    return rest == "" or re.fullmatch(r"(?:move|direction|action|next|go)\s*:?", rest, re.IGNORECASE) is not None
+
+
+_GLOSS = re.compile(r"\s*[\(\[]?\s*")  # "r0c0 (row 0, col 0)", "(1,0) (down)", "⬇️ Down"
+
+
+def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mention]:
+    out: list[Mention] = []
+    for i, (m, steps) in enumerate(raw):
+        g = m.groupdict()
+        if g["arrow"] and len(steps) == 1:
+            prev_tok = raw[i - 1] if i else None
+            next_tok = raw[i + 1] if i + 1 < len(raw) else None
+            touching_prev = prev_tok is not None and not prev_tok[0].group("arrow") and _BETWEEN_ARROWS.match(text[prev_tok[0].end() : m.start()])
+            touching_next = next_tok is not None and not next_tok[0].group("arrow") and _BETWEEN_ARROWS.match(text[m.end() : next_tok[0].start()])
+            if touching_prev and touching_next:
+                continue  # a connector: "(0,0) → (0,1)", "right → down"
+        start = m.start()
+        prev = out[-1] if out else None
+        if prev is not None and len(prev.steps) == 1 and len(steps) == 1:
+            a, b = prev.steps[0], steps[0]
+            glossed = _GLOSS.fullmatch(text, prev.end, start) is not None
+            if a.is_direction and not b.is_direction and (_CONNECTOR.fullmatch(text, prev.end, start) or glossed):
+                # "down to (1, 0)": one step, the cell, with the direction as its hint.
+                out[-1] = Mention((Step(b.first, b.second, b.order, b.origin, a.first),), prev.start, m.end())
+                continue
+            if glossed and not a.is_direction and b.is_direction:
+                out[-1] = Mention((Step(a.first, a.second, a.order, a.origin, b.first),), prev.start, m.end())
+                continue  # "(1, 0) (down)"
+            if glossed and text[prev.end : start].strip() and not a.is_direction and not b.is_direction:
+                out[-1] = Mention(prev.steps, prev.start, m.end())
+                continue  # "r0c0 (row 0, col 0)": the same cell written twice
+            if glossed and a == b and a.is_direction and bool(g["arrow"]) != bool(raw[i - 1][0].group("arrow")):
+                out[-1] = Mention(prev.steps, prev.start, m.end())
+                continue  # "⬇️ Down"
+        out.append(Mention(tuple(steps), start, m.end()))
+    return out
+
+
+def parse_route(text: object) -> list[Step]:
+    """Every route step in ``text``, in order (a cell with its direction hint counts once)."""
+    return [s for mention in find_mentions(normalise(text)) for s in mention.steps]
 
 
 def _index(symbol: str, origin: int) -> int:
@@ -125,8 +330,10 @@ def _index(symbol: str, origin: int) -> int:
 
 def to_cell(step: Step, scheme: Scheme, size: int) -> Cell:
     """The cell a coordinate step names under ``scheme`` (may be off the grid)."""
-    a, b = _index(step.first, scheme.origin), _index(step.second, scheme.origin)
-    row, col = (a, b) if scheme.order == "row_col" else (b, a)
+    origin = scheme.origin if step.origin is None else step.origin
+    a, b = _index(step.first, origin), _index(step.second, origin)
+    order = step.order or scheme.order
+    row, col = (a, b) if order == "row_col" else (b, a)
     if scheme.corner in ("bottom_left", "bottom_right"):
         row = size - 1 - row
     if scheme.corner in ("top_right", "bottom_right"):
@@ -134,20 +341,26 @@ def to_cell(step: Step, scheme: Scheme, size: int) -> Cell:
     return row, col
 
 
-def interpret(steps: list[Step], scheme: Scheme, start: Cell, size: int) -> list[Cell]:
-    """Positions visited, starting with ``start``. A coordinate step naming the current cell is a
-    restatement, not a move, so it is skipped."""
+def positions(steps: list[Step] | tuple[Step, ...], scheme: Scheme, start: Cell, size: int) -> list[Cell]:
+    """The position after each step (``[0]`` is the start), as the agents meant it under ``scheme``.
+    A coordinate step naming the current cell is a restatement: the position does not change."""
     cells = [start]
     for step in steps:
         if step.is_direction:
             dr, dc = MOVES[step.first]
-            nxt = (cells[-1][0] + dr, cells[-1][1] + dc)
+            cells.append((cells[-1][0] + dr, cells[-1][1] + dc))
         else:
-            nxt = to_cell(step, scheme, size)
-            if nxt == cells[-1]:
-                continue
-        cells.append(nxt)
+            cells.append(to_cell(step, scheme, size))
     return cells
+
+
+def interpret(steps: list[Step] | tuple[Step, ...], scheme: Scheme, start: Cell, size: int) -> list[Cell]:
+    """Cells visited, starting with ``start``, restatements of the current cell dropped."""
+    visited = [start]
+    for cell in positions(steps, scheme, start, size)[1:]:
+        if cell != visited[-1]:
+            visited.append(cell)
+    return visited
 
 
 def render_route(

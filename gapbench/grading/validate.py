@@ -1,8 +1,14 @@
-"""Walk a route on the full maze and score it.
+"""Walk a route on the full maze and score it, under a coherent choice of coordinate scheme.
 
 Distances are shortest-path distances through open cells of the full maze (not Manhattan), so the
 weighted outcome measures progress along the real route: 1 at the goal, 0 for no progress, negative
 when the walk ends further from the goal than it started.
+
+Coordinates mean nothing without a scheme (origin, corner, axis order). Grading considers only
+*self-consistent* readings: one scheme for the whole route, chosen among those under which the
+agents' own stated positions and direction words agree with the walk. Among those it records two
+grades: ``favourable`` (the study's rule: the reading that scores best) and ``consistent`` (the
+reading that best matches the agents' statements; ties go to the most common scheme).
 """
 
 from __future__ import annotations
@@ -10,10 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from gapbench.grading.routes import ALL_SCHEMES, Scheme, Step, interpret
-from gapbench.maze import Cell, Maze
+from gapbench.grading.extract import Claim, Extraction
+from gapbench.grading.routes import ALL_SCHEMES, Scheme, Step, interpret, positions, to_cell
+from gapbench.maze import MOVES, Cell, Maze
 
-EndReason = Literal["goal", "wall", "off_grid", "not_adjacent", "route_ended"]
+WalkEnd = Literal["goal", "wall", "off_grid", "not_adjacent", "route_ended", "no_route"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +31,15 @@ class Outcome:
     moves: int  # valid moves made
     optimal_moves: int  # d(start, goal)
     optimal: bool | None  # success in exactly optimal_moves moves; None when not a success
-    end: EndReason  # why the walk stopped
+    end: WalkEnd  # why the walk stopped
+    cells: tuple[Cell, ...] = ()  # the valid positions walked, from the start
+
+    @property
+    def partial(self) -> float:
+        """The follow-up study's partial credit: valid moves over the optimal path length, at most 1."""
+        if self.end == "no_route":
+            return 0.0
+        return 1.0 if self.success else min(self.moves / self.optimal_moves, 1.0) if self.optimal_moves else 1.0
 
 
 def walk(maze: Maze, cells: list[Cell]) -> Outcome:
@@ -32,6 +47,7 @@ def walk(maze: Maze, cells: list[Cell]) -> Outcome:
     to_goal = maze.distances(maze.goal)
     optimal = to_goal[maze.start]
     position, moves, end = maze.start, 0, "route_ended"
+    visited = [position]
     if position != maze.goal:
         for nxt in cells[1:]:
             if abs(nxt[0] - position[0]) + abs(nxt[1] - position[1]) != 1:
@@ -44,6 +60,7 @@ def walk(maze: Maze, cells: list[Cell]) -> Outcome:
                 end = "wall"
                 break
             position, moves = nxt, moves + 1
+            visited.append(position)
             if position == maze.goal:
                 break
     success = position == maze.goal
@@ -55,32 +72,91 @@ def walk(maze: Maze, cells: list[Cell]) -> Outcome:
         moves=moves,
         optimal_moves=optimal,
         optimal=(moves == optimal) if success else None,
-        end="goal" if success else end,
+        end="goal" if success else end,  # type: ignore[arg-type]
+        cells=tuple(visited),
     )
+
+
+def no_route(maze: Maze) -> Outcome:
+    """An answer without a route: no progress, no credit of any kind."""
+    return Outcome(False, maze.start, 0.0, 0, maze.distances(maze.goal)[maze.start], None, "no_route", (maze.start,))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One scheme's reading of a route: its walk and how well it fits the agents' statements."""
+
+    outcome: Outcome
+    scheme: Scheme | None  # None for routes of directions only
+    evidence: int  # stated positions and direction words that agree with the walk
+    stated: int  # how many there were
 
 
 @dataclass(frozen=True)
 class Grade:
-    outcome: Outcome
+    outcome: Outcome  # the favourable reading (the study's rule), the default
     scheme: Scheme | None  # the interpretation that won; None for routes of directions only
     symbols: str | None  # how the route was written (most common symbol kind), None if empty
+    consistent: Reading | None = None  # the reading that best matches the agents' statements
+
+
+def _evidence(steps: tuple[Step, ...], claims: tuple[Claim, ...], scheme: Scheme, maze: Maze) -> tuple[int, int]:
+    """(agreeing, total) stated positions and direction hints under ``scheme``."""
+    path = positions(steps, scheme, maze.start, maze.size)
+    agree = total = 0
+    for k, step in enumerate(steps, start=1):
+        if not step.is_direction and step.hint:
+            total += 1
+            dr, dc = MOVES[step.hint]
+            agree += path[k] == (path[k - 1][0] + dr, path[k - 1][1] + dc)
+    for claim in claims:
+        total += 1
+        cell = to_cell(claim.cell, scheme, maze.size)
+        agree += any(path[k] == cell for k in range(max(0, claim.lo), min(claim.hi, len(path) - 1) + 1))
+    return agree, total
+
+
+def _adjacent(steps: tuple[Step, ...], scheme: Scheme, maze: Maze) -> int:
+    path = positions(steps, scheme, maze.start, maze.size)
+    return sum(abs(a[0] - b[0]) + abs(a[1] - b[1]) <= 1 for a, b in zip(path, path[1:]))
+
+
+def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = None) -> Grade:
+    """Grade an extraction: walk it under every self-consistent scheme; keep the favourable and the
+    consistent reading. ``prior`` (e.g. the LLM grader's declared scheme) breaks ties for the latter."""
+    steps = tuple(extraction.steps)
+    kinds = [s.symbols for s in steps]
+    symbols = max(set(kinds), key=lambda k: (kinds.count(k), k)) if kinds else None
+    if extraction.no_route:
+        outcome = no_route(maze)
+        return Grade(outcome, None, None, Reading(outcome, None, 0, 0))
+    coordinate = any(not s.is_direction for s in steps) or any(not c.cell.is_direction for c in extraction.claims)
+    if not coordinate:
+        outcome = walk(maze, interpret(steps, ALL_SCHEMES[0], maze.start, maze.size))
+        return Grade(outcome, None, symbols, Reading(outcome, None, 0, 0))
+    readings = []
+    for scheme in ALL_SCHEMES:
+        agree, total = _evidence(steps, extraction.claims, scheme, maze)
+        outcome = walk(maze, interpret(steps, scheme, maze.start, maze.size))
+        readings.append(Reading(outcome, scheme, agree, total))
+    best_evidence = max(r.evidence for r in readings)
+    coherent = [r for r in readings if r.evidence == best_evidence]
+
+    def score(r: Reading) -> tuple:
+        o = r.outcome
+        return (o.weighted, o.success, -o.moves if o.success else o.moves)
+
+    favourable = max(coherent, key=score)  # max keeps the first of equals: the prior order
+    consistent = max(
+        coherent,
+        key=lambda r: (r.scheme == prior, _adjacent(steps, r.scheme, maze), -readings.index(r)),  # type: ignore[arg-type]
+    )
+    return Grade(favourable.outcome, favourable.scheme, symbols, consistent)
 
 
 def grade(maze: Maze, steps: list[Step]) -> Grade:
-    """Score ``steps`` under every coordinate scheme and keep the most favourable one.
+    """Grade a bare route (no stated positions): the most favourable scheme wins.
 
     Ties go to the earliest scheme in ``ALL_SCHEMES`` (0-based, top-left, row-col first), so the
-    reported scheme is stable.
-    """
-    kinds = [s.symbols for s in steps]
-    symbols = max(set(kinds), key=lambda k: (kinds.count(k), k)) if kinds else None
-    if all(s.is_direction for s in steps):
-        return Grade(walk(maze, interpret(steps, ALL_SCHEMES[0], maze.start, maze.size)), None, symbols)
-    best: tuple[tuple, Outcome, Scheme] | None = None
-    for rank, scheme in enumerate(ALL_SCHEMES):
-        outcome = walk(maze, interpret(steps, scheme, maze.start, maze.size))
-        key = (outcome.weighted, outcome.success, -outcome.moves if outcome.success else outcome.moves, -rank)
-        if best is None or key > best[0]:
-            best = (key, outcome, scheme)
-    assert best is not None
-    return Grade(best[1], best[2], symbols)
+    reported scheme is stable."""
+    return grade_extraction(maze, Extraction(tuple(steps), "rule"))

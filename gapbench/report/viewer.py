@@ -29,7 +29,9 @@ def select(entries: list[Entry], per_group: int) -> Selection:
 
 def route_cells(grade: Any, item: MazeItem) -> list[list[int]]:
     """The graded route as grid cells, from the start, under the winning scheme."""
-    steps = [Step(*s) for s in grade.steps]
+    if grade.cells is not None:
+        return [list(c) for c in grade.cells]
+    steps = [Step.from_list(s) for s in grade.steps]
     scheme = Scheme(**grade.scheme) if grade.scheme else ALL_SCHEMES[0]
     return [list(c) for c in interpret(steps, scheme, item.maze.start, item.maze.size)]
 

@@ -1,0 +1,289 @@
+"""Dialogue acts: what one message does with moves.
+
+A message is read sentence by sentence. Route symbols that stand next to each other ("right, right,
+down", "(0,0) -> (0,1)") form a *run*, and each run gets one role from its own clause:
+
+- ``proposal``: a move put forward ("Let's go down", "Down?", "How about (0,1)?", "Moving right now");
+- ``claim``: a statement of where the agents are ("We are at (2,2)", "from (1,1)"): evidence for the
+  coordinate scheme, never a move;
+- ``info``: a cell described ("(2,3) looks open", "my map shows a wall at (3,1)");
+- ``negated``, ``conditional``, ``alternatives``: moves that are not put forward ("we can't go left",
+  "if we went right ...", "down or right?").
+
+The message as a whole may also accept or reject the proposal on the table. ``extract`` turns these
+acts into executed moves; this module only reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from gapbench.grading.routes import Mention, Step, find_mentions
+from gapbench.grading.text import sentences
+
+Role = Literal["proposal", "claim", "info", "negated", "conditional", "alternatives"]
+
+# What may stand between two symbols of one run: punctuation, arrows, "and", "then", list numbering.
+_RUN_GAP = re.compile(
+    r"(?:[\s,;:/+>|*_]|->|=>|→|⟶|\band\b|\bthen\b|\bnext\b|\bfollowed by\b|\bafter that\b|\bfinally\b"
+    r"|\b(?:go|move|step|head|and go|and move)\b|\b(?:to|into|onto)\b|\b\d{1,2}[.)]\s)*",
+    re.IGNORECASE,
+)
+_OR_GAP = re.compile(r"^[\s,]*(?:or|or maybe|or else|/)[\s,]*$", re.IGNORECASE)
+# Clause boundaries: a run's context is read only up to these.
+_CLAUSE_BREAK = re.compile(
+    r"[,;()\[\]]|\s-\s|\b(?:because|since|as|which|so|but|though|although|while|whereas|and|otherwise|however|then)\b",
+    re.IGNORECASE,
+)
+_CLAIM_BEFORE = re.compile(
+    r"(?:\b(?:we|i|you|both of us|@|our position|my position|position|pos|location|current(?: position| cell| location| spot)?|start(?:ing)?(?: position| cell| point)?|we'?re|i'?m|we'?ve|i'?ve)"
+    r"(?:\s+(?:are|am|is|were|was|remain|stay|sit|stand|have (?:moved|arrived|gone|come)|moved|arrived|got|ended up))?"
+    r"(?:\s+(?:now|currently|still|back|already|both|just|then|again|here|all|right))*"
+    r"\s*(?:at|on|in|to|is|:|=)?\s*(?:the\s+)?(?:cell|square|position|spot|tile)?\s*:?\s*"
+    r"|\b(?:arrived|reached|landed|made it|got|back|ended up|puts us|put us|leaves us|leave us|brings us|bring us|takes us|lands us)(?:\s+(?:at|on|in|to|into))?\s*(?:the\s+)?(?:cell\s+)?"
+    r"|^\W*at\s+(?:the\s+)?|📍\s*|\bfrom(?:\s+the)?(?:\s+(?:cell|square|position))?\s*|\b(?:now|still|currently)\s+(?:at|on|in)\s*(?:the\s+)?(?:cell\s+)?)$",
+    re.IGNORECASE,
+)
+_NARRATION_BEFORE = re.compile(r"\b(?:moving|moved|went|going|stepping|stepped|heading|headed|taking|took|executing|executed|doing|on my way|proceeding|proceeded)\b", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"\b(?:not|never|no|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
+    re.IGNORECASE,
+)
+_CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|once|after|before|when|until)\b", re.IGNORECASE)
+_HYPOTHETICAL_AFTER = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:would|might|could|will|would've|leads?|goes|takes us)\b(?!\s+you\b)", re.IGNORECASE)
+_BLOCKED_AFTER = re.compile(
+    r"^[\s\w']{0,24}?\b(?:is|are|was|looks|seems|appears|=|:|would be|will be|leads? (?:into|to)|has|hits?)?\s*(?:a\s+|an\s+|the\s+)?"
+    r"(?:wall|blocked|#|obstacle|dead[\s-]end|closed|not open|not free|off the (?:grid|map|board)|out of bounds|impassable|not passable)",
+    re.IGNORECASE,
+)
+_INFO_AFTER = re.compile(
+    r"^\s*(?:\(\w+\)\s*)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+)?(?:a\s+|an\s+)?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|\*)",
+    re.IGNORECASE,
+)
+_INFO_BEFORE = re.compile(
+    r"(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies))*\s*(?:the\s+)?(?:cell\s+)?)$",
+    re.IGNORECASE,
+)
+_QUESTION_SEEKS_AGREEMENT = re.compile(
+    r"\b(?:agree|agreed|ok|okay|sound|sounds|think|thoughts|right|correct|fine|good|ready|confirm|yes|deal|with me|on board|objections?|alright)\s*\??\s*$",
+    re.IGNORECASE,
+)
+_ACCEPT = re.compile(
+    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do)\b|好的|同意|可以|是的|没问题"
+    r"|👍|✅|✔|☑|👌|🆗|🙌|💯|🤝|✓)",
+    re.IGNORECASE,
+)
+# Words that accept only where they stand alone ("Go.", "Perfect!"), not inside a proposal ("let's go down").
+_ACCEPT_WEAK = re.compile(
+    r"^\W*(?:go|proceed|onward|let'?s go|done|it is|fine|good|great|nice|cool|perfect|excellent|fair (?:point|enough)|right|correct|true)\b\s*(?:[.!,;:]|$)",
+    re.IGNORECASE,
+)
+_NOT_ACCEPT = re.compile(r"\b(?:agree (?:that|with you that|on)|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b", re.IGNORECASE)
+_REJECT = re.compile(
+    r"(?:^\W*(?:no|nope|nah|negative|wait|hold on|hang on|stop)\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
+    re.IGNORECASE,
+)
+_WALL = re.compile(r"\b(?:wall|walls|blocked|#|obstacle|dead[\s-]end|impassable|can't go|cannot go|can not go|not open|off the (?:grid|map|board)|out of bounds)\b|#", re.IGNORECASE)
+_PROPOSAL_MARKER = re.compile(
+    r"\b(?:let'?s|lets|let us|shall|should|propose|suggest|how about|what about|what if|try|go|move|step|head|take|proceed|continue|plan|i'?ll|we'?ll|will|vote|could we|can we|why don't we|next|need to|must|have to|want to|move:|action|direction)\b",
+    re.IGNORECASE,
+)
+_ARRIVAL = re.compile(r"\b(?:now|made it|arrived|reached|landed|done|here we are)\b", re.IGNORECASE)
+_NEW_AGAIN = re.compile(r"\b(?:again|another|once more|one more|next)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Run:
+    steps: tuple[Step, ...]
+    start: int
+    end: int
+    role: Role
+    question: bool = False  # stands in a question ("Down?")
+    narration: bool = False  # reports a move as happening ("Moving right now", "moved down")
+    again: bool = False  # marked as a further move ("down again", "another right")
+
+
+@dataclass(frozen=True)
+class Acts:
+    """What one message does; ``text`` is the normalised text the spans point into."""
+
+    text: str
+    runs: tuple[Run, ...]
+    accepts: bool  # agreement words in a statement ("Sounds good", "👍")
+    rejects: bool  # a rejection ("No", "instead", "wait")
+    wall_sentences: tuple[tuple[int, int], ...]  # spans of sentences that report a wall / block
+    seeks_agreement: bool  # asks the partner to agree ("Do you agree?")
+    reports_arrival: bool  # states a new position as a fact ("We're at (1,3) now."): the move happened
+    names_goal: Run | None = None  # "(0,6) is the goal": a move to it is on offer when nothing else is
+
+    @property
+    def proposals(self) -> list[Run]:
+        return [r for r in self.runs if r.role == "proposal"]
+
+    @property
+    def claims(self) -> list[Run]:
+        return [r for r in self.runs if r.role == "claim"]
+
+
+def _clause_left(sentence: str, pos: int) -> str:
+    """The sentence text from the last clause break before ``pos`` up to ``pos``."""
+    left = sentence[:pos]
+    breaks = list(_CLAUSE_BREAK.finditer(left))
+    return left[breaks[-1].end() :] if breaks else left
+
+
+_REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
+
+
+def _clause_break_before(sentence: str, pos: int) -> str:
+    """The clause break that opens the clause holding ``pos`` (and what follows it), or ''."""
+    breaks = list(_CLAUSE_BREAK.finditer(sentence, 0, pos))
+    return sentence[breaks[-1].start() : pos] if breaks else ""
+
+
+def _clause_right(sentence: str, pos: int) -> str:
+    m = _CLAUSE_BREAK.search(sentence, pos)
+    return sentence[pos : m.start() if m else len(sentence)]
+
+
+def group_runs(text: str, mentions: list[Mention], gap: re.Pattern[str] = _RUN_GAP) -> list[list[Mention]]:
+    """Mentions that follow each other with only connectors between them form one run."""
+    runs: list[list[Mention]] = []
+    for m in mentions:
+        if runs and gap.fullmatch(text, runs[-1][-1].end, m.start):
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return runs
+
+
+_CLAIM_AFTER = re.compile(r"^\s*(?:is|=|:)?\s*(?:us|where we are|our (?:current )?(?:position|cell|location|spot)|me|my position|current position|here)\b", re.IGNORECASE)
+
+
+def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = False) -> Role:
+    before = sentence[max(0, start - 60) : start]
+    if _CLAIM_AFTER.match(sentence, end):
+        return "claim"
+    left = _clause_left(sentence, start)
+    after = sentence[end:]
+    if _CLAIM_BEFORE.search(before) and not _NARRATION_BEFORE.search(left[-14:]):
+        return "claim"
+    if _BLOCKED_AFTER.match(after) or _NEGATION.search(left) or _NEGATION.search(_clause_right(sentence, end)[:12]):
+        return "negated"
+    if _CONDITIONAL.search(left) and not re.search(r"\bwhat if\b", left, re.IGNORECASE):
+        return "conditional"
+    if _HYPOTHETICAL_AFTER.match(_clause_right(sentence, end)) and not sentence.rstrip().endswith("?"):
+        return "conditional"
+    if (_INFO_AFTER.match(after) and not plan) or (_INFO_BEFORE.search(left) and not _PROPOSAL_MARKER.search(left)):
+        return "info"
+    if alternatives:
+        return "alternatives"
+    return "proposal"
+
+
+_SPLIT_UP = re.compile(
+    r"\b(?:split up|split|on my own|by myself|on your own|by yourself|separately|individually|each explore|you explore|explore (?:alone|separately))\b"
+    r"|\bi'?(?:ll| will)\s+(?:go|take|explore|head)\b.*\byou\s+(?:go|take|explore|head)\b",
+    re.IGNORECASE,
+)
+
+
+def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -> list[Run]:
+    """The runs of one sentence, each with its role."""
+    question = sentence.rstrip().endswith("?")
+    if _SPLIT_UP.search(sentence):
+        # Agents who split up move on their own: nothing here is a joint move.
+        return [Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info") for g in group_runs(text, mine)]
+    groups = group_runs(text, mine)
+    # A run whose last symbol is described ("(4,5), then (5,5) is the goal") proposes the rest.
+    split: list[list[Mention]] = []
+    for group in groups:
+        tail = sentence[group[-1].end - offset :]
+        if len(group) > 1 and not group[-1].steps[0].is_direction and (_INFO_AFTER.match(tail) or _BLOCKED_AFTER.match(tail)):
+            split += [group[:-1], group[-1:]]
+        else:
+            split.append(group)
+    # "down or right?" - two runs joined by "or" are alternatives, not a concrete proposal.
+    joined_by_or = [False] * len(split)
+    for i in range(1, len(split)):
+        if _OR_GAP.match(text[split[i - 1][-1].end : split[i][0].start]):
+            joined_by_or[i - 1] = joined_by_or[i] = True
+    runs = []
+    for group, alt in zip(split, joined_by_or):
+        s, e = group[0].start - offset, group[-1].end - offset
+        plan = len(group) > 1 and all(st.is_direction for m in group for st in m.steps)
+        role = _role(sentence, s, e, alt, plan)
+        left = _clause_left(sentence, s)
+        runs.append(
+            Run(
+                tuple(step for m in group for step in m.steps), group[0].start, group[-1].end, role,
+                question=question, narration=bool(_NARRATION_BEFORE.search(left)),
+                again=bool(_NEW_AGAIN.search(sentence[e : e + 24]) or _NEW_AGAIN.search(left)),
+            )
+        )  # fmt: skip
+    if _LIST.search(sentence):
+        runs = _merge_list(runs)
+    return runs
+
+
+_LIST = re.compile(r"\n[ \t]*(?:\d{1,2}[.)]|[-*•+]|(?:step|move)\s*\d{1,2})", re.IGNORECASE)
+
+
+def _merge_list(runs: list[Run]) -> list[Run]:
+    """The proposals of one list are one plan."""
+    out: list[Run] = []
+    for r in runs:
+        if out and r.role == "proposal" and out[-1].role == "proposal":
+            p = out[-1]
+            out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again)
+        else:
+            out.append(r)
+    return out
+
+
+_THERE = re.compile(r"^\W*(?:go|move|proceed|shall we|ok to go|can we go|should we go|let'?s go|go there|move there)\W*$|\b(?:go|move|head|step|proceed|take)\s+(?:there|to it|to that (?:cell|one|square)|it)\b|\b(?:take|try) (?:it|that(?: one| cell)?)\b", re.IGNORECASE)
+_GOAL_INFO = re.compile(r"\s*(?:is|=|:|是)\s*(?:the\s+)?(?:goal|\*|exit|finish|target|终点)", re.IGNORECASE)
+
+
+def read_message(text: str) -> Acts:
+    """The acts of one message (``text`` already normalised by ``grading.text.message_text``)."""
+    mentions = find_mentions(text)
+    runs: list[Run] = []
+    accepts = rejects = seeks = arrived = False
+    walls: list[tuple[int, int]] = []
+    index = 0
+    for offset, sentence in sentences(text):
+        end = offset + len(sentence)
+        mine = []
+        while index < len(mentions) and mentions[index].start < end:
+            mine.append(mentions[index])
+            index += 1
+        question = sentence.rstrip().endswith("?")
+        here = _sentence_runs(text, offset, sentence, mine)
+        if not mine and _THERE.search(sentence.strip()):
+            # "r0c1 is open. Go there?": the cell named just before is the proposal.
+            named = [r for r in runs if r.role in ("info", "proposal") and not r.steps[-1].is_direction]
+            if named:
+                here = [Run(named[-1].steps[-1:], offset, end, "proposal", question=question)]
+        runs += here
+        stripped = sentence.strip()
+        if question:
+            seeks = seeks or bool(_QUESTION_SEEKS_AGREEMENT.search(stripped)) or not mine
+        elif _ACCEPT.search(stripped) and not _NOT_ACCEPT.search(stripped):
+            words = stripped.split()
+            m = _ACCEPT.search(stripped)
+            head = len(stripped[: m.start()].split()) if m else 99
+            if head <= 2 or len(words) <= 6:
+                accepts = True
+        elif _ACCEPT_WEAK.match(stripped) and (not mine or re.match(r"^\W*\w+(?:\s+\w+)?\s*[.!,;:]", stripped)):
+            accepts = True
+        if _REJECT.search(stripped) or _NOT_ACCEPT.search(stripped) and re.search(r"disagree|don't agree|do not agree|not (?:ok|okay|agreed)", stripped, re.IGNORECASE):
+            rejects = True
+        if not question and any(r.role == "claim" for r in here) and _ARRIVAL.search(stripped):
+            arrived = True
+        if _WALL.search(stripped):
+            walls.append((offset, end))
+    goal = tuple(r for r in runs if r.role == "info" and _GOAL_INFO.match(text, r.end))
+    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None)

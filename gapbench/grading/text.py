@@ -1,0 +1,97 @@
+"""Text normalisation for grading: one canonical form before any parser looks at a message.
+
+Models write full-width punctuation, emoji arrows, curly quotes, zero-width spaces and look-alike
+letters (a Kelvin sign for K, Cyrillic о in "dоwn"). Every grading parser works on the output of
+``normalise``, so none of them has to know about Unicode, and none can be crashed by it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Letters that look like ASCII ones (Cyrillic, Greek, dotted/dotless i, long s) and that NFKC leaves alone.
+_LOOKALIKES = {
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ԁ": "d",
+    "ո": "n", "ս": "u", "ѕ": "s", "һ": "h", "ԝ": "w", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M",
+    "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J", "Ѕ": "S",
+    "ο": "o", "α": "a", "ν": "v", "ρ": "p", "τ": "t", "υ": "u", "ι": "i", "Ο": "O", "Α": "A", "Β": "B",
+    "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ρ": "P", "Τ": "T", "Υ": "Y",
+    "Χ": "X", "İ": "I", "ı": "i", "ſ": "s",
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
+    "\u3001": ",", "\u3002": ".", "\uff64": ",",
+}  # fmt: skip
+_DROP = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\ufe0e\ufe0f\u20e3"
+_TABLE = {ord(k): v for k, v in _LOOKALIKES.items()} | {ord(c): None for c in _DROP}
+# Control characters (other than newline and tab) become spaces; a lone surrogate becomes U+FFFD.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_REASONING = re.compile(r"<(think|thinking|reasoning|analysis)>.*?(?:</\1>|\Z)", re.IGNORECASE | re.DOTALL)
+
+
+def normalise(text: object) -> str:
+    """NFKC, look-alike letters folded to ASCII, invisible characters dropped, controls as spaces.
+
+    Never raises; anything that is not a string becomes the empty string."""
+    if not isinstance(text, str):
+        return ""
+    text = _SURROGATE.sub("\ufffd", text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return text.translate(_TABLE)
+
+
+def strip_reasoning(text: str) -> str:
+    """Drop reasoning blocks (``<think>...</think>``): they are not part of what the agent said."""
+    return _REASONING.sub(" ", text)
+
+
+def message_text(text: object) -> str:
+    """What a grader reads of one message: normalised, reasoning dropped, quoted lines (``> ...``,
+    the partner's words echoed back) removed."""
+    lines = strip_reasoning(normalise(text)).split("\n")
+    return "\n".join(line for line in lines if not line.lstrip().startswith(">"))
+
+
+# Sentence ends: . ! ? and newlines, but not the dot inside a number ("1.5") or a label ("e.g.").
+_SENTENCE_END = re.compile(r"(?<!\d)(?<!\be\.g)(?<!\bi\.e)[.!?]+(?=\s|$)|\n+|;\s")
+_LIST_ITEM = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[-*•+]|(?:step|move)\s*\d{1,2}\s*[:.)-])\s", re.IGNORECASE)
+
+
+def sentences(text: str) -> list[tuple[int, str]]:
+    """``(offset, sentence)`` pieces of ``text``, each keeping its end punctuation. The items of a
+    list (numbered or bulleted lines) stay together as one piece: a list is one plan."""
+    out: list[tuple[int, str]] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if "\n" in m.group() and _is_label(text, m.start()):
+            continue  # "### Next move\n**↓**", "Proposal:\n(1, 2)": the label belongs to what follows
+        if "\n" in m.group() and _LIST_ITEM.match(text, m.end()):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            if _LIST_ITEM.match(text, line_start) or text[line_start : m.start()].rstrip().endswith(":"):
+                continue  # inside a list
+        if m.group().startswith((".", "!", "?")) and _inside_list_item(text, m.start()):
+            continue
+        piece = text[start : m.end()]
+        if piece.strip():
+            out.append((start, piece))
+        start = m.end()
+    if text[start:].strip():
+        out.append((start, text[start:]))
+    return out
+
+
+def _is_label(text: str, pos: int) -> bool:
+    line = text[text.rfind("\n", 0, pos) + 1 : pos].strip(" *_")
+    return bool(line) and (line.startswith("#") or line.endswith(":")) and len(line) <= 60
+
+
+def _inside_list_item(text: str, pos: int) -> bool:
+    """A full stop inside a list item that the next line continues ("1. Right.\n2. Down.")."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos)
+    if line_end < 0 or not _LIST_ITEM.match(text, line_start):
+        return False
+    return text[pos:line_end].strip(" .!?*_") == "" and _LIST_ITEM.match(text, line_end + 1) is not None
