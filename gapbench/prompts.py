@@ -73,7 +73,7 @@ def show_prompts(
                 ids, _ = renderer.prompt_ids(ChatRequest(f"show/{cond}/{who}", chat))
                 block.append(f"--- rendered by {model}'s chat template: {len(ids)} tokens\n{renderer.render_text(chat)}\n")
             out.append("".join(block))
-    return "\n".join(out).rstrip("\n") + "\n"
+    return "\n".join(out)  # every section ends in one newline after its text, blocks apart by a blank line
 
 
 def _renderer(config: ExperimentConfig, model: str):

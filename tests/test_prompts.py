@@ -288,3 +288,46 @@ def test_prompts_show_errors_are_one_line():
         proc = subprocess.run([sys.executable, "-m", "gapbench.cli", "prompts", "show", *args], capture_output=True, text=True)
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"gapbench prompts: error: {fragment}")
+
+
+# ------------------------------------------------------------------ a template that must alternate
+def _strict_card(tmp_path, tiny_model_dir):
+    from test_rendering import ALTERNATING_TEMPLATE
+
+    card = tmp_path / "tiny-strict.yaml"
+    card.write_text(yaml.safe_dump({
+        "name": "tiny-strict", "family": "tiny", "source": {"path": str(tiny_model_dir)}, "dtype": "float32",
+        "max_model_len": 2048, "chat_template": ALTERNATING_TEMPLATE,
+    }))  # fmt: skip
+    return card
+
+
+def test_a_model_that_cannot_render_separate_turns_gets_merged_with_a_notice(tmp_path, tiny_model_dir):
+    card = _strict_card(tmp_path, tiny_model_dir)
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({
+        "output_dir": "run", "mazes": [{"size": 4, "count": 2, "seed": 0}], "conditions": ["collab"],
+        "models": {"oracle": "scripted:oracle", "strict": {"model": str(card), "options": {"device": "cpu"}}},
+        "pairs": [["oracle", "strict"], ["strict", "oracle"]], "sampling": {"max_tokens": 6}, "max_turns": 4,
+    }))  # fmt: skip
+    said = []
+    result = run_experiment(study, progress=False, echo=said.append)
+    assert "notice: strict: its chat template cannot render two user turns in a row; using the merged layout" in said
+    records = read_results(result.run_dir)
+    assert len(records) == 4 and all(r.transcript.end != "error" for r in records)
+    assert all(r.transcript.meta["layout"] == {"oracle": "separate", "strict": "merged"} for r in records)
+    second = [r for r in records if r.models == ["oracle", "strict"]]
+    assert second and all(m.prompt_tokens for r in second for m in r.transcript.agent_messages if m.model == "strict")
+
+
+def test_prompts_show_with_a_model_renders_its_template_and_layout(tmp_path, tiny_model_dir):
+    card = _strict_card(tmp_path, tiny_model_dir)
+    out = _show("--condition", "collab", "--agent", "2", "--model", str(card))
+    assert out.startswith(f"notice: {card}: its chat template cannot render two user turns in a row; it gets the merged layout\n")
+    assert "| agent 2 (speaks second) | prompts v2 | layout merged ===" in out
+    tokens, text = re.search(r"^--- rendered by .*'s chat template: (\d+) tokens\n(.*)", out, re.MULTILINE | re.DOTALL).groups()
+    assert text.startswith("<|im_start|>system\nA user acts as an intermediary") and text.endswith("<|im_start|>assistant\n\n")
+    assert "Begin now.\n\n[other agent]: <agent 1's first message><|im_end|>" in text and int(tokens) > 100
+    separate = _show("--condition", "collab", "--agent", "2", "--model", str(tiny_model_dir))
+    assert "notice" not in separate and "| layout separate ===" in separate
+    assert "Begin now.<|im_end|>\n<|im_start|>user\n[other agent]: <agent 1's first message><|im_end|>" in separate
