@@ -183,3 +183,17 @@ def test_scripted_agents_answer_solo_prompts_with_a_route(condition):
             else:
                 outcomes.append(g.outcome.success)
     assert 0 < sum(outcomes) < len(outcomes)
+
+
+@pytest.mark.parametrize("options", [{"templates": "v1"}, {"map_style": "spaced", "map_labels": True}, {"map_labels": True}, {"layout": "merged"}])
+def test_oracle_pairs_read_every_map_form_and_layout(options):
+    from gapbench.experiment import ProtocolConfig
+
+    templates = ProtocolConfig(**options).load()
+    engine = ScriptedEngine("scripted:oracle")
+    for seed in range(10):
+        maze, views = _maze(seed, 6)
+        for condition, seats in [("collab", (engine.name,) * 2), ("solo_distributed", (engine.name,))]:
+            d = Dialogue.start(maze=maze, views=views, condition=condition, seats=seats, templates=templates)
+            t = play(d, {engine.name: engine}, seed)
+            assert grade(maze, list(extract_rule(t).steps)).outcome.success, (options, seed, t.to_json())
