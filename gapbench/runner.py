@@ -153,8 +153,8 @@ def build_engines(config: ExperimentConfig, keys: Iterable[str]) -> dict[str, En
 
 
 def fit_layouts(templates: Templates, engines: dict[str, Engine], echo: Callable[[str], None]) -> dict[str, Layout]:
-    """Each model's message layout: the templates' own, or merged where its chat template cannot
-    render the separate one (found by rendering the second speaker's first chat), with a notice."""
+    """Each talking model's message layout: the templates' own, or merged where its chat template
+    cannot render the separate one (found by rendering the second speaker's first chat), with a notice."""
     layouts: dict[str, Layout] = {}
     for key, engine in engines.items():
         layouts[key] = fit_layout(templates, engine.renders if isinstance(engine, TemplatedEngine) else None)
@@ -249,7 +249,8 @@ def run_experiment(
     if not todo:
         return RunResult(run_dir, shard_file, 0, len(specs), len(specs), None)
     engines = build_engines(config, keys)
-    layouts = fit_layouts(templates, engines, echo)
+    talking = {k for s in specs if s.protocol_condition == "collab" for k in (*s.seats, *(s.relay_after or ()))}
+    layouts = fit_layouts(templates, {k: e for k, e in engines.items() if k in talking}, echo)
 
     def start(spec: DialogueSpec, prefix: Transcript | None = None) -> DialogueJob:
         item = by_id[spec.maze_id]
