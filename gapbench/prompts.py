@@ -9,13 +9,16 @@ stand-in for its partner's first message, which only a run can write.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from gapbench.engines.base import ChatMessage, ChatRequest
 from gapbench.experiment import ExperimentConfig, load_config
 from gapbench.mazeset import MazeItem
 from gapbench.protocol import Dialogue, Layout, Templates, fit_layout
 from gapbench.transcript import Condition
+
+if TYPE_CHECKING:
+    from gapbench.engines.rendering import ChatRenderer
 
 PARTNER_STAND_IN = "<agent 1's first message>"
 Agent = Literal[1, 2]
@@ -76,7 +79,7 @@ def show_prompts(
     return "\n".join(out)  # every section ends in one newline after its text, blocks apart by a blank line
 
 
-def _renderer(config: ExperimentConfig, model: str):
+def _renderer(config: ExperimentConfig, model: str) -> ChatRenderer:
     """A ChatRenderer for ``model``: a key of the study's models or a registry name, card or directory."""
     from gapbench.agents import PREFIX
     from gapbench.engines.rendering import ChatRenderer
