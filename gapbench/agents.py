@@ -21,7 +21,8 @@ from typing import Sequence
 from gapbench.engines.base import ChatMessage, ChatRequest, Completion
 from gapbench.maze import GOAL, HIDDEN, MOVES, OPEN, START, WALL, Cell
 
-_GRID_LINE = re.compile(r"^\s*[@*.#?](?: [@*.#?])+\s*$")
+# A map row, compact (`@.?#`) or spaced (`@ . ? #`), after an optional row number (labelled maps).
+_GRID_LINE = re.compile(r"^\s*(?:\d+ )?\s*([@*.#?](?:\s*[@*.#?])+)\s*$")
 _AGREED = re.compile(r"Agreed: we move (up|down|left|right)")
 _PROPOSAL = re.compile(r"I propose we move (up|down|left|right)")
 PREFIX = "scripted:"
@@ -29,11 +30,11 @@ _PARTNER = "[other agent]: "
 
 
 def _grids(text: str) -> list[list[str]]:
-    """The blocks of map lines in ``text`` (symbols separated by spaces), as rows."""
+    """The blocks of map lines in ``text``, as rows of symbols."""
     blocks: list[list[str]] = [[]]
     for line in text.splitlines():
-        if _GRID_LINE.match(line):
-            blocks[-1].append(line.replace(" ", ""))
+        if row := _GRID_LINE.match(line):
+            blocks[-1].append(re.sub(r"\s", "", row.group(1)))
         elif blocks[-1]:
             blocks.append([])
     return [b for b in blocks if b]

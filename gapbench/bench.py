@@ -250,19 +250,20 @@ class BenchJob(DialogueJob):
 
 def build_jobs(w: Workload, count: int | None = None) -> list[BenchJob]:
     """The workload's dialogues (the first ``count``), fresh: the same prompts for every engine."""
-    from gapbench.experiment import ExperimentConfig, GeneratedMazes, SamplingConfig, plan
-    from gapbench.protocol import Dialogue, load_templates
+    from gapbench.experiment import ExperimentConfig, GeneratedMazes, ProtocolConfig, SamplingConfig, plan
+    from gapbench.protocol import Dialogue
     from gapbench.runner import load_mazes
 
     config = ExperimentConfig(
         name="bench", seed=w.seed, models={MODEL_KEY: w.model}, conditions=["collab"], max_turns=max(w.turns, 2),
         mazes=[GeneratedMazes(size=w.maze_size, count=w.dialogues, seed=w.seed)],
         sampling=SamplingConfig(temperature=0.0, max_tokens=w.max_tokens),
+        protocol=ProtocolConfig(templates="v1"),  # the prompts docs/PERFORMANCE.md was measured with
     )  # fmt: skip
     mazes = {m.id: m for m in load_mazes(config, Path.cwd())}
     if len(mazes) < w.dialogues:
         raise ValueError(f"only {len(mazes)} distinct {w.maze_size}x{w.maze_size} mazes for {w.dialogues} dialogues; use larger mazes")
-    templates = load_templates(config.prompt_version)
+    templates = config.protocol.load()
     jobs = []
     for spec in plan(config, list(mazes))[: count or w.dialogues]:
         item = mazes[spec.maze_id]

@@ -112,6 +112,35 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=_cmd_export)
 
 
+# -------------------------------------------------------------------------------------- prompts
+def _cmd_prompts_show(args: argparse.Namespace) -> None:
+    from gapbench.experiment import DEFAULT_CONFIG
+    from gapbench.prompts import show_prompts
+
+    config = Path(args.config) if args.config else DEFAULT_CONFIG
+    print(show_prompts(config, condition=args.condition, maze=args.maze, agent=args.agent, model=args.model), end="")
+
+
+def _add_prompts(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("prompts", help="inspect what the agents of a study are given")
+    psub = p.add_subparsers(dest="prompts_command", required=True)
+    s = psub.add_parser(
+        "show",
+        help="print the exact chat each agent sees at its first turn (with --model: as the model's template renders it)",
+        description=(
+            "Print the chat each agent is given at its first turn, for the study's conditions on one of its mazes; "
+            "agent 2's chat holds a stand-in for agent 1's first message. With --model, also the text and token "
+            "count of that chat under the model's chat template, and the layout the model gets."
+        ),
+    )
+    s.add_argument("config", nargs="?", help="experiment YAML (default: the quickstart)")
+    s.add_argument("--condition", choices=["solo_full", "solo_distributed", "collab"], help="one condition (default: the study's)")
+    s.add_argument("--maze", type=int, default=0, metavar="I", help="which of the study's mazes (default 0)")
+    s.add_argument("--agent", type=int, choices=[1, 2], help="one agent (default: both)")
+    s.add_argument("--model", metavar="NAME", help="a key of the study's models, or a registry name, card or model directory")
+    s.set_defaults(func=_cmd_prompts_show)
+
+
 # --------------------------------------------------------------------------------------- report
 def _cmd_report(args: argparse.Namespace) -> None:
     from gapbench.report import build_report
@@ -333,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mazes(sub)
     _add_run(sub)
+    _add_prompts(sub)
     _add_report(sub)
     _add_models(sub)
     _add_slurm(sub)

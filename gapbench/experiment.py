@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gapbench._resources import shipped
 from gapbench.maze import MazeParams
-from gapbench.protocol import DEFAULT_PROMPT_VERSION, load_templates
+from gapbench.protocol import DEFAULT_TEMPLATES, Templates, configure, load_templates
+from gapbench.protocol.templates import shipped_versions
 
 ConditionName = Literal["solo_full", "solo_distributed", "collab", "relay"]
 DEFAULT_CONFIG = shipped("examples") / "quickstart.yaml"
@@ -69,6 +70,25 @@ class LLMGraderConfig(_Strict):
     max_tokens: Annotated[int, Field(ge=64)] = 1024
 
 
+class ProtocolConfig(_Strict):
+    """``protocol: v2`` is short for ``protocol: {templates: v2}``; unset options keep the templates' own."""
+
+    templates: str = DEFAULT_TEMPLATES  # v2 | v1 | path/to/templates.yaml (relative to the study file)
+    layout: Literal["separate", "merged"] | None = None  # v2: separate (merged where a template cannot)
+    map_style: Literal["compact", "spaced"] | None = None  # v2: compact, as in the study
+    map_labels: bool | None = None  # row and column numbers; v2: none
+
+    @field_validator("templates")
+    @classmethod
+    def _known_templates(cls, v: str) -> str:
+        if v not in shipped_versions() and not v.endswith((".yaml", ".yml")):
+            raise ValueError(f"unknown templates {v!r}; use {', '.join(shipped_versions())} or the path of a .yaml templates file")
+        return v
+
+    def load(self) -> Templates:
+        return configure(load_templates(self.templates), layout=self.layout, map_style=self.map_style, map_labels=self.map_labels)
+
+
 class ExperimentConfig(_Strict):
     name: str = "experiment"
     seed: int = 0
@@ -82,7 +102,7 @@ class ExperimentConfig(_Strict):
     sampling: SamplingConfig = SamplingConfig()
     max_turns: Annotated[int, Field(ge=2, le=1000)] = 50
     grader: Union[Literal["rule"], LLMGraderConfig] = "rule"
-    prompt_version: str = DEFAULT_PROMPT_VERSION
+    protocol: ProtocolConfig = ProtocolConfig()
     max_concurrent: Annotated[int, Field(ge=1)] = 256  # dialogues in flight (bounds KV-cache memory)
 
     @field_validator("models")
@@ -92,11 +112,17 @@ class ExperimentConfig(_Strict):
             raise ValueError("list at least one model, e.g. `models: {smol: smollm2-135m-instruct}`")
         return v
 
-    @field_validator("prompt_version")
+    @model_validator(mode="before")
     @classmethod
-    def _known_prompt(cls, v: str) -> str:
-        load_templates(v)
-        return v
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "prompt_version" in data:
+            raise ValueError(f"prompt_version was renamed: write `protocol: {data['prompt_version']}` (v1, v2 or a templates file)")
+        return data
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_shorthand(cls, v: Any) -> Any:
+        return {"templates": v} if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "ExperimentConfig":
@@ -126,6 +152,7 @@ class ExperimentConfig(_Strict):
     def results_hash(self) -> str:
         """Hash of everything that changes results; output_dir and max_concurrent do not."""
         data = self.model_dump(mode="json", exclude={"output_dir", "max_concurrent", "name"})
+        data["protocol"]["templates"] = load_templates(self.protocol.templates).version  # a file by its content
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -147,6 +174,11 @@ def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
             where = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-after", "union")))
             problems.append(f"  {where or '(top level)'}: {err['msg']}")
         raise ValueError(f"{path} has invalid settings:\n" + "\n".join(dict.fromkeys(problems))) from None
+    templates = Path(config.protocol.templates).expanduser()
+    if config.protocol.templates not in shipped_versions() and not templates.is_absolute():
+        protocol = config.protocol.model_copy(update={"templates": str((path.parent / templates).resolve())})
+        config = config.model_copy(update={"protocol": protocol})
+    config.protocol.load()  # a bad templates file stops here, with its one-line error
     out = Path(config.output_dir)
     return config, out if out.is_absolute() else (path.parent / out).resolve()
 

@@ -76,10 +76,10 @@ class Maze:
             return GOAL
         return self.rows[cell[0]][cell[1]]
 
-    def render(self, *, spaced: bool = True) -> str:
+    def render(self, *, spaced: bool = True, labels: bool = False) -> str:
         """The study's text form: one row per line, ``@`` start, ``*`` goal, ``.`` path, ``#`` wall."""
-        sep = " " if spaced else ""
-        return "\n".join(sep.join(self.symbol((r, c)) for c in range(self.size)) for r in range(self.size))
+        rows = ["".join(self.symbol((r, c)) for c in range(self.size)) for r in range(self.size)]
+        return render_rows(rows, spaced=spaced, labels=labels)
 
     def in_bounds(self, cell: Cell) -> bool:
         return 0 <= cell[0] < self.size and 0 <= cell[1] < self.size
@@ -123,12 +123,27 @@ class View:
 
     rows: tuple[str, ...]  # symbols per cell, including @ * ? . #
 
-    def render(self, *, spaced: bool = True) -> str:
-        sep = " " if spaced else ""
-        return "\n".join(sep.join(row) for row in self.rows)
+    def render(self, *, spaced: bool = True, labels: bool = False) -> str:
+        return render_rows(self.rows, spaced=spaced, labels=labels)
 
     def visible(self) -> int:
         return sum(ch != HIDDEN for row in self.rows for ch in row)
+
+
+def render_rows(rows: Iterable[str], *, spaced: bool = True, labels: bool = False) -> str:
+    """Rows of symbols as text: ``@ . #`` (spaced) or ``@.#`` (compact, the study's prompts); with
+    ``labels``, 0-based column numbers above and row numbers on the left (from 11 columns on, cells are
+    padded to the numbers' width and always spaced)."""
+    rows = list(rows)
+    sep = " " if spaced else ""
+    if not labels:
+        return "\n".join(sep.join(row) for row in rows)
+    width = len(str(max(len(rows), len(rows[0]) if rows else 0) - 1))
+    sep = sep if width == 1 else " "
+    margin = " " * (width + 1)
+    header = margin + sep.join(str(c).rjust(width) for c in range(len(rows[0]) if rows else 0))
+    body = [str(r).rjust(width) + " " + sep.join(ch.rjust(width) for ch in row) for r, row in enumerate(rows)]
+    return "\n".join([header, *body])
 
 
 def _rng(*parts: object) -> random.Random:

@@ -18,13 +18,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from gapbench.engines.base import ChatRequest, Completion, Engine, Sampling
+from gapbench.engines.base import ChatRequest, Completion, Engine, Sampling, TemplatedEngine
 from gapbench.experiment import DialogueSpec, ExperimentConfig, GeneratedMazes, load_config, plan
 from gapbench.grading.extract import RULE_GRADER_VERSION, Extraction
 from gapbench.grading.llm import GRADER_VERSION, grader_request, parse_grader_output
 from gapbench.grading.record import grade_transcript
 from gapbench.mazeset import MazeItem, build_set, load_set
-from gapbench.protocol import Dialogue, load_templates
+from gapbench.protocol import Dialogue, Layout, Templates, fit_layout
 from gapbench.results import (
     DialogueRecord, GradeRecord, ResultsWriter, iter_records, read_run_info, shard_name, write_run_info, RESULTS_DIR,
 )  # fmt: skip
@@ -155,6 +155,17 @@ def build_engines(config: ExperimentConfig, keys: Iterable[str]) -> dict[str, En
     return engines
 
 
+def fit_layouts(templates: Templates, engines: dict[str, Engine], echo: Callable[[str], None]) -> dict[str, Layout]:
+    """Each talking model's message layout: the templates' own, or merged where its chat template
+    cannot render the separate one (found by rendering the second speaker's first chat), with a notice."""
+    layouts: dict[str, Layout] = {}
+    for key, engine in engines.items():
+        layouts[key] = fit_layout(templates, engine.renders if isinstance(engine, TemplatedEngine) else None)
+        if layouts[key] != templates.layout:
+            echo(f"notice: {key}: its chat template cannot render two user turns in a row; using the merged layout")
+    return layouts
+
+
 def describe_plan(config: ExperimentConfig, specs: list[DialogueSpec], mazes: list[MazeItem], done: int) -> str:
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for s in specs:
@@ -168,7 +179,7 @@ def describe_plan(config: ExperimentConfig, specs: list[DialogueSpec], mazes: li
     turns = {"solo_full": 2, "solo_distributed": 2}
     max_gen = sum(turns.get(s.condition, config.max_turns - (s.relay_k or 0)) for s in specs) * config.sampling.max_tokens
     # ~4 characters a token: the instructions plus one map, the text every dialogue starts from.
-    templates = load_templates(config.prompt_version)
+    templates = config.protocol.load()
     opening = len(templates.system) + len(templates.collab) + len(templates.legend)
     opening += sum(len(m.maze.render()) for m in mazes) // max(len(mazes), 1)
     lines += [
@@ -223,7 +234,7 @@ def run_experiment(
         echo(describe_plan(config, specs, mazes, sum(s.id in done_records for s in specs)))
         return RunResult(run_dir, shard_file, 0, len(done_records), len(specs), None)
     write_run_info(run_dir, {
-        "name": config.name, "results_hash": run_hash, "prompt_version": config.prompt_version,
+        "name": config.name, "results_hash": run_hash, "prompt_version": config.protocol.load().version,
         "grader_version": {"rule": RULE_GRADER_VERSION, "llm": GRADER_VERSION}, "config": config.model_dump(mode="json"),
         "config_path": str(config_path.resolve()), "created": datetime.now(timezone.utc).isoformat(),
     })  # fmt: skip
@@ -234,20 +245,22 @@ def run_experiment(
     for s in todo:
         if s.base_id is not None:
             relays[s.base_id].append(s)
-    templates = load_templates(config.prompt_version)
+    templates = config.protocol.load()
     grader = None if config.grader == "rule" else config.grader
     keys = sorted({k for s in specs for k in (*s.seats, *(s.relay_after or ()))} | ({grader.model} if grader else set()))
     echo(f"run {config.name} -> {run_dir} ({len(todo)} of {len(specs)} dialogues to go, shard {shard[0]}/{shard[1]})")
     if not todo:
         return RunResult(run_dir, shard_file, 0, len(specs), len(specs), None)
     engines = build_engines(config, keys)
+    talking = {k for s in specs if s.protocol_condition == "collab" for k in (*s.seats, *(s.relay_after or ()))}
+    layouts = fit_layouts(templates, {k: e for k, e in engines.items() if k in talking}, echo)
 
     def start(spec: DialogueSpec, prefix: Transcript | None = None) -> DialogueJob:
         item = by_id[spec.maze_id]
         relay = (spec.relay_k, spec.relay_after) if spec.relay_k else None
         dialogue = Dialogue.start(
             maze=item.maze, views=item.views, condition=spec.protocol_condition, seats=spec.seats,  # type: ignore[arg-type]
-            max_turns=config.max_turns, templates=templates, relay=relay, prefix=prefix,
+            max_turns=config.max_turns, templates=templates, relay=relay, prefix=prefix, layouts=layouts,
         )  # fmt: skip
         return DialogueJob(spec, item, dialogue, config)
 

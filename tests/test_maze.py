@@ -116,3 +116,13 @@ def test_view_renders_like_the_study():
     maze = Maze(rows=("..", ".#"), start=(0, 0), goal=(1, 0))
     assert maze.render() == "@ .\n* #"
     assert View(("@?", "*#")).render() == "@ ?\n* #"
+    assert maze.render(spaced=False) == "@.\n*#" and View(("@?", "*#")).render(spaced=False) == "@?\n*#"
+
+
+def test_labelled_maps_number_rows_and_columns_and_stay_aligned():
+    view = View(("@?", "*#"))
+    assert view.render(spaced=False, labels=True) == "  01\n0 @?\n1 *#"
+    assert view.render(labels=True) == "  0 1\n0 @ ?\n1 * #"
+    big = generate(MazeParams(size=12), seed=0).render(spaced=False, labels=True).splitlines()
+    assert big[0] == "    0  1  2  3  4  5  6  7  8  9 10 11"  # two-digit numbers: cells padded and spaced
+    assert big[1].startswith(" 0  @  ") and big[12].startswith("11  ") and len({len(line) for line in big}) == 1

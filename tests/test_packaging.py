@@ -20,7 +20,7 @@ def test_wheel_carries_the_registry_and_the_default_study(tmp_path: Path) -> Non
     names = set(zipfile.ZipFile(wheel).namelist())
     cards = {p.name for p in (ROOT / "models").glob("*.yaml")}
     assert {f"gapbench/models/{c}" for c in cards} <= names
-    assert {"gapbench/examples/quickstart.yaml", "gapbench/protocol/templates/v1.yaml"} <= names
+    assert {"gapbench/examples/quickstart.yaml", "gapbench/protocol/templates/v1.yaml", "gapbench/protocol/templates/v2.yaml"} <= names
     assert "gapbench/report/template.html" in names and "gapbench/data/published.yaml" in names
 
     site = tmp_path / "site"

@@ -30,22 +30,34 @@ def test_each_agent_sees_its_own_map_and_flipped_roles():
     first = d.chat()
     assert [m.role for m in first] == ["system", "user"]
     assert "intermediary" in first[0].content
-    assert first[1].content.startswith("[user]: ") and views[0].render() in first[1].content
-    assert views[1].render() not in first[1].content
-    assert "ACTI!" in first[1].content and "50" in first[1].content
+    mine, theirs = (v.render(spaced=False) for v in views)
+    assert first[1].content.startswith("[user]: ") and mine in first[1].content and theirs not in first[1].content
+    assert "ACTI!" in first[1].content
     d.add_reply("hello from one")
     second = d.chat()
     assert d.speaker() == "agent_2"
-    assert [m.role for m in second] == ["system", "user"]  # instruction and partner message merged
-    assert views[1].render() in second[1].content
-    assert second[1].content.endswith("[other agent]: hello from one")
+    # The study's layout: the task and the partner's first message are two user turns.
+    assert [m.role for m in second] == ["system", "user", "user"]
+    assert theirs in second[1].content and second[2].content == "[other agent]: hello from one"
     d.add_reply("hello from two")
     third = d.chat()
     assert [m.role for m in third] == ["system", "user", "assistant", "user"]
     assert third[2].content == "hello from one" and third[3].content == "[other agent]: hello from two"
     # Each turn's chat extends the agent's previous chat (what makes prefix caching possible).
     assert third[: len(first)] == first
-    assert t.version == "v1" and d.transcript().prompt_version == "v1"
+    assert t.version == "v2" and d.transcript().prompt_version == "v2"
+    assert d.transcript().meta["layout"] == {"m": "separate"}
+
+
+def test_merged_layout_joins_the_task_and_the_partners_first_message():
+    maze, views = _maze()
+    d = Dialogue.start(maze=maze, views=views, condition="collab", seats=("a", "b"), layouts={"b": "merged"})
+    assert d.layout("a") == "separate"
+    d.add_reply("hello from one")
+    second = d.chat()
+    assert [m.role for m in second] == ["system", "user"]
+    assert second[1].content.startswith("[user]: ") and second[1].content.endswith("\n\n[other agent]: hello from one")
+    assert d.transcript().meta["layout"] == {"a": "separate", "b": "merged"}
 
 
 def test_dialogue_ends_at_acti_or_max_turns():
@@ -64,13 +76,14 @@ def test_dialogue_ends_at_acti_or_max_turns():
 
 def test_solo_conditions_get_one_critic_turn():
     maze, views = _maze()
-    for condition, shown in [("solo_full", [maze.render()]), ("solo_distributed", [views[0].render(), views[1].render()])]:
+    compact = dict(spaced=False)
+    for condition, shown in [("solo_full", [maze.render(**compact)]), ("solo_distributed", [v.render(**compact) for v in views])]:
         d = Dialogue.start(maze=maze, views=views, condition=condition, seats=("m",))
         first = d.chat()
         assert [m.role for m in first] == ["user"]  # one prompt: no intermediary, no prefixes
         assert all(text in first[0].content for text in shown) and not first[0].content.startswith("[user]")
         d.add_reply("(0,0) (1,0)")
-        assert not d.done and "Review your answer" in d.chat()[-1].content
+        assert not d.done and "Review your final solution" in d.chat()[-1].content
         d.add_reply("(0,0) (0,1)")
         assert d.end == "answered"
         assert [m.speaker for m in d.transcript().messages] == ["user", "agent_1", "user", "agent_1"]
@@ -170,3 +183,17 @@ def test_scripted_agents_answer_solo_prompts_with_a_route(condition):
             else:
                 outcomes.append(g.outcome.success)
     assert 0 < sum(outcomes) < len(outcomes)
+
+
+@pytest.mark.parametrize("options", [{"templates": "v1"}, {"map_style": "spaced", "map_labels": True}, {"map_labels": True}, {"layout": "merged"}])
+def test_oracle_pairs_read_every_map_form_and_layout(options):
+    from gapbench.experiment import ProtocolConfig
+
+    templates = ProtocolConfig(**options).load()
+    engine = ScriptedEngine("scripted:oracle")
+    for seed in range(10):
+        maze, views = _maze(seed, 6)
+        for condition, seats in [("collab", (engine.name,) * 2), ("solo_distributed", (engine.name,))]:
+            d = Dialogue.start(maze=maze, views=views, condition=condition, seats=seats, templates=templates)
+            t = play(d, {engine.name: engine}, seed)
+            assert grade(maze, list(extract_rule(t).steps)).outcome.success, (options, seed, t.to_json())

@@ -188,3 +188,38 @@ def test_prefix_exact_on_smollm2_tokenizer(smollm2_dir) -> None:
         enc(" Okay!\n\n") + [tok.eos_token_id],
     ]
     _check_prefix_exact(_dialogue(ChatRenderer(tok), tok, replies))
+
+
+# Templates that cannot take two user turns in a row: one raises (Mistral, Gemma), one drops the first.
+ALTERNATING_TEMPLATE = (
+    "{% set ns = namespace(prev='') %}"
+    "{% for message in messages %}"
+    "{% if message['role'] == ns.prev %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+    "{% set ns.prev = message['role'] %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+KEEP_LAST_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.last or messages[loop.index0 + 1]['role'] != message['role'] %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+@pytest.mark.parametrize(
+    ("template", "separate"), [(CHATML_TEMPLATE, True), (ALTERNATING_TEMPLATE, False), (KEEP_LAST_TEMPLATE, False)]
+)
+def test_renders_tells_whether_a_template_keeps_two_user_turns(template, separate) -> None:
+    from gapbench.protocol import fit_layout, load_templates
+
+    renderer = ChatRenderer(build_tiny_tokenizer(template))
+    two_users = (ChatMessage("system", "S."), ChatMessage("user", "Task."), ChatMessage("user", "Hello."))
+    assert renderer.renders(two_users) is separate
+    assert renderer.renders(two_users[:2] + (ChatMessage("assistant", "Hi."), ChatMessage("user", "Go.")))
+    expected = "separate" if separate else "merged"
+    assert fit_layout(load_templates("v2"), renderer.renders) == expected
+    assert fit_layout(load_templates("v1"), renderer.renders) == "merged"  # v1 never asks

@@ -50,7 +50,7 @@ def test_run_writes_one_complete_record_per_dialogue_and_a_summary(tmp_path, cap
     assert len(records) == len(plan(config, [m.id for m in load_mazes(config, tmp_path)])) == 12 * (4 + 4)
     assert "oracle+oracle" in out and "1.00 [1.00, 1.00]" in out
     for r in records:
-        assert r.run_hash == config.results_hash() and r.prompt_version == "v1"
+        assert r.run_hash == config.results_hash() and r.prompt_version == "v2"
         assert r.grades["rule"].method == "rule"
     hetero = {r.pair for r in records if r.condition == "collab"}
     assert hetero == {"oracle+oracle", "oracle+degraded", "degraded+oracle", "degraded+degraded"}

@@ -69,6 +69,17 @@ class Engine(Protocol):
 
 
 @runtime_checkable
+class TemplatedEngine(Engine, Protocol):
+    """An engine that renders chats with a chat template of its own (transformers, vLLM), so it can
+    tell whether a chat's shape survives rendering. Engines without one (a server renders, scripted
+    agents) take every chat as it comes."""
+
+    def renders(self, messages: Sequence[ChatMessage]) -> bool:
+        """True when the template renders ``messages`` without error and keeps every message."""
+        ...
+
+
+@runtime_checkable
 class ContinuousEngine(Engine, Protocol):
     """An engine that also batches continuously: requests join the running batch as they come
     (vLLM). The scheduler submits a dialogue's next turn as soon as its previous one finishes,

@@ -38,7 +38,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from gapbench.engines.base import ChatRequest, Completion, EngineError, FinishReason
+from gapbench.engines.base import ChatMessage, ChatRequest, Completion, EngineError, FinishReason
 from gapbench.engines.rendering import ChatRenderer, common_prefix_len
 
 if TYPE_CHECKING:
@@ -189,6 +189,9 @@ class TransformersEngine:
             for job in chunk:
                 results[job.index] = self._completion(job)
         return [r for r in results if r is not None]
+
+    def renders(self, messages: Sequence[ChatMessage]) -> bool:
+        return self.renderer.renders(messages)
 
     def release(self, conversation_ids: Sequence[str]) -> None:
         for cid in conversation_ids:

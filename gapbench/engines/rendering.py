@@ -127,6 +127,26 @@ class ChatRenderer:
         """What the partner agent should see of a reply (reasoning stripped when configured)."""
         return strip_reasoning(text, self.reasoning_tags) if self.strip_reasoning else text
 
+    def renders(self, messages: Sequence[ChatMessage]) -> bool:
+        """Whether the template renders ``messages`` faithfully: no error (templates that require
+        alternating roles raise) and every message's content in the text, in order (none dropped)."""
+        try:
+            text = self._render(messages, generation_prompt=True)
+        except Exception as exc:  # noqa: BLE001 -- jinja's TemplateError, or whatever a template raises
+            log.info("chat template cannot render %s: %s", [m.role for m in messages], exc)
+            return False
+        at = 0
+        for m in messages:
+            found = text.find(m.content, at)
+            if found < 0:
+                return False
+            at = found + len(m.content)
+        return True
+
+    def render_text(self, messages: Sequence[ChatMessage]) -> str:
+        """The prompt text of a chat with the generation prompt, as the model is given it."""
+        return self._render(messages, generation_prompt=True)
+
     def release(self, conversation_ids: Sequence[str]) -> None:
         for cid in conversation_ids:
             self._conversations.pop(cid, None)

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Sequence
 
-from gapbench.engines.base import ChatRequest, Completion, EngineError
+from gapbench.engines.base import ChatMessage, ChatRequest, Completion, EngineError
 from gapbench.engines.rendering import ChatRenderer
 
 if TYPE_CHECKING:
@@ -218,6 +218,9 @@ class VLLMEngine:
     @property
     def in_flight(self) -> int:
         return len(self._inflight)
+
+    def renders(self, messages: Sequence[ChatMessage]) -> bool:
+        return self.renderer.renders(messages)
 
     def release(self, conversation_ids: Sequence[str]) -> None:
         """Forget the token histories; vLLM evicts unused cache blocks itself (LRU)."""

@@ -8,47 +8,20 @@ model and chat, generates the reply however it likes, and hands the text back.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
-from functools import lru_cache
-from importlib import resources
-
-import yaml
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 from gapbench.engines.base import ChatMessage
 from gapbench.maze import Maze, View
+from gapbench.protocol.templates import DEFAULT_TEMPLATES, Layout, Templates, configure, load_templates
 from gapbench.transcript import AGENTS, Condition, EndReason, Message, Speaker, Transcript
 
-DEFAULT_PROMPT_VERSION = "v1"
+__all__ = [
+    "CONDITIONS", "DEFAULT_TEMPLATES", "Dialogue", "Layout", "Templates", "chat_for", "configure", "fit_layout",
+    "load_templates", "opening_messages", "says_done",
+]  # fmt: skip
+
 CONDITIONS: tuple[Condition, ...] = ("solo_full", "solo_distributed", "collab")
-
-
-@dataclass(frozen=True)
-class Templates:
-    version: str
-    completion_phrase: str
-    user_prefix: str
-    partner_prefix: str
-    system: str
-    legend: str
-    collab: str
-    solo_full: str
-    solo_distributed: str
-    critic: str
-
-
-@lru_cache(maxsize=None)
-def load_templates(version: str = DEFAULT_PROMPT_VERSION) -> Templates:
-    """Templates shipped as package data (``protocol/templates/<version>.yaml``)."""
-    path = resources.files("gapbench.protocol") / "templates" / f"{version}.yaml"
-    if not path.is_file():
-        known = sorted(p.name.removesuffix(".yaml") for p in (resources.files("gapbench.protocol") / "templates").iterdir() if p.name.endswith(".yaml"))
-        raise ValueError(f"unknown prompt version {version!r}; available: {', '.join(known)}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    names = [f.name for f in fields(Templates)]
-    missing = [n for n in names if n not in data]
-    if missing:
-        raise ValueError(f"prompt templates {version}: missing {missing}")
-    return Templates(**{n: str(data[n]) for n in names})
 
 
 def opening_messages(
@@ -56,29 +29,32 @@ def opening_messages(
 ) -> list[Message]:
     """The intermediary's first ``[user]`` message(s): each agent's instructions with its map."""
     t = templates
-    common = dict(legend=t.legend, completion_phrase=t.completion_phrase, max_turns=max_turns)
+    look = dict(spaced=t.map_style == "spaced", labels=t.map_labels)
     if condition == "collab":
         return [
-            Message("user", t.collab.format(map=view.render(), **common), audience=agent)
+            Message("user", t.fill("collab", map=view.render(**look), max_turns=max_turns), audience=agent)
             for agent, view in zip(AGENTS, views)
         ]
     if condition == "solo_full":
-        return [Message("user", t.solo_full.format(map=maze.render(), **common), audience="agent_1")]
+        return [Message("user", t.fill("solo_full", map=maze.render(**look), max_turns=max_turns), audience="agent_1")]
     if condition == "solo_distributed":
-        text = t.solo_distributed.format(map_1=views[0].render(), map_2=views[1].render(), **common)
-        return [Message("user", text, audience="agent_1")]
+        maps = dict(map_1=views[0].render(**look), map_2=views[1].render(**look))
+        return [Message("user", t.fill("solo_distributed", max_turns=max_turns, **maps), audience="agent_1")]
     raise ValueError(f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
 
 
 def chat_for(
-    messages: list[Message] | tuple[Message, ...], agent: Speaker, templates: Templates, *, relayed: bool = True
+    messages: Sequence[Message], agent: Speaker, templates: Templates, *, relayed: bool = True, layout: Layout | None = None
 ) -> tuple[ChatMessage, ...]:
     """What ``agent`` sees: its own messages as assistant turns, everything else as user turns
-    (prefixed ``[user]:`` or ``[other agent]:``). Consecutive user turns are merged, because many
-    chat templates require user and assistant turns to alternate.
+    (prefixed ``[user]:`` or ``[other agent]:``). ``layout`` (default: the templates') says what
+    happens to consecutive user turns, as for the second speaker's task and its partner's first
+    message: ``separate`` keeps them apart, as the study did; ``merged`` joins them into one, for
+    chat templates that require user and assistant turns to alternate.
 
     ``relayed=False`` (solo conditions: one model, one prompt) drops the intermediary's system
     message and the prefixes, which only make sense when a partner exists."""
+    merged = (layout or templates.layout) == "merged"
     chat: list[ChatMessage] = [ChatMessage("system", templates.system)] if relayed else []
     for m in messages:
         if m.speaker == agent:
@@ -90,11 +66,21 @@ def chat_for(
             text = templates.user_prefix + m.text if relayed else m.text
         else:
             text = templates.partner_prefix + m.text
-        if chat and chat[-1].role == "user":
+        if merged and chat and chat[-1].role == "user":
             chat[-1] = ChatMessage("user", chat[-1].content + "\n\n" + text)
         else:
             chat.append(ChatMessage("user", text))
     return tuple(chat)
+
+
+def fit_layout(templates: Templates, renders: Callable[[Sequence[ChatMessage]], bool] | None) -> Layout:
+    """The layout a model gets: the templates' own, unless it is ``separate`` and the model's chat
+    template cannot render two user turns in a row (``renders`` says so for the second speaker's first
+    chat); then ``merged``. ``renders=None``: no local template to ask (a server renders; scripted agents)."""
+    if templates.layout == "merged" or renders is None:
+        return templates.layout
+    probe = [Message("user", "The task.", audience="agent_2"), Message("agent_1", "The first message.")]
+    return "separate" if renders(chat_for(probe, "agent_2", templates, layout="separate")) else "merged"
 
 
 def says_done(text: str, templates: Templates) -> bool:
@@ -117,6 +103,7 @@ class Dialogue:
     templates: Templates
     messages: list[Message]
     relay: tuple[int, tuple[str, ...]] | None = None
+    layouts: dict[str, Layout] = field(default_factory=dict)  # per model, where not the templates' own
     end: EndReason = "in_progress"
     error: str | None = None
     meta: dict = field(default_factory=dict)
@@ -134,6 +121,7 @@ class Dialogue:
         relay: tuple[int, tuple[str, ...]] | None = None,
         prefix: Transcript | None = None,
         meta: dict | None = None,
+        layouts: dict[str, Layout] | None = None,
     ) -> "Dialogue":
         """A new dialogue, or (``prefix``) one continuing the first turns of a stored transcript."""
         templates = templates or load_templates()
@@ -150,7 +138,9 @@ class Dialogue:
             messages = list(prefix.messages)
         else:
             messages = opening_messages(condition, maze, views, max_turns=max_turns, templates=templates)
-        dialogue = cls(maze.id, condition, tuple(seats), max_turns, templates, messages, relay, meta=dict(meta or {}))
+        dialogue = cls(
+            maze.id, condition, tuple(seats), max_turns, templates, messages, relay, dict(layouts or {}), meta=dict(meta or {})
+        )
         dialogue._update_end()
         return dialogue
 
@@ -174,8 +164,12 @@ class Dialogue:
             seats = self.relay[1]
         return seats[AGENTS.index(self.speaker())]
 
+    def layout(self, model: str) -> Layout:
+        return self.layouts.get(model, self.templates.layout)
+
     def chat(self) -> tuple[ChatMessage, ...]:
-        return chat_for(self.messages, self.speaker(), self.templates, relayed=self.condition == "collab")
+        relayed = self.condition == "collab"
+        return chat_for(self.messages, self.speaker(), self.templates, relayed=relayed, layout=self.layout(self.model()))
 
     def add_reply(self, text: str, **stats: object) -> None:
         """Record the next speaker's message (``stats``: token counts, finish reason)."""
@@ -200,6 +194,11 @@ class Dialogue:
             self.end = "max_turns"
 
     def transcript(self) -> Transcript:
+        """The dialogue as a record; a collaboration's ``meta["layout"]`` says each model's layout."""
+        meta = dict(self.meta)
+        if self.condition == "collab":
+            models = dict.fromkeys((*self.seats, *(self.relay[1] if self.relay else ())))
+            meta["layout"] = {m: self.layout(m) for m in models}
         return Transcript(
             maze_id=self.maze_id,
             condition=self.condition,
@@ -208,5 +207,5 @@ class Dialogue:
             end=self.end,
             prompt_version=self.templates.version,
             error=self.error,
-            meta=dict(self.meta),
+            meta=meta,
         )
