@@ -197,7 +197,7 @@ def _cell(m: re.Match[str]) -> Step | None:
     if g["rc"]:
         return Step(g["rcr"], g["rcc"], "row_col")
     if g["pair"]:
-        if {g["pa"].lower(), g["pb"].lower()} in ({"x", "y"}, {"r", "c"}, {"i", "j"}):
+        if {g["pa"], g["pb"]} in ({"x", "y"}, {"r", "c"}, {"i", "j"}):
             return None  # "(x, y)": the name of a convention, not a cell
         return Step(g["pa"].upper(), g["pb"].upper())
     if g["bare"]:
