@@ -15,3 +15,9 @@ def shipped(folder: str) -> Path:
     """The checkout's ``folder`` if there is one, else the wheel's copy inside the package."""
     checkout = _PACKAGE.parent / folder
     return checkout if checkout.is_dir() else _PACKAGE / folder
+
+
+def grading_corpus() -> Path:
+    """The labelled grading corpus: the checkout's tests/data/grading, else the wheel's copy."""
+    checkout = _PACKAGE.parent / "tests" / "data" / "grading"
+    return checkout if checkout.is_dir() else _PACKAGE / "grading_corpus"

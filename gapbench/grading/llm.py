@@ -11,14 +11,15 @@ linear in the reply and never raises.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from typing import Any, Literal
+from typing import Any, Callable, Literal, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from gapbench.engines.base import ChatMessage, ChatRequest, Sampling
+from gapbench.engines.base import ChatMessage, ChatRequest, Engine, Sampling
 from gapbench.grading.extract import Extraction
 from gapbench.grading.routes import Scheme, Step, parse_route
 from gapbench.grading.text import normalise
@@ -182,3 +183,22 @@ def declared_scheme(extraction: Extraction) -> Scheme | None:
         return Scheme(d["origin"], d["corner"], d["order"]) if isinstance(d, dict) else None
     except (KeyError, TypeError):
         return None
+
+
+_IDS = itertools.count()
+
+
+def extractor(engine: Engine, *, max_tokens: int = 1024, batch_size: int = 16) -> Callable[[Sequence[Transcript]], list[Extraction]]:
+    """Grade transcripts with a grader model behind any engine, ``batch_size`` requests at a time.
+    A failed request becomes that transcript's extraction error."""
+
+    def run(transcripts: Sequence[Transcript]) -> list[Extraction]:
+        out: list[Extraction] = []
+        for start in range(0, len(transcripts), batch_size):
+            requests = [grader_request(t, f"grade/{next(_IDS)}", max_tokens=max_tokens) for t in transcripts[start : start + batch_size]]
+            for c in engine.generate(requests):
+                out.append(Extraction((), "llm", error=f"grader failed: {c.error}", version=GRADER_VERSION) if c.error else parse_grader_output(c.text))
+            engine.release([r.conversation_id for r in requests])
+        return out
+
+    return run
