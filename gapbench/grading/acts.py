@@ -51,10 +51,10 @@ _NEGATION = re.compile(
     r"\b(?:not|never|no|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
     re.IGNORECASE,
 )
-_CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|once|after|before|when|until)\b", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|once(?!\s+(?:more|again))|after|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)
 _HYPOTHETICAL_AFTER = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:would|might|could|will|would've|leads?|goes|takes us)\b(?!\s+you\b)", re.IGNORECASE)
 _BLOCKED_AFTER = re.compile(
-    r"^[\s\w']{0,24}?\b(?:is|are|was|looks|seems|appears|=|:|would be|will be|leads? (?:into|to)|has|hits?)?\s*(?:a\s+|an\s+|the\s+)?"
+    r"^[\s\w'*_:-]{0,24}?(?:\b(?:is|are|was|looks|seems|appears|would be|will be|leads? (?:into|to)|has|hits?)\b|=|:)?\s*(?:a\s+|an\s+|the\s+)?"
     r"(?:wall|blocked|#|obstacle|dead[\s-]end|closed|not open|not free|off the (?:grid|map|board)|out of bounds|impassable|not passable)",
     re.IGNORECASE,
 )
@@ -71,7 +71,7 @@ _QUESTION_SEEKS_AGREEMENT = re.compile(
     re.IGNORECASE,
 )
 _ACCEPT = re.compile(
-    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do)\b|好的|同意|可以|是的|没问题"
+    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
     r"|👍|✅|✔|☑|👌|🆗|🙌|💯|🤝|✓)",
     re.IGNORECASE,
 )
@@ -172,8 +172,9 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
         return "claim"
     if _BLOCKED_AFTER.match(after) or _NEGATION.search(left) or _NEGATION.search(_clause_right(sentence, end)[:12]):
         return "negated"
-    if _CONDITIONAL.search(left) and not re.search(r"\bwhat if\b", left, re.IGNORECASE):
-        return "conditional"
+    cond = list(_CONDITIONAL.finditer(left))
+    if cond and not re.search(r"\bwhat if\b", left, re.IGNORECASE) and not _PROPOSAL_MARKER.search(left, cond[-1].end()):
+        return "conditional"  # "if we went down ...", but not "after going right we should go right again"
     if _HYPOTHETICAL_AFTER.match(_clause_right(sentence, end)) and not sentence.rstrip().endswith("?"):
         return "conditional"
     if (_INFO_AFTER.match(after) and not plan) or (_INFO_BEFORE.search(left) and not _PROPOSAL_MARKER.search(left)):
@@ -225,7 +226,22 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
         )  # fmt: skip
     if _LIST.search(sentence):
         runs = _merge_list(runs)
-    return runs
+    return _merge_then(text, runs)
+
+
+def _merge_then(text: str, runs: list[Run]) -> list[Run]:
+    """"One more down to the bottom row, then right": two proposals joined by "then" are one plan."""
+    out: list[Run] = []
+    for r in runs:
+        if out and r.role == "proposal" and out[-1].role == "proposal":
+            gap = text[out[-1].end : r.start]
+            m = re.search(r"(?:and\s+)?(?:then|followed by|after that|afterwards)\b(?:\s+[\w'*]+){0,5}?[\s,:*_]*$", gap, re.IGNORECASE)
+            if m and len(gap) <= 40:
+                p = out[-1]
+                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again)
+                continue
+        out.append(r)
+    return out
 
 
 _LIST = re.compile(r"\n[ \t]*(?:\d{1,2}[.)]|[-*•+]|(?:step|move)\s*\d{1,2})", re.IGNORECASE)
@@ -245,6 +261,9 @@ def _merge_list(runs: list[Run]) -> list[Run]:
 
 _THERE = re.compile(r"^\W*(?:go|move|proceed|shall we|ok to go|can we go|should we go|let'?s go|go there|move there)\W*$|\b(?:go|move|head|step|proceed|take)\s+(?:there|to it|to that (?:cell|one|square)|it)\b|\b(?:take|try) (?:it|that(?: one| cell)?)\b", re.IGNORECASE)
 _GOAL_INFO = re.compile(r"\s*(?:is|=|:|是)\s*(?:the\s+)?(?:goal|\*|exit|finish|target|终点)", re.IGNORECASE)
+
+
+_GOAL_BEFORE = re.compile(r"\b(?:goal|exit|target|\*)\s+(?:is\s+)?(?:at|in|on)?\s*(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE)
 
 
 def read_message(text: str) -> Acts:
@@ -285,5 +304,5 @@ def read_message(text: str) -> Acts:
             arrived = True
         if _WALL.search(stripped):
             walls.append((offset, end))
-    goal = tuple(r for r in runs if r.role == "info" and _GOAL_INFO.match(text, r.end))
+    goal = tuple(r for r in runs if r.role == "info" and (_GOAL_INFO.match(text, r.end) or _GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)))
     return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None)

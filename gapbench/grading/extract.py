@@ -126,11 +126,13 @@ def _collab(transcript: Transcript) -> Extraction:
         moving = [r for r in acts.runs if r.role == "proposal"]
         consumed: set[int] = set()
         accepted_now: tuple[Step, ...] = ()
+        accepting: Run | None = None
         # 1. The partner's proposal: accepted, rejected, or left on the table.
         if table.steps and table.speaker != m.speaker:
             restating = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and not r.question]
             echoed = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question]
-            prefix = [k for k, r in enumerate(moving) if len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])]
+            prefix = [k for k, r in enumerate(moving) if not r.question and len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])]
+            extends = [k for k, r in enumerate(moving) if not r.question and len(r.steps) > len(table.steps) and _matches(r.steps[: len(table.steps)], table.steps)]
             accepted: tuple[Step, ...] | None = None
             if restating:
                 accepted = _richer(moving[restating[0]].steps, table.steps)
@@ -140,6 +142,9 @@ def _collab(transcript: Transcript) -> Extraction:
             elif prefix:
                 accepted = table.steps[: len(moving[prefix[0]].steps)]
                 consumed.add(prefix[0])
+            elif extends:
+                accepted = table.steps  # "Right again, and then down": accepts right, proposes down
+                accepting = moving[extends[0]]
             elif acts.accepts or (acts.reports_arrival and not moving):
                 accepted = table.steps
             if accepted is not None:
@@ -164,7 +169,12 @@ def _collab(transcript: Transcript) -> Extraction:
                 table.narrated = min(len(table.executed), table.narrated + len(r.steps))
         # 3. The last concrete proposal of the message goes on the table.
         fresh = [r for k, r in enumerate(moving) if k not in consumed]
-        if accepted_now and fresh and len(fresh[-1].steps) > len(accepted_now) and _matches(fresh[-1].steps[: len(accepted_now)], accepted_now):
+        first = _first_sentence_end(acts.text)
+        if (
+            accepted_now and fresh and len(fresh[-1].steps) > len(accepted_now)
+            and _matches(fresh[-1].steps[: len(accepted_now)], accepted_now)
+            and (fresh[-1] is accepting or (fresh[-1].start < first and not fresh[-1].again))
+        ):  # fmt: skip
             r = fresh[-1]  # "Yes (4,1), then (5,1)": accepts (4,1), proposes (5,1)
             fresh[-1] = Run(r.steps[len(accepted_now) :], r.start, r.end, r.role, r.question, r.narration, r.again)
         if not fresh and acts.names_goal is not None:

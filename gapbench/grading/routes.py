@@ -124,7 +124,7 @@ _DIRECTION_WORDS = {
 }  # fmt: skip
 _NUM = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
 _UNIT = r"(?:times?|x|steps?|cells?|squares?|spaces?|tiles?|moves?|blocks?|positions?)"
-_DIR = r"(?:upwards?|downwards?|leftwards?|rightwards?|up|down|left|right|north|south|east|west)"
+_DIR = r"(?:upwards?|downwards?|leftwards?|rightwards?|up|down|left|right|north|south|east|west|rights|lefts|downs|ups)"
 _ARROW = "[←→↑↓⬅➡⬆⬇⇐⇒⇑⇓⟵⟶◀▶🔼🔽]"
 _AXIS = r"(?:rows?|columns?|cols?|r|c|x|y)"
 _ORD = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
@@ -145,8 +145,8 @@ _TOKEN = re.compile(
     r"|(?P<ln>(?-i:\b(?P<lna>[A-J])(?P<lnb>\d{1,2})\b))"
     r"|(?P<nl>(?-i:\b(?P<nla>\d{1,2})(?P<nlb>[A-J])\b))"
     # "two steps down", "3x right", "2 right", then the direction word, then "twice", "3 times", "x2"
-    r"|(?P<dir>(?:\b(?P<pre>" + _NUM + r")\s*" + _UNIT + r"?\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>" + _DIR + r")\b"
-    r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>" + _NUM + r")\s*" + _UNIT + r"\b|\b(?P<pt>twice|thrice|once)\b))?)"
+    r"|(?P<dir>(?:\b(?P<pre>" + _NUM + r")\s*(?:more\s+)?" + _UNIT + r"?\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>" + _DIR + r")\b"
+    r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>" + _NUM + r")\s*(?:more\s+)?" + _UNIT + r"\b|\b(?P<pt>twice|thrice|once)\b))?)"
     # arrows, singly or repeated, with an optional count
     r"|(?P<arrow>(?P<aw>" + _ARROW + r")(?:\s*(?:x\s*(?P<ax>\d)))?)"
     # U D L R, in capitals, as a sequence (R, R, D / RRD) or alone
@@ -224,7 +224,10 @@ def find_mentions(text: str) -> list[Mention]:
                 if not _is_move_word(text, m):
                     continue
                 n = _count(g["pre"]) * _count(g["px"] or g["pn"] or g["pt"])
-                steps = [Step(_DIRECTION_WORDS[g["dw"].lower()])] * n
+                word = g["dw"].lower()
+                if word in ("rights", "lefts", "downs", "ups") and not g["pre"]:
+                    continue  # "rights" is a move only when counted ("four more rights")
+                steps = [Step(_DIRECTION_WORDS[word.rstrip("s") if word.endswith("s") and word[:-1] in _DIRECTION_WORDS else word])] * n
             elif g["arrow"]:
                 steps = [Step(_DIRECTION_WORDS[g["aw"]])] * _count(g["ax"])
             elif g["seq"]:

@@ -28,7 +28,12 @@ _TABLE = {ord(k): v for k, v in _LOOKALIKES.items()} | {ord(c): None for c in _D
 # Control characters (other than newline and tab) become spaces; a lone surrogate becomes U+FFFD.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_REASONING = re.compile(r"<(think|thinking|reasoning|analysis)>.*?(?:</\1>|\Z)", re.IGNORECASE | re.DOTALL)
+_REASONING = re.compile(
+    r"<(think|thinking|reasoning|analysis)>.*?(?:</\1>|\Z)"  # <think> ... </think> (or cut off)
+    r"|<\|channel\|>\s*analysis.*?(?:<\|end\|>|<\|channel\|>\s*final\s*<\|message\|>|\Z)"  # gpt-oss harmony channels
+    r"|^\s*analysis.*?assistant\s*final",  # the same, leaked as plain text: "analysis...assistantfinal"
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def normalise(text: object) -> str:
