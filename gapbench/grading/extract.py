@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from gapbench.grading.acts import Acts, Run, group_runs, read_message
-from gapbench.grading.routes import Step, find_mentions
+from gapbench.grading.acts import Acts, Run, read_message
+from gapbench.grading.routes import Step, convention
 from gapbench.grading.text import message_text, sentences
 from gapbench.transcript import Transcript
 
@@ -184,54 +184,52 @@ def _collab(transcript: Transcript) -> Extraction:
         for r in acts.claims:
             claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
     error = None if steps else "no agreed moves found"
-    return Extraction(tuple(steps), "rule", tuple(where), error=error, claims=tuple(claims))
+    stated = convention("\n".join(m.text for m in transcript.messages if m.speaker != "user"))
+    return Extraction(tuple(steps), "rule", tuple(where), error=error, claims=tuple(claims), detail={"convention": stated} if stated else {})
 
 
-# Solo answers: the final route usually follows a marker, and is a list that may span lines.
+# Solo answers: the final route usually follows a marker, and may span lines (a list).
 _FINAL_MARKER = re.compile(
     r"\b(?:final|corrected|revised|updated|complete|my)\s+(?:answer|solution|route|path|list|sequence|moves)\b|\b(?:solution|route|path|answer|moves)\s*(?:is)?\s*:",
     re.IGNORECASE,
 )
-_SOLO_GAP = re.compile(
-    r"(?:[\s,;:/+>|*_.()\[\]\-]|->|=>|→|⟶|\band\b|\bthen\b|\bnext\b|\bfollowed by\b|\bafter that\b|\bfinally\b|\bstep\s*\d{1,2}\b"
-    r"|\b(?:go|move|moving|step|head|and go|and move|to|into|onto|start(?:ing)?|at|from|end(?:ing)?|goal|reach(?:ing)?|cells?|squares?|the)\b|\b\d{1,2}[.)]\s)*",
-    re.IGNORECASE,
-)
-_ENUMERATION = re.compile(r"\b(?:possible|allowed|valid|available|legal|permitted|options?|can move|could move|directions?)\b", re.IGNORECASE)
+_PARAGRAPH = re.compile(r"\n\s*\n")
 
 
-def _solo_route(text: str) -> tuple[Step, ...] | None:
-    """The route of one solo answer: the longest run after the last final-answer marker, else the
-    last run of two or more steps, else none."""
-    markers = list(_FINAL_MARKER.finditer(text))
-    section_start = markers[-1].end() if markers else 0
-    acts = read_message(text)
-    excluded = [(r.start, r.end) for r in acts.runs if r.role in ("negated", "conditional", "info", "alternatives")]
-    mentions = [m for m in find_mentions(text) if not any(lo <= m.start < hi for lo, hi in excluded)]
-    runs = [tuple(s for m in g for s in m.steps) for g in group_runs(text, mentions, _SOLO_GAP)]
-    starts = [g[0].start for g in group_runs(text, mentions, _SOLO_GAP)]
-    runs = [r for r in runs if not _enumerates_directions(r, text)]
-    if not runs:
-        return None
-    after = [r for r, s in zip(runs, starts) if s >= section_start] if markers else []
-    if after:
-        return max(reversed(after), key=len)
-    long = [r for r in runs if len(r) >= 2]
-    return long[-1] if long else runs[-1]
-
-
-def _enumerates_directions(run: tuple[Step, ...], text: str) -> bool:
+def _enumerates_directions(run: tuple[Step, ...]) -> bool:
     """"The possible moves are up, down, left and right" lists options, not a route."""
     names = [s.first for s in run if s.is_direction]
-    return len(run) == 4 and len(names) == 4 and len(set(names)) == 4 and bool(_ENUMERATION.search(text))
+    return len(run) == 4 and len(set(names)) == 4
+
+
+def _route_in(acts: Acts, lo: int, hi: int) -> tuple[Step, ...]:
+    return tuple(s for r in acts.runs if r.role == "proposal" and lo <= r.start < hi and not _enumerates_directions(r.steps) for s in r.steps)
+
+
+def _solo_route(text: str) -> tuple[tuple[Step, ...], Acts]:
+    """The route of one solo answer: every proposed step after the last final-answer marker; else
+    the last paragraph that proposes two or more steps; else the last proposed step."""
+    acts = read_message(text)
+    markers = list(_FINAL_MARKER.finditer(text))
+    if markers:
+        route = _route_in(acts, markers[-1].start(), len(text))
+        if route:
+            return route, acts
+    bounds = [0] + [m.end() for m in _PARAGRAPH.finditer(text)] + [len(text)]
+    routes = [_route_in(acts, lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    long = [r for r in routes if len(r) >= 2]
+    short = [r for r in routes if r]
+    return (long[-1] if long else short[-1] if short else ()), acts
 
 
 def _solo(transcript: Transcript) -> Extraction:
     answers = [(i, message_text(m.text)) for i, m in enumerate(transcript.messages) if m.speaker != "user"]
     for i, text in reversed(answers):
-        route = _solo_route(text)
+        route, acts = _solo_route(text)
         if route:
-            return Extraction(route, "rule", (i,) * len(route))
+            claims = tuple(Claim(s, 0, len(route)) for r in acts.claims for s in r.steps if not s.is_direction)
+            detail = {"convention": convention(text)} if convention(text) else {}
+            return Extraction(route, "rule", (i,) * len(route), claims=claims, detail=detail)
     return Extraction((), "rule", error="the answer gives no route", no_route=True)
 
 

@@ -322,6 +322,26 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
     return out
 
 
+_COL_ROW = re.compile(r"\(\s*x\s*,\s*y\s*\)|\bx\s*(?:=|is|:)\s*(?:the\s+)?col(?:umn)?s?\b|\bcol(?:umn)?s?\s+first\b|\(\s*col(?:umn)?\s*,\s*row\s*\)|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?col", re.IGNORECASE)
+_ROW_COL = re.compile(r"\(\s*r(?:ow)?\s*,\s*c(?:ol(?:umn)?)?\s*\)|\brows?\s+first\b|\brow[\s,-]+col(?:umn)?\b|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?row", re.IGNORECASE)
+_ONE_BASED = re.compile(r"\b(?:1|one)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:1|one)\b|\bfrom\s+1\b", re.IGNORECASE)
+_ZERO_BASED = re.compile(r"\b(?:0|zero)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:0|zero)\b|\bfrom\s+0\b", re.IGNORECASE)
+
+
+def convention(text: object) -> dict[str, object]:
+    """A coordinate convention the agents state ("(x, y)", "row first", "counting from 1"): the
+    attributes of the scheme it fixes. Evidence for the scheme search, like a stated position."""
+    text = normalise(text)
+    out: dict[str, object] = {}
+    col_row, row_col = _COL_ROW.search(text), _ROW_COL.search(text)
+    if bool(col_row) != bool(row_col):
+        out["order"] = "col_row" if col_row else "row_col"
+    one, zero = _ONE_BASED.search(text), _ZERO_BASED.search(text)
+    if bool(one) != bool(zero):
+        out["origin"] = 1 if one else 0
+    return out
+
+
 def parse_route(text: object) -> list[Step]:
     """Every route step in ``text``, in order (a cell with its direction hint counts once)."""
     return [s for mention in find_mentions(normalise(text)) for s in mention.steps]

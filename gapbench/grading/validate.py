@@ -134,9 +134,13 @@ def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = 
     if not coordinate:
         outcome = walk(maze, interpret(steps, ALL_SCHEMES[0], maze.start, maze.size))
         return Grade(outcome, None, symbols, Reading(outcome, None, 0, 0))
+    stated = extraction.detail.get("convention") or {}
     readings = []
     for scheme in ALL_SCHEMES:
         agree, total = _evidence(steps, extraction.claims, scheme, maze)
+        # A stated convention ("(x, y)", "counting from 1") counts like a stated position.
+        agree += sum(getattr(scheme, k) == v for k, v in stated.items() if k in ("order", "origin"))
+        total += len(stated)
         outcome = walk(maze, interpret(steps, scheme, maze.start, maze.size))
         readings.append(Reading(outcome, scheme, agree, total))
     best_evidence = max(r.evidence for r in readings)
