@@ -100,7 +100,9 @@ def _interval(boot: np.ndarray, level: float) -> tuple[float, float]:
     return float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha))
 
 
-def mean_ci(values: Sequence[float], *, clusters: Sequence[str] | None = None, seed: int = 0, level: float = 0.95) -> Estimate:
+def mean_ci(
+    values: Sequence[float], *, clusters: Sequence[str] | None = None, seed: int = 0, level: float = 0.95, resamples: int = N_BOOTSTRAP
+) -> Estimate:
     """Mean and percentile-bootstrap CI, resampling clusters (mazes) when given, else single values.
 
     With clusters the mean is the mean of the cluster means (every maze counts once). Deterministic for
@@ -116,7 +118,7 @@ def mean_ci(values: Sequence[float], *, clusters: Sequence[str] | None = None, s
             raise ValueError(f"mean_ci: {x.size} values but {len(clusters)} cluster labels")
         _, inverse = np.unique(np.asarray(clusters), return_inverse=True)
         means = np.bincount(inverse, weights=x) / np.bincount(inverse)
-    low, high = _interval(bootstrap_means(means, seed=seed), level)
+    low, high = _interval(bootstrap_means(means, seed=seed, n=resamples), level)
     return Estimate(float(means.mean()), low, high, int(x.size), int(means.size))
 
 
@@ -142,7 +144,7 @@ def sign_flip_p(d: Sequence[float], *, seed: int = 0, n: int = N_FLIPS) -> float
         hits = sum(math.comb(k, j) for j in range(k + 1) if abs(2 * j - k) >= excess)
         return min(1.0, hits / 2**k)
     rng = np.random.default_rng(seed)
-    extreme = sum(int(np.sum(np.abs(rng.choice((-1.0, 1.0), size=(rows, k)) @ x) >= observed - tol)) for rows in _chunks(n, k))
+    extreme = sum(int(np.sum(np.abs((rng.integers(0, 2, size=(rows, k)) * 2 - 1) @ x) >= observed - tol)) for rows in _chunks(n, k))
     return (1 + extreme) / (1 + n)
 
 
@@ -152,14 +154,15 @@ def components(cells: Sequence[Sample], weights: Sequence[float], mazes: Sequenc
     ss = df = 0.0
     for cell in cells:
         for m in mazes:
-            v = np.asarray(cell[m], dtype=float)
-            if v.size > 1:
-                ss += float(((v - v.mean()) ** 2).sum())
-                df += v.size - 1
+            v = cell[m]
+            if len(v) > 1:
+                mean = sum(v) / len(v)
+                ss += sum((x - mean) ** 2 for x in v)
+                df += len(v) - 1
     within = ss / df if df else None
-    noise = float(np.mean([sum(w * w / len(cell[m]) for cell, w in zip(cells, weights)) for m in mazes]))
+    noise = sum(w * w / len(cell[m]) for cell, w in zip(cells, weights) for m in mazes) / len(mazes)
     between = None if within is None or math.isnan(total) else max(0.0, total - within * noise)
-    rollouts = float(np.mean([len(cell[m]) for cell in cells for m in mazes]))
+    rollouts = sum(len(cell[m]) for cell in cells for m in mazes) / (len(cells) * len(mazes))
     return Components(total, within, between, float(sum(w * w for w in weights)), rollouts)
 
 
@@ -184,7 +187,7 @@ def paired_contrast(
     mazes = shared_mazes(cells)
     if not mazes:
         return None
-    per_maze = np.array([sum(w * float(np.mean(cell[m])) for cell, w in zip(cells, weights)) for m in mazes])
+    per_maze = np.array([sum(w * sum(cell[m]) / len(cell[m]) for cell, w in zip(cells, weights)) for m in mazes], dtype=float)
     low, high = _interval(bootstrap_means(per_maze, seed=seed, n=resamples), level)
     single = all(len(cell[m]) == 1 for cell in cells for m in mazes)
     test = ("McNemar exact" if single else "clustered McNemar (sign flips by maze)") if binary else "sign flips by maze"
