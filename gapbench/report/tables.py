@@ -358,6 +358,7 @@ def cache(entries: list[Entry]) -> list[CacheRow]:
 def agreement(entries: list[Entry]) -> list[AgreementRow]:
     """How often the LLM grader's extraction grades like the rule-based one, per condition and overall."""
     graded = [e for e in entries if e.record.grader_agreement is not None]
+
     def share(es: list[Entry]) -> Estimate:
         return mean_ci([float(bool(e.record.grader_agreement)) for e in es], clusters=[e.record.maze_id for e in es])
 
@@ -405,7 +406,7 @@ def adjust(report: Report) -> Report:
     """Holm-adjust every difference of the report (one family per outcome), then settle what hangs on significance:
     which relations collapse and which matrix cells have a significant ordering effect."""
     found: dict[int, Difference] = {}
-    _map_differences(report, lambda d: found.setdefault(id(d), d))
+    _map_differences(report, lambda d: found.setdefault(id(d), d))  # a first walk only collects them
     adjusted: dict[int, float] = {}
     for binary in (False, True):
         family = [(i, d.p) for i, d in found.items() if d.binary == binary]
@@ -431,6 +432,9 @@ def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTripl
         notes["homogeneous"] = "no solo conditions and no homogeneous pairs in these runs"
     elif not conditions & set(SOLO):
         notes.setdefault("homogeneous", "no solo conditions in these runs, so no collaboration gap; add solo_full / solo_distributed to `conditions`")
+    unpaired = [r.model for r in homo if r.collab and (r.solo_full or r.solo_distributed) and not (r.gap_full or r.gap_distributed)]
+    if unpaired:
+        notes.setdefault("homogeneous", f"solo and collaboration share no maze for {', '.join(unpaired)}, so no gap; run both on the same mazes")
     matrix = pair_matrix(entries)
     if matrix is None:
         notes["heterogeneous"] = "no heterogeneous pairs in these runs (set `pairs: all_ordered` or list pairs)"
