@@ -260,6 +260,29 @@ def test_outputs_are_written(synthetic: tuple[Path, Path, Path]) -> None:
     assert len(collab["maze"]["views"]) == 2 and collab["grades"][collab["primary"]]["route"][:3] == [[0, 0], [1, 0], [1, 1]]
 
 
+def test_differences_use_only_mazes_both_sides_finished(tmp_path: Path) -> None:
+    """Solo ran on mazes 0-4 only (a partial run): the gap pairs those five; with no maze in common, no gap and a note."""
+    mazes = [{"size": 6, "count": MAZES, "seed": 0}]
+    solo = ExperimentConfig(name="solo", models={"s": STUDENT}, mazes=mazes, conditions=["solo_distributed"])
+    collab = ExperimentConfig(name="collab", models={"s": STUDENT}, mazes=mazes, conditions=["collab"])
+    ids = _maze_ids()
+    solo_values, collab_values = _w("solo_distributed", (STUDENT,)), _w("collab", (STUDENT, STUDENT))
+    _write_run(tmp_path / "solo", solo, [_record(solo, ids[i % MAZES], "solo_distributed", ("s",), i, w) for i, w in enumerate(solo_values) if i % MAZES < 5])
+    _write_run(tmp_path / "collab", collab, [_record(collab, ids[i % MAZES], "collab", ("s", "s"), i, w) for i, w in enumerate(collab_values)])
+    loaded = load_runs([tmp_path / "solo", tmp_path / "collab"])
+    [row] = build(loaded.entries, loaded.runs, [], {}, {}).homogeneous
+    gap = row.gap_distributed.weighted
+    assert (gap.mazes, gap.dialogues) == (5, 20) and row.collab.weighted.mazes == MAZES
+    first = [i for i in range(20) if i % MAZES < 5]
+    assert gap.mean == pytest.approx(sum(solo_values[i] - collab_values[i] for i in first) / len(first))
+
+    _write_run(tmp_path / "late", collab, [_record(collab, ids[i % MAZES], "collab", ("s", "s"), i, w) for i, w in enumerate(collab_values) if i % MAZES >= 5])
+    loaded = load_runs([tmp_path / "solo", tmp_path / "late"])
+    report = build(loaded.entries, loaded.runs, [], {}, {})
+    assert report.homogeneous[0].gap_distributed is None
+    assert report.notes["homogeneous"] == f"solo and collaboration share no maze for {STUDENT}, so no gap; run both on the same mazes"
+
+
 def test_published_numbers_ship_with_source() -> None:
     pub = load_published()
     assert pub["source"]["arxiv"] == "2511.02687"
