@@ -17,6 +17,7 @@ from pathlib import Path
 from statistics import NormalDist
 
 from gapbench.experiment import ExperimentConfig, plan
+from gapbench.results import DialogueRecord
 from gapbench.stats import Difference
 
 KINDS = ("gap", "ordering", "collapse")
@@ -89,7 +90,7 @@ def _pooled(kind: str, diffs: list[tuple[str, Difference]]) -> Variance | None:
     return Variance(kind, c.between or 0.0, c.within, f"pilot: {label} ({d.mazes} mazes, {c.rollouts:g} rollouts)")
 
 
-def pilot_variances(run_dirs: list[Path]) -> tuple[dict[str, Variance], "PilotCost"]:
+def pilot_variances(run_dirs: list[Path]) -> tuple[dict[str, Variance], PilotCost]:
     """Variance parts per kind of comparison from a pilot's report tables, and its cost per dialogue."""
     from gapbench.report import tables
     from gapbench.report.load import load_runs, registry_relations
@@ -142,13 +143,14 @@ def _busy_seconds(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def pilot_cost(records: list, models: list[str]) -> PilotCost:
+def pilot_cost(records: list[DialogueRecord], models: list[str]) -> PilotCost:
+    """Completion tokens (or, without token counts, agent messages) per dialogue and per busy second."""
     timed = [r for r in records if "started" in r.timings and "finished" in r.timings]
     if not timed:
         raise ValueError("the pilot's records carry no timings (started/finished); rerun the pilot with this gapbench")
     tokens = any(r.tokens()["completion"] for r in timed)
 
-    def units(r) -> float:  # type: ignore[no-untyped-def]
+    def units(r: DialogueRecord) -> float:
         return float(r.tokens()["completion"]) if tokens else float(len(r.transcript.agent_messages))
 
     by: dict[str, list[float]] = {}

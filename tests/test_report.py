@@ -235,7 +235,7 @@ def test_gaps_and_cis_match_known_values(synthetic: tuple[Path, Path, Path]) -> 
 def test_outputs_are_written(synthetic: tuple[Path, Path, Path]) -> None:
     _, _, html = synthetic
     out = html.parent
-    for name in ("report.md", "report.json", "homogeneous.png", "published.png", "heterogeneous.png", "ordering.png", "relay.png", "relations.png", "efficiency.png"):
+    for name in ("report.md", "report.json", "homogeneous.png", "published.png", "heterogeneous.png", "ordering.png", "relay.png", "relations.png", "efficiency.png", "cache.png"):
         assert (out / name).is_file(), name
     md = (out / "report.md").read_text()
     assert "Base vs distilled" in md and "2511.02687" in md and "percentile bootstrap over mazes" in md
@@ -250,7 +250,7 @@ def test_outputs_are_written(synthetic: tuple[Path, Path, Path]) -> None:
     assert data["method"].startswith("Means:") and data["cache"] and data["matrix"]["cells"][1]["ordering_significant"] is not None
     assert data["source"]["arxiv"] == "2511.02687"
     page = html.read_text()
-    assert page.count("data:image/png;base64,") == 7
+    assert page.count("data:image/png;base64,") == 8
     assert 'src="http' not in page and "<link" not in page  # self-contained
     dialogues = json.loads(page.split('id="dialogues">', 1)[1].split("</script>", 1)[0])
     assert len(dialogues) == sum(len(v) for v in SOLO_VALUES.values()) + sum(len(v) for v in COLLAB_VALUES.values())

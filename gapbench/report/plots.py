@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gapbench.report.tables import BUCKETS, Metrics, Report  # noqa: E402
@@ -185,6 +186,24 @@ def efficiency(report: Report, out: Path) -> list[Path]:
     return [_save(fig, out / "efficiency.png")]
 
 
+def cache(report: Report, out: Path) -> list[Path]:
+    """Cached share of the prompt by the seat's k-th message: a template that rewrites earlier turns shows as a drop."""
+    rows = [r for r in report.cache if len(r.by_turn) > 1]
+    if not rows:
+        return []
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    for r in rows:
+        turns = [k for k, x in enumerate(r.by_turn, 1) if x is not None]
+        ax.plot(turns, [r.by_turn[k - 1] for k in turns], marker="o", markersize=3, label=_short(f"{r.model} ({r.seat})", 40))
+    ax.set_ylim(-0.02, 1.02)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_xlabel("the seat's k-th message")
+    ax.set_ylabel("cached / prompt tokens")
+    ax.set_title("Prompt-cache reuse by message, per model and seat")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return [_save(fig, out / "cache.png")]
+
+
 def draw_all(report: Report, out: Path) -> dict[str, list[str]]:
     """Every figure the report's data allow, by section key (file names relative to ``out``)."""
     drawn = {
@@ -193,6 +212,6 @@ def draw_all(report: Report, out: Path) -> dict[str, list[str]]:
         "heterogeneous": heterogeneous(report, out),
         "relay": relay(report, out),
         "relations": relations(report, out),
-        "efficiency": efficiency(report, out),
+        "efficiency": efficiency(report, out) + cache(report, out),
     }
     return {key: [p.name for p in paths] for key, paths in drawn.items() if paths}
