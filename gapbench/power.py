@@ -73,7 +73,7 @@ def need(variance: Variance, effect: float, *, alpha: float = 0.05, power: float
     return Need(variance.kind, variance, n, m, shown)
 
 
-def _pooled(kind: str, diffs: list[tuple[str, Difference]]) -> Variance | None:
+def _hardest(kind: str, diffs: list[tuple[str, Difference]]) -> Variance | None:
     """The largest per-maze variance among the pilot's comparisons of one kind: plan for the hardest one."""
     usable = [(label, d) for label, d in diffs if d.mazes > 1 and not math.isnan(d.components.total)]
     if not usable:
@@ -109,7 +109,7 @@ def pilot_variances(run_dirs: list[Path]) -> tuple[dict[str, Variance], PilotCos
     for rel in report.relations:
         if rel.collapse:
             found["collapse"].append((f"collapse {rel.source} -> {rel.derived}", rel.collapse))
-    out = {k: v for k in KINDS if (v := _pooled(k, found[k])) is not None}
+    out = {k: v for k in KINDS if (v := _hardest(k, found[k])) is not None}
     if "collapse" not in out and "gap" in out:
         # collapse = gap of the derived model - gap of the source: two independent gaps
         g = out["gap"]
