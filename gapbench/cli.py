@@ -272,10 +272,10 @@ def _cmd_plan_power(args: argparse.Namespace) -> None:
 def _add_plan_power(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plan-power",
-        help="mazes and rollouts needed to detect a gap, ordering effect or collapse, and the GPU time",
+        help="mazes and rollouts needed to detect a gap, ordering effect, collapse or relay gain, and the GPU time",
         description=(
             "For each comparison the config's design makes (collaboration gap, ordering effect, base vs distilled "
-            "collapse): the mazes and rollouts a paired test needs to detect --effect with --power at --alpha, from "
+            "collapse, relay gain over weak + weak): the mazes and rollouts a paired test needs to detect --effect with --power at --alpha, from "
             "a pilot run's maze-to-maze and rollout-to-rollout variance (stated defaults without one), and the GPU "
             "time of the whole study from the pilot's tokens and throughput. See docs/STATISTICS.md."
         ),

@@ -1,5 +1,8 @@
 """`gapbench plan-power`: the mazes and rollouts a study needs to detect a given difference, and their GPU time.
 
+Comparisons: the collaboration gap, the ordering effect, the base-vs-distilled collapse and the relay
+gain over two weak copies, each on the weighted outcome.
+
 A comparison is tested on per-maze values whose variance is ``between + scale * within / rollouts``
 (gapbench.stats.Components): maze-to-maze wobble of the true difference, plus the rollout noise of
 each of the ``scale`` cells averaged over the maze's rollouts. A pilot run supplies both parts; the
@@ -20,8 +23,8 @@ from gapbench.experiment import ExperimentConfig, plan
 from gapbench.results import DialogueRecord
 from gapbench.stats import Difference
 
-KINDS = ("gap", "ordering", "collapse")
-SCALE = {"gap": 2.0, "ordering": 2.0, "collapse": 4.0}  # cells whose rollout noise adds up in the contrast
+KINDS = ("gap", "ordering", "collapse", "relay")
+SCALE = {"gap": 2.0, "ordering": 2.0, "collapse": 4.0, "relay": 2.0}  # cells whose rollout noise adds up in the contrast
 DEFAULT_BETWEEN = 0.04  # variance across mazes of a true difference (SD 0.2) on the weighted outcome
 DEFAULT_WITHIN = 0.09  # variance of one dialogue around its maze's mean (SD 0.3)
 MIN_MAZES = 6  # below this, no sign pattern reaches p < 0.05: the smallest two-sided p is 2 / 2**mazes
@@ -109,6 +112,11 @@ def pilot_variances(run_dirs: list[Path]) -> tuple[dict[str, Variance], PilotCos
     for rel in report.relations:
         if rel.collapse:
             found["collapse"].append((f"collapse {rel.source} -> {rel.derived}", rel.collapse))
+    for curve in report.relay:
+        for p in curve.points:
+            for mode, gain in (("primer", p.primer_gain), ("recovery", p.recovery_gain)):
+                if gain:
+                    found["relay"].append((f"relay {mode} K={p.k} gain", gain.weighted))
     out = {k: v for k in KINDS if (v := _hardest(k, found[k])) is not None}
     if "collapse" not in out and "gap" in out:
         # collapse = gap of the derived model - gap of the source: two independent gaps
@@ -175,7 +183,7 @@ def gpu_seconds(dialogues: Counter[str], cost: PilotCost) -> float:
 
 
 def kinds_in(config: ExperimentConfig, relations: list[tuple[str, str, str]]) -> list[str]:
-    """The comparisons a config's design makes: gap (solo and homogeneous pairs), ordering, collapse."""
+    """The comparisons a config's design makes: gap (solo and homogeneous pairs), ordering, collapse, relay gain."""
     keys = list(config.models)
     if config.pairs == "homogeneous":
         pairs = {(k, k) for k in keys}
@@ -193,6 +201,8 @@ def kinds_in(config: ExperimentConfig, relations: list[tuple[str, str, str]]) ->
     names = {config.entry(k).model for k in keys}
     if "gap" in kinds and any(s in names and d in names for s, d, _ in relations):
         kinds.append("collapse")
+    if "relay" in config.conditions:
+        kinds.append("relay")
     return kinds
 
 
@@ -206,7 +216,7 @@ def plan_power(
     config, _ = load_config(config_path)
     kinds = kinds_in(config, registry_relations()[0])
     if not kinds:
-        raise ValueError(f"{config_path} makes no gap, ordering or collapse comparison (it needs solo and collab conditions, or pairs in both orders)")
+        raise ValueError(f"{config_path} makes no gap, ordering, collapse or relay comparison (it needs solo and collab conditions, pairs in both orders or relay)")
     variances, cost = pilot_variances(pilot) if pilot else ({}, None)
     needs = [need(variances.get(k) or default_variance(k), effect, alpha=alpha, power=power, max_mazes=max_mazes) for k in kinds]
     lines = [

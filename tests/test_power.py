@@ -99,7 +99,7 @@ def test_plan_power_without_a_pilot_states_its_defaults(capsys: pytest.CaptureFi
     assert main(["plan-power", str(REPO / "examples" / "scripted.yaml"), "--effect", "0.1"]) == 0
     out = capsys.readouterr().out
     assert "stated defaults" in out and "default (no pilot)" in out and "GPU time: unknown without a pilot" in out
-    assert {line.split()[0] for line in out.splitlines() if "default (no pilot)" in line} == {"gap", "ordering"}
+    assert {line.split()[0] for line in out.splitlines() if "default (no pilot)" in line} == {"gap", "ordering", "relay"}
 
 
 def test_plan_power_rejects_what_it_cannot_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,7 +108,7 @@ def test_plan_power_rejects_what_it_cannot_plan(tmp_path: Path, capsys: pytest.C
     only_collab = tmp_path / "collab.yaml"
     only_collab.write_text(yaml.safe_dump({"models": {"a": "scripted:oracle"}, "conditions": ["collab"]}))
     assert main(["plan-power", str(only_collab), "--effect", "0.1"]) == 2
-    assert "makes no gap, ordering or collapse comparison" in capsys.readouterr().err
+    assert "makes no gap, ordering, collapse or relay comparison" in capsys.readouterr().err
 
 
 def test_busy_time_counts_overlapping_dialogues_once() -> None:
