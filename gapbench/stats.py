@@ -19,7 +19,7 @@ N_FLIPS = 10_000  # random sign patterns when the exact null distribution is too
 EXACT_FLIPS = 12  # up to 2**12 patterns are enumerated exactly
 ALPHA = 0.05
 METHOD = (
-    "Means: percentile bootstrap over mazes (10,000 resamples; a maze's rollouts stay together). "
+    f"Means: percentile bootstrap over mazes ({N_BOOTSTRAP:,} resamples; a maze's rollouts stay together). "
     "Differences: paired on the mazes both sides finished, both sides on the same resampled mazes; "
     "p-values by sign flips of the per-maze difference (weighted outcome) and McNemar's test, exact or "
     "clustered by maze (success); Holm-adjusted across the report's comparisons of each outcome. "
