@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -17,13 +18,15 @@ from gapbench.report.load import load_runs, registry_relations
 from gapbench.report.tables import build
 from gapbench.results import DialogueRecord, GradeRecord, ResultsWriter, shard_name, write_run_info, RESULTS_DIR
 from gapbench.runner import load_mazes, run_experiment
-from gapbench.stats import contrast_ci, diff_ci, mean_ci
+from gapbench.stats import Difference, holm, mean_ci, paired_contrast
 from gapbench.transcript import Message, Transcript
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 TEACHER, STUDENT = "qwen3-32b", "qwen3-8b"  # related in the registry: qwen3-8b is distilled_from qwen3-32b
 TOKENS = (10, 20, 30, 40)  # completion tokens of every dialogue's agent messages: median 25
+PROMPT, CACHED = (100, 100, 200, 200), (0, 0, 150, 100)  # prompt tokens of those messages and how many were cached
+MAZES = 10  # every cell has two dialogues on each maze: value i goes to maze i % MAZES
 
 # Weighted outcomes per (condition, models, relay K); success is weighted == 1. n = 20 each.
 SOLO_VALUES = {
@@ -57,7 +60,10 @@ def _record(config: ExperimentConfig, maze_id: str, condition: str, seats: tuple
     """A dialogue graded ``w``; with ``rule`` it was graded by an LLM (``w``, primary) and by the rules (``rule``)."""
     agents = ("agent_1", "agent_2") if len(seats) == 2 else ("agent_1",)
     messages = [Message("user", "Your map:\n@ .\n. *", audience=a) for a in agents]
-    messages += [Message(agents[j % len(agents)], f"move {j}: down", model=seats[j % len(seats)], completion_tokens=t) for j, t in enumerate(TOKENS)]  # fmt: skip
+    messages += [
+        Message(agents[j % len(agents)], f"move {j}: down", model=seats[j % len(seats)], prompt_tokens=p, completion_tokens=t, cached_tokens=c)
+        for j, (t, p, c) in enumerate(zip(TOKENS, PROMPT, CACHED))
+    ]  # fmt: skip
     transcript = Transcript(maze_id, "collab" if condition.startswith("relay") else condition, seats, tuple(messages), "acti", "v1")  # type: ignore[arg-type]
     grades = {"rule": _grade(w)} if rule is None else {"rule": _grade(rule), "llm": _grade(w, "llm")}
     return DialogueRecord(
@@ -77,7 +83,7 @@ def _write_run(run_dir: Path, config: ExperimentConfig, records: list[DialogueRe
 
 def _synthetic_runs(root: Path) -> tuple[Path, Path]:
     """Solo results in one run, collaboration and relay in another that names the models by other keys."""
-    mazes = [{"size": 6, "count": 2, "seed": 0}]
+    mazes = [{"size": 6, "count": MAZES, "seed": 0}]
     solo = ExperimentConfig(name="solo", models={"big": TEACHER, "small": {"model": STUDENT}}, mazes=mazes, conditions=["solo_full", "solo_distributed"])
     key = {TEACHER: "t", STUDENT: "s"}
     collab = ExperimentConfig(
@@ -87,7 +93,7 @@ def _synthetic_runs(root: Path) -> tuple[Path, Path]:
     maze_ids = [m.id for m in load_mazes(solo, root)]
     solo_key = {TEACHER: "big", STUDENT: "small"}
     solo_records = [
-        _record(solo, maze_ids[i % 2], cond, tuple(solo_key[m] for m in models), i, w)
+        _record(solo, maze_ids[i % MAZES], cond, tuple(solo_key[m] for m in models), i, w)
         for (cond, models), values in SOLO_VALUES.items() for i, w in enumerate(values)
     ]  # fmt: skip
     collab_records = []
@@ -98,7 +104,7 @@ def _synthetic_runs(root: Path) -> tuple[Path, Path]:
             rule = None
             if models == (TEACHER, TEACHER):  # graded by an LLM too; the rules disagree on the first five (all 1.0)
                 rule = 0.0 if i < LLM_DISAGREES else w
-            collab_records.append(_record(collab, maze_ids[i % 2], cond, seats, i, w, k, after, rule))
+            collab_records.append(_record(collab, maze_ids[i % MAZES], cond, seats, i, w, k, after, rule))
     a, b = root / "run-solo", root / "run-collab"
     _write_run(a, solo, solo_records)
     _write_run(b, collab, collab_records)
@@ -121,6 +127,23 @@ def _s(cond: str, models: tuple[str, ...], k: int | None = None) -> list[float]:
     return [float(w == 1.0) for w in _w(cond, models, k)]
 
 
+def _maze_ids() -> list[str]:
+    return [m.id for m in load_mazes(ExperimentConfig(models={"m": TEACHER}, mazes=[{"size": 6, "count": MAZES, "seed": 0}]), REPO)]
+
+
+def _by_maze(values: list[float]) -> dict[str, list[float]]:
+    """The synthetic values by maze id, as the report pairs them."""
+    ids = _maze_ids()
+    out: dict[str, list[float]] = {}
+    for i, v in enumerate(values):
+        out.setdefault(ids[i % MAZES], []).append(v)
+    return out
+
+
+def _raw(d: Difference) -> Difference:
+    return dataclasses.replace(d, p_adjusted=None)
+
+
 def test_gaps_and_cis_match_known_values(synthetic: tuple[Path, Path, Path]) -> None:
     a, b, _ = synthetic
     loaded = load_runs([a, b])
@@ -136,11 +159,20 @@ def test_gaps_and_cis_match_known_values(synthetic: tuple[Path, Path, Path]) -> 
     assert s.gap_distributed.weighted.mean == pytest.approx(0.5)
     assert s.gap_distributed.success.mean == pytest.approx(0.7 - 0.2)
     assert s.gap_full.weighted.mean == pytest.approx(0.6)
-    # CIs are the shared bootstrap's, on exactly these samples
-    assert t.collab.weighted == mean_ci(_w("collab", (TEACHER, TEACHER)))
-    assert s.gap_distributed.weighted == diff_ci(_w("solo_distributed", (STUDENT,)), _w("collab", (STUDENT, STUDENT)))
-    assert s.gap_distributed.success == diff_ci(_s("solo_distributed", (STUDENT,)), _s("collab", (STUDENT, STUDENT)))
-    assert s.gap_distributed.weighted.low > 0.2 and s.gap_distributed.weighted.high < 0.8
+    # CIs are the maze-clustered bootstrap's, and differences are paired on exactly these mazes
+    values = _w("collab", (TEACHER, TEACHER))
+    assert t.collab.weighted == mean_ci(values, clusters=[_maze_ids()[i % MAZES] for i in range(len(values))])
+    assert t.collab.weighted.mazes == MAZES and t.collab.weighted.n == 20
+    solo_d, collab_ss = ("solo_distributed", (STUDENT,)), ("collab", (STUDENT, STUDENT))
+    assert _raw(s.gap_distributed.weighted) == paired_contrast([_by_maze(_w(*solo_d)), _by_maze(_w(*collab_ss))], [1, -1])
+    assert _raw(s.gap_distributed.success) == paired_contrast([_by_maze(_s(*solo_d)), _by_maze(_s(*collab_ss))], [1, -1], binary=True)
+    assert s.gap_distributed.weighted.mazes == MAZES and s.gap_distributed.weighted.test == "sign flips by maze"
+    assert s.gap_distributed.success.test == "clustered McNemar (sign flips by maze)"  # two dialogues per maze and cell
+    # the student's gap is 0.5 on every maze (mazes 0-3: 1 - 0.5, mazes 4-9: 0.5 - 0): paired, no uncertainty is left,
+    # and the exact sign-flip test gives the 2 of 2**10 sign patterns as extreme as all-positive
+    gap = s.gap_distributed.weighted
+    assert gap.low == gap.high == 0.5 and gap.p == pytest.approx(2 / 2**MAZES) and gap.components.total == 0.0
+    assert s.gap_distributed.weighted.significant and not t.gap_distributed.weighted.significant
     assert t.solo_full.weighted.low == t.solo_full.weighted.high == 1.0  # constant sample: zero width
 
     assert report.matrix is not None and report.matrix.models == [TEACHER, STUDENT]
@@ -148,8 +180,10 @@ def test_gaps_and_cis_match_known_values(synthetic: tuple[Path, Path, Path]) -> 
     assert report.matrix.get(STUDENT, TEACHER).weighted.mean == pytest.approx(0.4)
     [order] = report.ordering
     assert (order.a, order.b) == (TEACHER, STUDENT)
-    assert order.effect.weighted == diff_ci(_w("collab", (TEACHER, STUDENT)), _w("collab", (STUDENT, TEACHER)))
-    assert order.effect.weighted.mean == pytest.approx(0.4) and order.effect.weighted.low > 0
+    assert _raw(order.effect.weighted) == paired_contrast([_by_maze(_w("collab", (TEACHER, STUDENT))), _by_maze(_w("collab", (STUDENT, TEACHER)))], [1, -1])
+    assert order.effect.weighted.mean == pytest.approx(0.4) and order.effect.weighted.low > 0 and order.effect.weighted.significant
+    marked = {(c.first, c.second): c.ordering_significant for c in report.matrix.cells}
+    assert marked == {(TEACHER, STUDENT): True, (STUDENT, TEACHER): True, (TEACHER, TEACHER): None, (STUDENT, STUDENT): None}
 
     [curve] = report.relay
     assert (curve.strong, curve.weak) == (TEACHER, STUDENT)
@@ -158,16 +192,28 @@ def test_gaps_and_cis_match_known_values(synthetic: tuple[Path, Path, Path]) -> 
     assert [p.recovery.weighted.mean for p in curve.points] == pytest.approx([0.6, 0.3])
     assert curve.weak_weak.weighted.mean == pytest.approx(0.2)
     assert curve.strong_weak.weighted.mean == pytest.approx(0.8)
+    assert [p.primer_gain.weighted.mean for p in curve.points] == pytest.approx([0.5 - 0.2, 0.75 - 0.2])
+    assert [p.recovery_gain.success.mean for p in curve.points] == pytest.approx([0.6 - 0.2, 0.3 - 0.2])
 
     [rel] = [r for r in report.relations if (r.source, r.derived) == (TEACHER, STUDENT)]
     assert rel.kind == "distilled" and rel.solo_condition == "solo_distributed"
     assert rel.drop_solo.mean == pytest.approx(0.2)
     assert rel.drop_collab.mean == pytest.approx(0.6)
-    assert rel.collapse == contrast_ci(
-        [_w("collab", (TEACHER, TEACHER)), _w("collab", (STUDENT, STUDENT)), _w("solo_distributed", (TEACHER,)), _w("solo_distributed", (STUDENT,))],
+    assert _raw(rel.collapse) == paired_contrast(
+        [_by_maze(_w("collab", (TEACHER, TEACHER))), _by_maze(_w("collab", (STUDENT, STUDENT))),
+         _by_maze(_w("solo_distributed", (TEACHER,))), _by_maze(_w("solo_distributed", (STUDENT,)))],
         [1, -1, -1, 1],
     )  # fmt: skip
-    assert rel.collapse.mean == pytest.approx(0.4) and rel.collapses is True
+    assert rel.collapse.mean == pytest.approx(0.4) and rel.collapse.components.scale == 4 and rel.collapses is True
+
+    # Holm over every weighted difference of the report, another family for success
+    found: list[Difference] = []
+    for r in report.homogeneous:
+        found += [g.weighted for g in (r.gap_distributed, r.gap_full) if g]
+    found += [order.effect.weighted] + [g.weighted for p in curve.points for g in (p.primer_gain, p.recovery_gain)]
+    found += [d for r in report.relations for d in (r.drop_solo, r.drop_collab, r.collapse) if d]
+    assert [d.p_adjusted for d in found] == holm([d.p for d in found])
+    assert all(d.p_adjusted >= d.p for d in found) and report.method.startswith("Means: percentile bootstrap over mazes")
 
     [agree] = report.agreement
     assert agree.condition == "collab" and agree.agreement.mean == pytest.approx(15 / 20) and agree.agreement.n == 20
@@ -177,6 +223,11 @@ def test_gaps_and_cis_match_known_values(synthetic: tuple[Path, Path, Path]) -> 
     assert (tt.n, tt.messages, tt.median_tokens, tt.tokens) == (20, 4.0, 25.0, 100.0)
     bucket = next(r for r in report.buckets if (r.models, r.condition) == (f"{TEACHER} + {TEACHER}", "collab"))
     assert bucket.counts == [0, 0, 10, 10] and bucket.messages == [None, None, 4.0, 4.0]
+    cache = {(r.model, r.seat): r for r in report.cache}
+    first, second, solo = cache[(TEACHER, "agent_1")], cache[(STUDENT, "agent_2")], cache[(STUDENT, "solo")]
+    assert first.by_turn == [0.0, 0.75] and first.reuse == pytest.approx(150 / 300)
+    assert second.by_turn == [0.0, 0.5] and second.reuse == pytest.approx(100 / 300)
+    assert solo.by_turn == [0.0, 0.0, 0.75, 0.5] and solo.messages == 40 * 4
     assert {r.condition for r in report.schemes} >= {"collab", "solo_full"}
     assert not {"homogeneous", "heterogeneous", "relay", "relations", "agreement", "efficiency"} & set(report.notes)
 
@@ -184,16 +235,22 @@ def test_gaps_and_cis_match_known_values(synthetic: tuple[Path, Path, Path]) -> 
 def test_outputs_are_written(synthetic: tuple[Path, Path, Path]) -> None:
     _, _, html = synthetic
     out = html.parent
-    for name in ("report.md", "report.json", "homogeneous.png", "published.png", "heterogeneous.png", "ordering.png", "relay.png", "relations.png", "efficiency.png"):
+    for name in ("report.md", "report.json", "homogeneous.png", "published.png", "heterogeneous.png", "ordering.png", "relay.png", "relations.png", "efficiency.png", "cache.png"):
         assert (out / name).is_file(), name
     md = (out / "report.md").read_text()
-    assert "0.50 [" in md and "Base vs distilled" in md and "2511.02687" in md
+    assert "Base vs distilled" in md and "2511.02687" in md and "percentile bootstrap over mazes" in md
     data = json.loads((out / "report.json").read_text())
     student = next(r for r in data["homogeneous"] if r["model"] == STUDENT)
-    assert student["gap_distributed"]["weighted"]["mean"] == pytest.approx(0.5)
+    gap = student["gap_distributed"]["weighted"]
+    assert gap["mean"] == pytest.approx(0.5) and gap["mazes"] == MAZES and 0 < gap["p"] <= gap["p_adjusted"] < 0.05
+    row = next(line for line in md.splitlines() if line.startswith(f"| {STUDENT} | solo distributed - collab |"))
+    assert f"+0.50 [{gap['low']:.2f}, {gap['high']:.2f}]" in row and f"| {MAZES} |" in row and "*" in row
+    matrix_row = next(line for line in md.splitlines() if line.startswith(f"| {TEACHER} | 0.80 ["))  # teacher first: self, then student
+    assert matrix_row.split(" | ")[1].endswith("(n=20)") and matrix_row.endswith("(n=20) \u2020 |")  # significant ordering marked
+    assert data["method"].startswith("Means:") and data["cache"] and data["matrix"]["cells"][1]["ordering_significant"] is not None
     assert data["source"]["arxiv"] == "2511.02687"
     page = html.read_text()
-    assert page.count("data:image/png;base64,") == 7
+    assert page.count("data:image/png;base64,") == 8
     assert 'src="http' not in page and "<link" not in page  # self-contained
     dialogues = json.loads(page.split('id="dialogues">', 1)[1].split("</script>", 1)[0])
     assert len(dialogues) == sum(len(v) for v in SOLO_VALUES.values()) + sum(len(v) for v in COLLAB_VALUES.values())
@@ -203,19 +260,35 @@ def test_outputs_are_written(synthetic: tuple[Path, Path, Path]) -> None:
     assert len(collab["maze"]["views"]) == 2 and collab["grades"][collab["primary"]]["route"][:3] == [[0, 0], [1, 0], [1, 1]]
 
 
+def test_differences_use_only_mazes_both_sides_finished(tmp_path: Path) -> None:
+    """Solo ran on mazes 0-4 only (a partial run): the gap pairs those five; with no maze in common, no gap and a note."""
+    mazes = [{"size": 6, "count": MAZES, "seed": 0}]
+    solo = ExperimentConfig(name="solo", models={"s": STUDENT}, mazes=mazes, conditions=["solo_distributed"])
+    collab = ExperimentConfig(name="collab", models={"s": STUDENT}, mazes=mazes, conditions=["collab"])
+    ids = _maze_ids()
+    solo_values, collab_values = _w("solo_distributed", (STUDENT,)), _w("collab", (STUDENT, STUDENT))
+    _write_run(tmp_path / "solo", solo, [_record(solo, ids[i % MAZES], "solo_distributed", ("s",), i, w) for i, w in enumerate(solo_values) if i % MAZES < 5])
+    _write_run(tmp_path / "collab", collab, [_record(collab, ids[i % MAZES], "collab", ("s", "s"), i, w) for i, w in enumerate(collab_values)])
+    loaded = load_runs([tmp_path / "solo", tmp_path / "collab"])
+    [row] = build(loaded.entries, loaded.runs, [], {}, {}).homogeneous
+    gap = row.gap_distributed.weighted
+    assert (gap.mazes, gap.dialogues) == (5, 20) and row.collab.weighted.mazes == MAZES
+    first = [i for i in range(20) if i % MAZES < 5]
+    assert gap.mean == pytest.approx(sum(solo_values[i] - collab_values[i] for i in first) / len(first))
+
+    _write_run(tmp_path / "late", collab, [_record(collab, ids[i % MAZES], "collab", ("s", "s"), i, w) for i, w in enumerate(collab_values) if i % MAZES >= 5])
+    loaded = load_runs([tmp_path / "solo", tmp_path / "late"])
+    report = build(loaded.entries, loaded.runs, [], {}, {})
+    assert report.homogeneous[0].gap_distributed is None
+    assert report.notes["homogeneous"] == f"solo and collaboration share no maze for {STUDENT}, so no gap; run both on the same mazes"
+
+
 def test_published_numbers_ship_with_source() -> None:
     pub = load_published()
     assert pub["source"]["arxiv"] == "2511.02687"
     homo = {p["model"]: p for p in pub["homogeneous"]}
     assert len(homo) == 18 and homo["gpt-5"]["weighted"] == 0.99 and homo["command-r7b"]["success"] == 0.0
     assert {(o["first"], o["second"]) for o in pub["ordering"]} >= {("o3", "gpt-4.1-mini"), ("gpt-5", "gpt-5-nano")}
-
-
-def test_contrast_ci_generalises_diff_ci() -> None:
-    a, b = [1.0, 0.0, 1.0, 1.0], [0.0, 0.5, 0.0]
-    assert contrast_ci([a, b], [1, -1]) == diff_ci(a, b)
-    with pytest.raises(ValueError, match="2 samples but 1 weights"):
-        contrast_ci([a, b], [1])
 
 
 def test_missing_sections_are_skipped_with_a_note(synthetic: tuple[Path, Path, Path], tmp_path: Path) -> None:
@@ -255,7 +328,7 @@ def scripted_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run: the scripted example on three mazes, one relay K, then its report through the CLI."""
     root = tmp_path_factory.mktemp("scripted")
     config = yaml.safe_load((REPO / "examples" / "scripted.yaml").read_text())
-    config.update(output_dir="run", mazes=[{"size": 6, "density": 0.3, "count": 3, "seed": 0}], conditions=["collab", "relay"])
+    config.update(output_dir="run", mazes=[{"size": 6, "density": 0.3, "count": 3, "seed": 0}], conditions=["solo_distributed", "collab", "relay"])
     config["relay"]["k"] = [2]
     (root / "scripted.yaml").write_text(yaml.safe_dump(config))
     result = run_experiment(root / "scripted.yaml", progress=False, echo=lambda _: None)
@@ -265,16 +338,22 @@ def scripted_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_report_of_a_real_run(scripted_report: Path) -> None:
     data = json.loads((scripted_report.parent / "report.json").read_text())
-    assert data["runs"][0]["records"] == 3 * (4 + 2) and data["runs"][0]["mazes"] == 3
+    assert data["runs"][0]["records"] == 3 * (2 + 4 + 2) and data["runs"][0]["mazes"] == 3
     oracle = next(r for r in data["homogeneous"] if r["model"] == "scripted:oracle")
     assert oracle["collab"]["success"]["mean"] == 1.0 and oracle["gap_full"] is None
-    assert "homogeneous" in data["notes"]  # no solo conditions in the scripted example
+    gap = oracle["gap_distributed"]  # the oracle solves every maze alone and in a pair: no gap, p = 1
+    assert gap["weighted"]["mean"] == 0 and gap["weighted"]["p_adjusted"] == 1 and gap["weighted"]["mazes"] == 3
+    assert gap["success"]["test"] == "McNemar exact"  # one dialogue per maze and cell
+    effect = data["ordering"][0]["effect"]["weighted"]
+    assert effect["mazes"] == 3 and effect["p_adjusted"] is not None and effect["low"] <= effect["mean"] <= effect["high"]
+    md = (scripted_report.parent / "report.md").read_text()
+    assert "**Collaboration gap**" in md and "| scripted:oracle | solo distributed - collab | +0.00 [0.00, 0.00] | 1.000 |" in md
     assert len(data["matrix"]["models"]) == 2 and len(data["ordering"]) == 1
     [curve] = data["relay"]
     assert curve["strong"] == "scripted:oracle" and [p["k"] for p in curve["points"]] == [2]
     page = scripted_report.read_text()
     dialogues = json.loads(page.split('id="dialogues">', 1)[1].split("</script>", 1)[0])
-    assert len(dialogues) == 6 * 2 and "12 of 18 dialogues" in page
+    assert len(dialogues) == 8 * 2 and "16 of 24 dialogues" in page
     assert all(len(d["maze"]["views"]) == 2 for d in dialogues)
 
 

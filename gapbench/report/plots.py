@@ -9,10 +9,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gapbench.report.tables import BUCKETS, Metrics, Report  # noqa: E402
-from gapbench.stats import Estimate  # noqa: E402
+from gapbench.stats import Difference, Estimate  # noqa: E402
 
 COLORS = {"solo_full": "#4c72b0", "solo_distributed": "#55a868", "collab": "#c44e52", "paper": "#b0b0b0"}
 
@@ -24,14 +25,14 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def _whisker(e: Estimate | None) -> tuple[float, float, float]:
+def _whisker(e: Estimate | Difference | None) -> tuple[float, float, float]:
     """(mean, below, above) for errorbar; NaN when missing so the bar is simply absent."""
     if e is None or math.isnan(e.mean):
         return math.nan, 0.0, 0.0
     return e.mean, max(e.mean - e.low, 0.0), max(e.high - e.mean, 0.0)
 
 
-def _bars(ax: plt.Axes, x: np.ndarray, values: list[Estimate | None], width: float, **kw: object) -> None:
+def _bars(ax: plt.Axes, x: np.ndarray, values: list[Estimate | Difference | None], width: float, **kw: object) -> None:
     mean, lo, hi = zip(*(_whisker(v) for v in values))
     ax.bar(x, mean, width, yerr=[lo, hi], capsize=3, error_kw={"elinewidth": 1}, **kw)  # type: ignore[arg-type]
 
@@ -107,12 +108,12 @@ def heterogeneous(report: Report, out: Path) -> list[Path]:
     if report.ordering:
         fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(report.ordering) + 2), 3.6))
         x = np.arange(len(report.ordering))
-        _bars(ax, x, [o.effect.weighted for o in report.ordering], 0.4, color="#8172b2")
+        _bars(ax, x, [o.effect.weighted if o.effect else None for o in report.ordering], 0.4, color="#8172b2")
         ax.set_xlim(-0.8, len(x) - 0.2)
         ax.axhline(0, color="black", linewidth=0.6)
         ax.set_xticks(x, [f"{_short(o.a, 16)}\nbefore\n{_short(o.b, 16)}" for o in report.ordering], fontsize=8)
         ax.set_ylabel("A first - B first")
-        ax.set_title("Ordering effect, weighted outcome (95% CI)")
+        ax.set_title("Ordering effect, weighted outcome (95% CI, paired by maze)")
         paths.append(_save(fig, out / "ordering.png"))
     return paths
 
@@ -162,7 +163,7 @@ def relations(report: Report, out: Path) -> list[Path]:
     ax.axhline(0, color="black", linewidth=0.6)
     ax.set_xticks(x, [f"{_short(r.source, 18)}\n\u2192 {_short(r.derived, 18)}" for r in rows], fontsize=8)
     ax.set_ylabel("source - derived, weighted outcome")
-    ax.set_title("Base vs distilled: drop solo and in collaboration (95% CI)")
+    ax.set_title("Base vs distilled: drop solo and in collaboration (95% CI, paired by maze)")
     ax.legend(fontsize=8)
     return [_save(fig, out / "relations.png")]
 
@@ -185,6 +186,24 @@ def efficiency(report: Report, out: Path) -> list[Path]:
     return [_save(fig, out / "efficiency.png")]
 
 
+def cache(report: Report, out: Path) -> list[Path]:
+    """Cached share of the prompt by the seat's k-th message: a template that rewrites earlier turns shows as a drop."""
+    rows = [r for r in report.cache if len(r.by_turn) > 1]
+    if not rows:
+        return []
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    for r in rows:
+        turns = [k for k, x in enumerate(r.by_turn, 1) if x is not None]
+        ax.plot(turns, [r.by_turn[k - 1] for k in turns], marker="o", markersize=3, label=_short(f"{r.model} ({r.seat})", 40))
+    ax.set_ylim(-0.02, 1.02)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_xlabel("the seat's k-th message")
+    ax.set_ylabel("cached / prompt tokens")
+    ax.set_title("Prompt-cache reuse by message, per model and seat")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return [_save(fig, out / "cache.png")]
+
+
 def draw_all(report: Report, out: Path) -> dict[str, list[str]]:
     """Every figure the report's data allow, by section key (file names relative to ``out``)."""
     drawn = {
@@ -193,6 +212,6 @@ def draw_all(report: Report, out: Path) -> dict[str, list[str]]:
         "heterogeneous": heterogeneous(report, out),
         "relay": relay(report, out),
         "relations": relations(report, out),
-        "efficiency": efficiency(report, out),
+        "efficiency": efficiency(report, out) + cache(report, out),
     }
     return {key: [p.name for p in paths] for key, paths in drawn.items() if paths}

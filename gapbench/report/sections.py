@@ -6,8 +6,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from gapbench.report.tables import BUCKETS, Metrics, Report
-from gapbench.stats import Estimate
+from gapbench.report.tables import BUCKETS, Contrast, Metrics, Report
+from gapbench.stats import ALPHA, Difference, Estimate
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,34 @@ def _num(x: float | None, fmt: str = ".2f") -> str:
     return "-" if x is None else format(x, fmt)
 
 
+def p_value(d: Difference) -> str:
+    p = d.p if d.p_adjusted is None else d.p_adjusted
+    return ("<0.001" if p < 0.001 else f"{p:.3f}") + (" *" if d.significant else "")
+
+
+DIFF_HEADERS = ["difference [95% CI]", "p (Holm)", "mazes"]
+CONTRAST_HEADERS = ["weighted: difference [95% CI]", "p (Holm)", "success: difference [95% CI]", "p (Holm)", "mazes"]
+SIGNIFICANCE = f"Differences are paired by maze; * marks a Holm-adjusted p below {ALPHA}."
+
+
+def diff_cells(d: Difference | None) -> list[str]:
+    """Estimate [CI], adjusted p and mazes of one paired difference."""
+    return ["-", "-", "-"] if d is None else [str(d), p_value(d), str(d.mazes)]
+
+
+def contrast_cells(c: Contrast | None) -> list[str]:
+    if c is None:
+        return ["-"] * len(CONTRAST_HEADERS)
+    return [*diff_cells(c.weighted)[:2], *diff_cells(c.success)]
+
+
+CACHE_TURNS = 8  # columns of the cache table; report.json has every turn
+
+
+def _share(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
 def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
     """All sections in reading order; ``plots`` maps section keys to the PNGs drawn for them."""
     n = report.notes
@@ -59,21 +87,21 @@ def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
             for r in report.runs
         ])],
         note="; ".join(r.maze_note for r in report.runs if r.maze_note) or None,
-    )]  # fmt: skip
+    ), Section("method", "Statistics", report.method)]  # fmt: skip
     out.append(Section(
         "homogeneous", "Solo vs collaboration",
-        "Weighted outcome (1 at the goal, 0 for no progress) and binary success, means with 95% bootstrap CIs. "
-        "The collaboration gap is solo minus homogeneous collaboration: positive when two copies do worse together "
-        "than one model with the same information.",
+        "Weighted outcome (1 at the goal, 0 for no progress) and binary success, means over mazes with 95% bootstrap "
+        "CIs. The collaboration gap is solo minus homogeneous collaboration: positive when two copies do worse together "
+        "than one model with the same information. " + SIGNIFICANCE,
         [
             Table(["model", "solo full", "solo distributed", "collab", "success: solo full", "success: solo distributed", "success: collab"], [
                 [r.model, _w(r.solo_full), _w(r.solo_distributed), _w(r.collab), _s(r.solo_full), _s(r.solo_distributed), _s(r.collab)]
                 for r in report.homogeneous
             ], "Outcomes (weighted; success)"),
-            Table(["model", "gap: solo distributed - collab", "gap: solo full - collab", "success gap: distributed", "success gap: full"], [
-                [r.model, est(r.gap_distributed.weighted if r.gap_distributed else None), est(r.gap_full.weighted if r.gap_full else None),
-                 est(r.gap_distributed.success if r.gap_distributed else None), est(r.gap_full.success if r.gap_full else None)]
-                for r in report.homogeneous if r.gap_distributed or r.gap_full
+            Table(["model", "gap", *CONTRAST_HEADERS], [
+                [r.model, name, *contrast_cells(gap)]
+                for r in report.homogeneous
+                for name, gap in (("solo distributed - collab", r.gap_distributed), ("solo full - collab", r.gap_full)) if gap
             ], "Collaboration gap"),
         ] if report.homogeneous else [],
         plots.get("homogeneous", []), n.get("homogeneous"),
@@ -95,14 +123,14 @@ def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
         for metric in ("weighted", "success"):
             rows = []
             for a in matrix.models:
-                cells = [matrix.get(a, b) for b in matrix.models]
-                rows.append([a] + [est_n(getattr(c, metric)) if c else "-" for c in cells])
-            tables.append(Table(["first \\ second", *matrix.models], rows, f"{metric}: rows speak first, columns second"))
+                cells = [next((c for c in matrix.cells if (c.first, c.second) == (a, b)), None) for b in matrix.models]
+                rows.append([a] + [est_n(getattr(c.metrics, metric)) + (" \u2020" if c.ordering_significant else "") if c else "-" for c in cells])
+            tables.append(Table(["first \\ second", *matrix.models], rows, f"{metric}: rows speak first, columns second; \u2020 significant ordering effect"))
     if report.ordering:
-        tables.append(Table(["A", "B", "A first", "B first", "A first - B first", "success: A first - B first"], [
-            [o.a, o.b, est_n(o.a_first.weighted), est_n(o.b_first.weighted), est(o.effect.weighted), est(o.effect.success)]
+        tables.append(Table(["A", "B", "A first", "B first", *CONTRAST_HEADERS], [
+            [o.a, o.b, est_n(o.a_first.weighted), est_n(o.b_first.weighted), *contrast_cells(o.effect)]
             for o in report.ordering
-        ], "Ordering effect (weighted outcome)"))  # fmt: skip
+        ], "Ordering effect: A first - B first"))  # fmt: skip
     if report.published_ordering:
         tables.append(Table(["first", "second", "weighted", "reverse order", "difference"], [
             [p["first"], p["second"], _num(p.get("weighted")), _num(p.get("reverse_weighted")),
@@ -112,7 +140,8 @@ def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
     out.append(Section(
         "heterogeneous", "Heterogeneous pairs and ordering",
         "Two different models collaborating; the first-named model speaks first. The ordering effect is the outcome "
-        "with A speaking first minus the outcome with B speaking first.",
+        "with A speaking first minus the outcome with B speaking first (\u2020 in the matrix: significant for the weighted "
+        "outcome). " + SIGNIFICANCE,
         tables, plots.get("heterogeneous", []), "; ".join(x for x in (n.get("heterogeneous"), n.get("ordering")) if x) or None,
     ))  # fmt: skip
     relay_tables = [Table(["K", "strong primer", "strong recovery", "success: primer", "success: recovery"], [
@@ -120,28 +149,36 @@ def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
     ] + [["weak + weak (no swap)", _w(c.weak_weak), "", _s(c.weak_weak), ""],
          ["strong + weak (no swap)", _w(c.strong_weak), "", _s(c.strong_weak), ""]],
         f"strong = {c.strong}, weak = {c.weak}") for c in report.relay]  # fmt: skip
+    relay_tables += [Table(["K", "relay", *CONTRAST_HEADERS], [
+        [str(p.k), mode, *contrast_cells(gain)]
+        for p in c.points for mode, gain in (("strong primer", p.primer_gain), ("strong recovery", p.recovery_gain)) if gain
+    ], f"Gain over weak + weak (strong = {c.strong}, weak = {c.weak})") for c in report.relay]  # fmt: skip
     out.append(Section(
         "relay", "Relay inference",
         "Strong primer: strong and weak talk for K messages, then the weak model takes the strong seat. Strong recovery: "
-        "two weak copies talk for K messages, then the strong model takes the first seat.",
+        "two weak copies talk for K messages, then the strong model takes the first seat. Gains are relay minus two weak "
+        "copies without a swap. " + SIGNIFICANCE,
         relay_tables, plots.get("relay", []), n.get("relay"),
     ))  # fmt: skip
     out.append(Section(
         "relations", "Base vs distilled",
         "For each registry relation (distilled_from / base_of): the drop in weighted outcome from the source model to the "
-        "derived one, solo and in homogeneous collaboration. Collapse = collab drop - solo drop; \"yes\" when its CI lies "
-        "above 0 (collaboration suffers more than solo skill).",
-        [Table(["source", "derived", "relation", "solo", "drop solo", "drop collab", "collapse", "collapses"], [
-            [r.source, r.derived, r.kind, r.solo_condition or "-", est(r.drop_solo), est(r.drop_collab), est(r.collapse),
-             "-" if r.collapses is None else ("yes" if r.collapses else "no")]
+        "derived one, solo and in homogeneous collaboration. Collapse = collab drop - solo drop; \"yes\" when it is "
+        "positive and significant (collaboration suffers more than solo skill). " + SIGNIFICANCE,
+        [Table(["source", "derived", "relation", "solo", "contrast", *DIFF_HEADERS, "collapses"], [
+            [r.source, r.derived, r.kind, r.solo_condition or "-", name, *diff_cells(d),
+             ("yes" if r.collapses else "no") if name == "collapse" and r.collapses is not None else ""]
             for r in report.relations
+            for name, d in (("drop solo", r.drop_solo), ("drop collab", r.drop_collab), ("collapse", r.collapse)) if d
         ])] if report.relations else [],
         plots.get("relations", []), n.get("relations"),
     ))  # fmt: skip
     out.append(Section(
         "efficiency", "Efficiency",
-        "Tokens per dialogue estimated as median completion tokens per message x mean messages; and mean messages by "
-        "weighted-outcome bucket.",
+        "Tokens per dialogue estimated as median completion tokens per message x mean messages; mean messages by "
+        "weighted-outcome bucket; and the share of each prompt served from the prefix cache, per model and seat, "
+        "overall and by the seat's k-th message (a drop after the first shows a chat template that rewrites "
+        "earlier turns).",
         [
             Table(["models", "condition", "n", "messages", "median tokens/message", "tokens"], [
                 [r.models, r.condition, str(r.n), f"{r.messages:.1f}", _num(r.median_tokens, ".0f"), _num(r.tokens, ".0f")]
@@ -151,8 +188,13 @@ def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
                 [r.models, r.condition, *[f"{_num(m, '.1f')} (n={c})" for m, c in zip(r.messages, r.counts)]]
                 for r in report.buckets
             ], "Mean messages by outcome bucket"),
+            Table(["model", "seat", "messages", "cached share", *[f"message {k}" for k in range(1, CACHE_TURNS + 1)]], [
+                [r.model, r.seat, str(r.messages), f"{r.reuse:.0%}", *[_share(x) for x in r.by_turn[:CACHE_TURNS]],
+                 *[""] * max(0, CACHE_TURNS - len(r.by_turn))]
+                for r in report.cache
+            ], f"Prompt-cache reuse (cached / prompt tokens; the first {CACHE_TURNS} messages of a seat, report.json has all)"),
         ],
-        plots.get("efficiency", []), n.get("efficiency"),
+        plots.get("efficiency", []), "; ".join(x for x in (n.get("efficiency"), n.get("cache")) if x) or None,
     ))  # fmt: skip
     out.append(Section(
         "agreement", "Grader agreement",

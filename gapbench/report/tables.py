@@ -1,18 +1,19 @@
 """Aggregation: labelled dialogues in, typed tables out. Pure functions, no I/O.
 
-Every mean carries a 95% percentile-bootstrap CI (gapbench.stats); differences between
-conditions treat the two sets of dialogues as independent samples.
+Every mean carries a 95% bootstrap CI over mazes; every difference is paired on the mazes both
+sides finished, with a p-value, Holm-adjusted across the report (gapbench.stats, docs/STATISTICS.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Literal
 
 from gapbench.report.load import Entry, RelationTriple, RunSource
-from gapbench.stats import Estimate, contrast_ci, diff_ci, mean_ci
+from gapbench.stats import METHOD, Difference, Estimate, holm, mean_ci, paired_contrast
 
 SOLO = ("solo_full", "solo_distributed")
 BUCKETS: tuple[tuple[str, float, float], ...] = (
@@ -32,13 +33,21 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class Contrast:
+    """A paired difference (gapbench.stats.Difference) of both outcomes."""
+
+    weighted: Difference
+    success: Difference
+
+
+@dataclass(frozen=True)
 class HomogeneousRow:
     model: str
     solo_full: Metrics | None
     solo_distributed: Metrics | None
     collab: Metrics | None  # two copies of the model
-    gap_distributed: Metrics | None  # solo_distributed - collab: the collaboration gap
-    gap_full: Metrics | None  # solo_full - collab
+    gap_distributed: Contrast | None  # solo_distributed - collab: the collaboration gap
+    gap_full: Contrast | None  # solo_full - collab
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class PairCell:
     first: str
     second: str
     metrics: Metrics
+    ordering_significant: bool | None = None  # the pair's ordering effect (weighted, Holm) is significant; None: one order only
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,7 @@ class OrderingRow:
     b: str
     a_first: Metrics
     b_first: Metrics
-    effect: Metrics  # a first minus b first
+    effect: Contrast | None  # a first minus b first; None when the two orders share no maze
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,8 @@ class RelayPoint:
     k: int
     primer: Metrics | None  # strong + weak for k turns, then weak + weak
     recovery: Metrics | None  # weak + weak for k turns, then strong + weak
+    primer_gain: Contrast | None = None  # primer minus weak + weak, paired by maze
+    recovery_gain: Contrast | None = None  # recovery minus weak + weak
 
 
 @dataclass(frozen=True)
@@ -92,10 +104,10 @@ class Relation:
     derived: str
     kind: str  # distilled | fine-tuned
     solo_condition: str | None  # solo_distributed when run, else solo_full
-    drop_solo: Estimate | None  # source - derived, weighted outcome
-    drop_collab: Estimate | None
-    collapse: Estimate | None  # drop_collab - drop_solo: collaboration loses more than solo skill
-    collapses: bool | None  # the collapse CI lies above 0
+    drop_solo: Difference | None  # source - derived, weighted outcome
+    drop_collab: Difference | None
+    collapse: Difference | None  # drop_collab - drop_solo: collaboration loses more than solo skill
+    collapses: bool | None  # the collapse is positive and significant (Holm)
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,17 @@ class BucketRow:
     condition: str
     counts: list[int]  # dialogues per outcome bucket (BUCKETS)
     messages: list[float | None]  # mean agent messages per bucket
+
+
+@dataclass(frozen=True)
+class CacheRow:
+    """Prompt-cache reuse of one model in one seat: where a chat template breaks reuse, the share drops."""
+
+    model: str
+    seat: str  # agent_1 | agent_2 | solo
+    messages: int  # agent messages with a prompt token count
+    reuse: float  # cached / prompt tokens over those messages
+    by_turn: list[float | None]  # the same for the seat's 1st, 2nd, ... message
 
 
 @dataclass(frozen=True)
@@ -149,12 +172,14 @@ class Report:
     relations: list[Relation]
     efficiency: list[EfficiencyRow]
     buckets: list[BucketRow]
+    cache: list[CacheRow]
     agreement: list[AgreementRow]
     schemes: list[SchemeRow]
     published: list[PublishedHomogeneous]
     published_ordering: list[dict[str, Any]]
     source: dict[str, str]  # the paper
     notes: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
+    method: str = METHOD  # the statistics, in one line
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -167,14 +192,33 @@ def success(entries: Iterable[Entry]) -> list[float]:
 
 
 def metrics(entries: list[Entry]) -> Metrics | None:
-    return Metrics(mean_ci(weighted(entries)), mean_ci(success(entries))) if entries else None
-
-
-def difference(a: list[Entry], b: list[Entry]) -> Metrics | None:
-    """Mean of a minus mean of b, per metric."""
-    if not a or not b:
+    """Means over mazes (each maze's dialogues averaged first), CIs resampling mazes."""
+    if not entries:
         return None
-    return Metrics(diff_ci(weighted(a), weighted(b)), diff_ci(success(a), success(b)))
+    mazes = [e.record.maze_id for e in entries]
+    return Metrics(mean_ci(weighted(entries), clusters=mazes), mean_ci(success(entries), clusters=mazes))
+
+
+Outcome = Literal["weighted", "success"]
+
+
+def by_maze(entries: Iterable[Entry], outcome: Outcome) -> dict[str, list[float]]:
+    """Maze id -> the outcomes of that maze's dialogues."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for e in entries:
+        out[e.record.maze_id].append(float(getattr(e.record.grade, outcome)))
+    return out
+
+
+def paired(cells: list[list[Entry]], weights: list[float], outcome: Outcome = "weighted") -> Difference | None:
+    """A contrast of cells on the mazes all of them finished (see gapbench.stats.paired_contrast)."""
+    return paired_contrast([by_maze(c, outcome) for c in cells], weights, binary=outcome == "success")
+
+
+def difference(a: list[Entry], b: list[Entry]) -> Contrast | None:
+    """a minus b on both outcomes, paired by maze; None when they share no maze."""
+    w, s = paired([a, b], [1, -1]), paired([a, b], [1, -1], "success")
+    return Contrast(w, s) if w and s else None
 
 
 def group(entries: Iterable[Entry], key: Callable[[Entry], Any]) -> dict[Any, list[Entry]]:
@@ -238,31 +282,35 @@ def relay(entries: list[Entry]) -> list[RelayCurve]:
     for (strong, weak), es in sorted(group(relays, roles).items()):
         by_k = group(es, lambda e: (e.record.relay_k, e.record.condition))
         ks = sorted({e.record.relay_k for e in es if e.record.relay_k})
-        points = [RelayPoint(k, metrics(by_k.get((k, "relay_primer"), [])), metrics(by_k.get((k, "relay_recovery"), []))) for k in ks]
-        curves.append(RelayCurve(strong, weak, points, metrics(collab.get((weak, weak), [])), metrics(collab.get((strong, weak), []))))
+        base = collab.get((weak, weak), [])
+        points = []
+        for k in ks:
+            primer, recovery = by_k.get((k, "relay_primer"), []), by_k.get((k, "relay_recovery"), [])
+            points.append(RelayPoint(k, metrics(primer), metrics(recovery), difference(primer, base), difference(recovery, base)))
+        curves.append(RelayCurve(strong, weak, points, metrics(base), metrics(collab.get((strong, weak), []))))
     return curves
 
 
 def relations(entries: list[Entry], links: list[RelationTriple]) -> list[Relation]:
     """Source vs derived model, solo and collaborating: does collaboration drop more than solo skill?
 
-    Compared on the weighted outcome; solo uses solo_distributed (the same information as the
-    pair) when it was run, else solo_full."""
+    Compared on the weighted outcome, paired by maze; solo uses solo_distributed (the same
+    information as the pair) when it was run, else solo_full. ``collapses`` is settled by `adjust`."""
     by = group(entries, lambda e: (e.record.condition, e.models))
     rows = []
     for source, derived, kind in links:
-        def w(condition: str, m: str) -> list[float]:
-            return weighted(by.get((condition, (m,) if condition in SOLO else (m, m)), []))
+        def cell(condition: str, m: str) -> list[Entry]:
+            return by.get((condition, (m,) if condition in SOLO else (m, m)), [])
 
-        solo = next((c for c in ("solo_distributed", "solo_full") if w(c, source) and w(c, derived)), None)
-        collab_s, collab_d = w("collab", source), w("collab", derived)
+        solo = next((c for c in ("solo_distributed", "solo_full") if cell(c, source) and cell(c, derived)), None)
+        collab_s, collab_d = cell("collab", source), cell("collab", derived)
         if solo is None and not (collab_s and collab_d):
             continue
-        solo_s, solo_d = (w(solo, source), w(solo, derived)) if solo else ([], [])
-        drop_solo = diff_ci(solo_s, solo_d) if solo else None
-        drop_collab = diff_ci(collab_s, collab_d) if collab_s and collab_d else None
-        collapse = contrast_ci([collab_s, collab_d, solo_s, solo_d], [1, -1, -1, 1]) if drop_solo and drop_collab else None
-        rows.append(Relation(source, derived, kind, solo, drop_solo, drop_collab, collapse, collapse.low > 0 if collapse else None))
+        solo_s, solo_d = (cell(solo, source), cell(solo, derived)) if solo else ([], [])
+        drop_solo = paired([solo_s, solo_d], [1, -1]) if solo else None
+        drop_collab = paired([collab_s, collab_d], [1, -1]) if collab_s and collab_d else None
+        collapse = paired([collab_s, collab_d, solo_s, solo_d], [1, -1, -1, 1]) if drop_solo and drop_collab else None
+        rows.append(Relation(source, derived, kind, solo, drop_solo, drop_collab, collapse, None))
     return rows
 
 
@@ -284,12 +332,39 @@ def efficiency(entries: list[Entry]) -> tuple[list[EfficiencyRow], list[BucketRo
     return rows, buckets
 
 
+def cache(entries: list[Entry]) -> list[CacheRow]:
+    """Cached share of prompt tokens per model and seat, overall and by the seat's k-th message."""
+    tally: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))  # turn -> [cached, prompt, messages]
+    for e in entries:
+        r = e.record
+        labels = dict(zip(r.models, e.models)) | dict(zip(r.relay_after or (), e.after or ()))
+        turns: Counter[str] = Counter()
+        for m in r.transcript.agent_messages:
+            seat = "solo" if r.condition in SOLO else m.speaker
+            turns[seat] += 1
+            if m.prompt_tokens:
+                t = tally[(labels.get(m.model or "", m.model or "?"), seat)][turns[seat]]
+                t[0] += m.cached_tokens or 0
+                t[1] += m.prompt_tokens
+                t[2] += 1
+    rows = []
+    for (model, seat), by_turn in sorted(tally.items()):
+        cached, prompt, messages = (sum(t[i] for t in by_turn.values()) for i in (0, 1, 2))
+        shares = [by_turn[k][0] / by_turn[k][1] if k in by_turn else None for k in range(1, max(by_turn) + 1)]
+        rows.append(CacheRow(model, seat, messages, cached / prompt, shares))
+    return rows
+
+
 def agreement(entries: list[Entry]) -> list[AgreementRow]:
     """How often the LLM grader's extraction grades like the rule-based one, per condition and overall."""
     graded = [e for e in entries if e.record.grader_agreement is not None]
-    rows = [AgreementRow(c, mean_ci([float(bool(e.record.grader_agreement)) for e in es])) for c, es in sorted(group(graded, lambda e: e.record.condition).items())]
+
+    def share(es: list[Entry]) -> Estimate:
+        return mean_ci([float(bool(e.record.grader_agreement)) for e in es], clusters=[e.record.maze_id for e in es])
+
+    rows = [AgreementRow(c, share(es)) for c, es in sorted(group(graded, lambda e: e.record.condition).items())]
     if len(rows) > 1:
-        rows.append(AgreementRow("all", mean_ci([float(bool(e.record.grader_agreement)) for e in graded])))
+        rows.append(AgreementRow("all", share(graded)))
     return rows
 
 
@@ -316,6 +391,38 @@ def published_homogeneous(published: dict[str, Any], rows: list[HomogeneousRow])
     return sorted(out, key=lambda p: -p.weighted)
 
 
+def _map_differences(obj: Any, fn: Callable[[Difference], Difference]) -> Any:
+    """``obj`` with ``fn`` applied to every Difference inside its dataclasses and lists."""
+    if isinstance(obj, Difference):
+        return fn(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **{f.name: _map_differences(getattr(obj, f.name), fn) for f in dataclasses.fields(obj) if f.init})
+    if isinstance(obj, list):
+        return [_map_differences(v, fn) for v in obj]
+    return obj
+
+
+def adjust(report: Report) -> Report:
+    """Holm-adjust every difference of the report (one family per outcome), then settle what hangs on significance:
+    which relations collapse and which matrix cells have a significant ordering effect."""
+    found: dict[int, Difference] = {}
+    _map_differences(report, lambda d: found.setdefault(id(d), d))  # a first walk only collects them
+    adjusted: dict[int, float] = {}
+    for binary in (False, True):
+        family = [(i, d.p) for i, d in found.items() if d.binary == binary]
+        adjusted.update(zip((i for i, _ in family), holm([p for _, p in family])))
+    report = _map_differences(report, lambda d: dataclasses.replace(d, p_adjusted=adjusted[id(d)]))
+    relations = [dataclasses.replace(r, collapses=r.collapse.mean > 0 and r.collapse.significant) if r.collapse else r for r in report.relations]
+    matrix = report.matrix
+    if matrix is not None:
+        marks = {}
+        for o in report.ordering:
+            if o.effect is not None:
+                marks[(o.a, o.b)] = marks[(o.b, o.a)] = o.effect.weighted.significant
+        matrix = dataclasses.replace(matrix, cells=[dataclasses.replace(c, ordering_significant=marks.get((c.first, c.second))) for c in matrix.cells])
+    return dataclasses.replace(report, relations=relations, matrix=matrix)
+
+
 def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTriple], published: dict[str, Any], notes: dict[str, str]) -> Report:
     """Every table of the report, with a note for each section the runs cannot fill."""
     notes = dict(notes)
@@ -325,6 +432,9 @@ def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTripl
         notes["homogeneous"] = "no solo conditions and no homogeneous pairs in these runs"
     elif not conditions & set(SOLO):
         notes.setdefault("homogeneous", "no solo conditions in these runs, so no collaboration gap; add solo_full / solo_distributed to `conditions`")
+    unpaired = [r.model for r in homo if r.collab and (r.solo_full or r.solo_distributed) and not (r.gap_full or r.gap_distributed)]
+    if unpaired:
+        notes.setdefault("homogeneous", f"solo and collaboration share no maze for {', '.join(unpaired)}, so no gap; run both on the same mazes")
     matrix = pair_matrix(entries)
     if matrix is None:
         notes["heterogeneous"] = "no heterogeneous pairs in these runs (set `pairs: all_ordered` or list pairs)"
@@ -340,11 +450,14 @@ def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTripl
     eff, buckets = efficiency(entries)
     if all(r.median_tokens is None for r in eff):
         notes["efficiency"] = "no token counts were recorded (e.g. scripted agents); message counts only"
+    reuse = cache(entries)
+    if not reuse:
+        notes["cache"] = "no prompt token counts were recorded (e.g. scripted agents), so no prompt-cache reuse"
     agree = agreement(entries)
     if not agree:
         notes["agreement"] = "no LLM grader in these runs (grader: rule), so nothing to compare"
-    return Report(
+    return adjust(Report(
         runs=runs, homogeneous=homo, matrix=matrix, ordering=order, relay=curves, relations=rels, efficiency=eff,
-        buckets=buckets, agreement=agree, schemes=schemes(entries), published=published_homogeneous(published, homo),
+        buckets=buckets, cache=reuse, agreement=agree, schemes=schemes(entries), published=published_homogeneous(published, homo),
         published_ordering=list(published.get("ordering", [])), source=dict(published.get("source", {})), notes=notes,
-    )  # fmt: skip
+    ))  # fmt: skip
