@@ -387,7 +387,10 @@ def summary_table(records: list[DialogueRecord]) -> str:
         tokens = sum(r.tokens()["completion"] for r in rs) / len(rs)
         errors = sum(r.transcript.end == "error" for r in rs)
         lines.append(f"{label:<28} {cond:<17} {len(rs):>4}  {str(succ):<19} {str(wtd):<20} {turns:>5.1f} {tokens:>7.0f} {errors:>6}")
-    agreement = [r.grader_agreement for r in records if r.grader_agreement is not None]
-    if agreement:
-        lines.append(f"\nLLM grader agrees with the rule-based extraction on {sum(agreement)}/{len(agreement)} dialogues")
+    from gapbench.grading.agreement import rule_vs_llm
+
+    for kind, solo in (("solo", True), ("collaboration", False)):
+        a = rule_vs_llm(r.grades for r in records if r.condition.startswith("solo") == solo)
+        if a.n:
+            lines.append(f"\nLLM grader vs rule grader, {kind}: {a.describe()}")
     return "\n".join(lines)

@@ -198,8 +198,12 @@ def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
     ))  # fmt: skip
     out.append(Section(
         "agreement", "Grader agreement",
-        "Share of dialogues where the LLM grader's extracted route and the rule-based extraction lead to the same outcome.",
-        [Table(["condition", "agreement", "n"], [[a.condition, est(a.agreement), str(a.agreement.n)] for a in report.agreement])]
+        "Share of dialogues where the LLM grader's extracted route and the rule-based extraction lead to the same outcome, "
+        "Cohen's kappa on success and ICC(2,1) on the weighted outcome (the study: ICC 0.99 solo / 0.89 collaboration, "
+        "kappa 0.91 / 0.77 between grader models).",
+        [Table(["condition", "agreement", "kappa (success)", "ICC (weighted)", "n"], [
+            [a.condition, est(a.agreement), "n/a" if a.kappa is None else f"{a.kappa:.2f}", "n/a" if a.icc is None else f"{a.icc:.2f}", str(a.agreement.n)]
+            for a in report.agreement])]
         if report.agreement else [],
         note=n.get("agreement"),
     ))  # fmt: skip

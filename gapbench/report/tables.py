@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal
 
 from gapbench.report.load import Entry, RelationTriple, RunSource
+from gapbench.grading.agreement import rule_vs_llm
 from gapbench.stats import METHOD, Difference, Estimate, holm, mean_ci, paired_contrast
 
 SOLO = ("solo_full", "solo_distributed")
@@ -143,6 +144,8 @@ class CacheRow:
 class AgreementRow:
     condition: str
     agreement: Estimate  # share of dialogues where LLM and rule extraction grade alike
+    kappa: float | None = None  # Cohen's kappa on success (rule vs LLM grader)
+    icc: float | None = None  # ICC(2,1) on the weighted outcome
 
 
 @dataclass(frozen=True)
@@ -359,13 +362,16 @@ def agreement(entries: list[Entry]) -> list[AgreementRow]:
     """How often the LLM grader's extraction grades like the rule-based one, per condition and overall."""
     graded = [e for e in entries if e.record.grader_agreement is not None]
 
-    def share(es: list[Entry]) -> Estimate:
-        return mean_ci([float(bool(e.record.grader_agreement)) for e in es], clusters=[e.record.maze_id for e in es])
+    def row(condition: str, es: list[Entry]) -> AgreementRow:
+        share = mean_ci([float(bool(e.record.grader_agreement)) for e in es], clusters=[e.record.maze_id for e in es])
+        a = rule_vs_llm(e.record.grades for e in es)
+        return AgreementRow(condition, share, a.kappa_success, a.icc_weighted)
 
-    rows = [AgreementRow(c, share(es)) for c, es in sorted(group(graded, lambda e: e.record.condition).items())]
+    rows = [row(c, es) for c, es in sorted(group(graded, lambda e: e.record.condition).items())]
     if len(rows) > 1:
-        rows.append(AgreementRow("all", share(graded)))
+        rows.append(row("all", graded))
     return rows
+
 
 
 def describe_scheme(scheme: dict[str, Any] | None) -> str:
