@@ -184,7 +184,7 @@ def _collab(transcript: Transcript) -> Extraction:
         for r in acts.claims:
             claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
     error = None if steps else "no agreed moves found"
-    stated = convention("\n".join(m.text for m in transcript.messages if m.speaker != "user"))
+    stated = convention("\n".join(message_text(m.text) for m in transcript.messages if m.speaker != "user"))
     return Extraction(tuple(steps), "rule", tuple(where), error=error, claims=tuple(claims), detail={"convention": stated} if stated else {})
 
 
@@ -228,8 +228,8 @@ def _solo(transcript: Transcript) -> Extraction:
         route, acts = _solo_route(text)
         if route:
             claims = tuple(Claim(s, 0, len(route)) for r in acts.claims for s in r.steps if not s.is_direction)
-            detail = {"convention": convention(text)} if convention(text) else {}
-            return Extraction(route, "rule", (i,) * len(route), claims=claims, detail=detail)
+            stated = convention(text)
+            return Extraction(route, "rule", (i,) * len(route), claims=claims, detail={"convention": stated} if stated else {})
     return Extraction((), "rule", error="the answer gives no route", no_route=True)
 
 

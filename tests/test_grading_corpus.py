@@ -1,0 +1,97 @@
+"""The grader measured against the labelled corpus (tests/data/grading), and the corpus itself.
+
+The corpus labels are computed by the tiny independent walker in tests/grading_corpus.py; the
+held-out split was written by a second author and is not read while tuning the extractor.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gapbench.grading.corpus import check, load_corpus
+from gapbench.grading.record import grade_transcript
+from gapbench.grading.validate import walk
+from grading_corpus import CORPUS, SPLITS, load_cases, walk_gold
+
+# Floors at the accuracy measured when the act-based extractor landed (docs/GRADING.md); a change
+# that loses accuracy fails here. The issue's targets (held-out outcome-exact >= 97%, route-exact
+# >= 95%, zero false credit) are not reached yet: see docs/GRADING.md.
+FLOORS = {
+    "dev": {"outcome_exact": 0.85, "route_exact": 0.82, "false_credit": 4},
+    "heldout": {"outcome_exact": 0.66, "route_exact": 0.64, "false_credit": 4},
+}
+
+
+@pytest.fixture(scope="module", params=SPLITS)
+def graded(request):
+    cases = load_corpus(CORPUS / request.param)
+    grades = [grade_transcript(c.full_maze(), c.transcript()) for c in cases]
+    return request.param, cases, grades
+
+
+def test_the_corpus_is_large_and_labelled_by_the_independent_walker():
+    collab = solo = 0
+    ids = set()
+    for split in SPLITS:
+        for case in load_cases(split):
+            assert case["id"] not in ids, case["id"]
+            ids.add(case["id"])
+            assert walk_gold(case["maze"], case["gold"]["route"]) == case["gold"]["outcome"], case["id"]
+            assert case["note"].strip(), case["id"]
+            collab += case["condition"] == "collab"
+            solo += case["condition"] != "collab"
+    assert collab >= 200 and solo >= 100
+
+
+def test_gapbench_reads_every_case_as_the_independent_walker_does():
+    for split in SPLITS:
+        for case in load_corpus(CORPUS / split):
+            cells = case.gold_cells()
+            gold = case.gold.outcome
+            if cells is None:
+                assert gold.end == "no_route"
+                continue
+            o = walk(case.full_maze(), cells)
+            assert (o.success, round(o.weighted, 4), o.end, list(o.final)) == (gold.success, gold.weighted, gold.end, gold.final), case.id
+
+
+def test_rule_grader_accuracy_does_not_fall_below_its_floor(graded):
+    split, cases, grades = graded
+    overall = check(cases, grades, grader="rule", corpus=split).overall
+    floor = FLOORS[split]
+    assert overall.outcome_exact >= floor["outcome_exact"], overall
+    assert overall.route_exact >= floor["route_exact"], overall
+    assert overall.false_credit <= floor["false_credit"], overall
+
+
+def test_no_route_answers_never_get_credit(graded):
+    _, cases, grades = graded
+    for case, g in zip(cases, grades):
+        if case.gold.outcome.end == "no_route":
+            assert g.weighted == 0.0 and not g.success and g.partial == 0.0, case.id
+
+
+def test_grading_check_prints_the_figures_and_writes_json(tmp_path):
+    out = tmp_path / "check.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "gapbench.cli", "grading", "check", "--corpus", str(CORPUS / "dev"), "--json", str(out), "--show-failures", "2"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "scheme rule: favourable" in proc.stdout and "scheme rule: consistent" in proc.stdout
+    assert "by phenomenon:" in proc.stdout and "false cr." in proc.stdout and "FAIL dev-" in proc.stdout
+    data = json.loads(out.read_text())
+    assert [d["rule"] for d in data] == ["favourable", "consistent"]
+    dev = load_corpus(CORPUS / "dev")
+    assert data[0]["overall"]["n"] == len(dev)
+    assert data[0]["by_phenomenon"]["terse"]["n"] == sum("terse" in c.phenomena for c in dev)
+
+
+def test_a_bad_corpus_file_gets_one_line_naming_the_case_and_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- id: x\n  condition: collab\n  phenomena: []\n  note: n\n  maze: '@.*'\n  messages: []\n  gold: {route: [sideways], outcome: {success: false, weighted: 0, end: route_ended, final: [0, 0]}}\n")
+    proc = subprocess.run([sys.executable, "-m", "gapbench.cli", "grading", "check", "--corpus", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "case x" in proc.stderr and "gold.route" in proc.stderr and "Traceback" not in proc.stderr
