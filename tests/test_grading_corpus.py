@@ -95,3 +95,23 @@ def test_a_bad_corpus_file_gets_one_line_naming_the_case_and_field(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "gapbench.cli", "grading", "check", "--corpus", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "case x" in proc.stderr and "gold.route" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_grading_check_with_a_real_local_grader_model(tmp_path, smollm2_dir):
+    """SmolLM2-135M as the grader model on CPU: its accuracy is poor; the command and report are tested."""
+    subset = tmp_path / "subset.yaml"
+    import yaml
+
+    cases = load_cases("dev")[:4] + [c for c in load_cases("dev") if c["condition"] != "collab"][:2]
+    subset.write_text(yaml.safe_dump([{k: v for k, v in c.items() if k != "_file"} for c in cases], allow_unicode=True))
+    out = tmp_path / "llm.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "gapbench.cli", "grading", "check", "--grader", str(smollm2_dir), "--corpus", str(subset),
+         "--max-tokens", "48", "--json", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert f"grader {smollm2_dir}" in proc.stdout and "outcome=" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data[0]["overall"]["n"] == 6 and 0.0 <= data[0]["overall"]["outcome_exact"] <= 1.0
