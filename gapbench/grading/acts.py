@@ -63,7 +63,7 @@ _INFO_AFTER = re.compile(
     re.IGNORECASE,
 )
 _INFO_BEFORE = re.compile(
-    r"(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies))*\s*(?:the\s+)?(?:cell\s+)?)$",
+    r"(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way|the whole way))*\s*(?:the\s+)?(?:cell\s+)?)$",
     re.IGNORECASE,
 )
 _QUESTION_SEEKS_AGREEMENT = re.compile(
@@ -77,10 +77,10 @@ _ACCEPT = re.compile(
 )
 # Words that accept only where they stand alone ("Go.", "Perfect!"), not inside a proposal ("let's go down").
 _ACCEPT_WEAK = re.compile(
-    r"^\W*(?:go|proceed|onward|let'?s go|done|it is|fine|good|great|nice|cool|perfect|excellent|fair (?:point|enough)|right|correct|true)\b\s*(?:[.!,;:]|$)",
+    r"^\W*(?:go|proceed|onward|let'?s go|done|it is|fine|good|great|nice|cool|perfect|excellent|fair (?:point|enough)|correct|true)\b\s*(?:[.!,;:]|$)",
     re.IGNORECASE,
 )
-_NOT_ACCEPT = re.compile(r"\b(?:agree (?:that|with you that|on)|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b", re.IGNORECASE)
+_NOT_ACCEPT = re.compile(r"\b(?:agree (?:that|with you that|on|we|we're|we are|you're|you are|it's|it is|this|the|down|up|left|right)\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b", re.IGNORECASE)
 _REJECT = re.compile(
     r"(?:^\W*(?:no|nope|nah|negative|wait|hold on|hang on|stop)\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
     re.IGNORECASE,
@@ -185,7 +185,7 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
 
 
 _SPLIT_UP = re.compile(
-    r"\b(?:split up|split|on my own|by myself|on your own|by yourself|separately|individually|each explore|you explore|explore (?:alone|separately))\b"
+    r"\b(?:split up|split|let'?s split|on my own|by myself|on your own|by yourself|separately|individually|each explore|you explore|explore (?:alone|separately))\b"
     r"|\bi'?(?:ll| will)\s+(?:go|take|explore|head)\b.*\byou\s+(?:go|take|explore|head)\b",
     re.IGNORECASE,
 )
@@ -194,9 +194,6 @@ _SPLIT_UP = re.compile(
 def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -> list[Run]:
     """The runs of one sentence, each with its role."""
     question = sentence.rstrip().endswith("?")
-    if _SPLIT_UP.search(sentence):
-        # Agents who split up move on their own: nothing here is a joint move.
-        return [Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info") for g in group_runs(text, mine)]
     groups = group_runs(text, mine)
     # A run whose last symbol is described ("(4,5), then (5,5) is the goal") proposes the rest.
     split: list[list[Mention]] = []
@@ -269,6 +266,10 @@ _GOAL_BEFORE = re.compile(r"\b(?:goal|exit|target|\*)\s+(?:is\s+)?(?:at|in|on)?\
 def read_message(text: str) -> Acts:
     """The acts of one message (``text`` already normalised by ``grading.text.message_text``)."""
     mentions = find_mentions(text)
+    if _SPLIT_UP.search(text):
+        # Agents who split up move on their own: nothing in this message is a joint move.
+        info = [Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info") for g in group_runs(text, mentions)]
+        return Acts(text, tuple(info), False, True, (), False, False)
     runs: list[Run] = []
     accepts = rejects = seeks = arrived = False
     walls: list[tuple[int, int]] = []

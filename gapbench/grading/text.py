@@ -28,6 +28,7 @@ _TABLE = {ord(k): v for k, v in _LOOKALIKES.items()} | {ord(c): None for c in _D
 # Control characters (other than newline and tab) become spaces; a lone surrogate becomes U+FFFD.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # terminal escapes: "\x1b[1mRight\x1b[0m"
 _REASONING = re.compile(
     r"<(think|thinking|reasoning|analysis)>.*?(?:</\1>|\Z)"  # <think> ... </think> (or cut off)
     r"|<\|channel\|>\s*analysis.*?(?:<\|end\|>|<\|channel\|>\s*final\s*<\|message\|>|\Z)"  # gpt-oss harmony channels
@@ -42,7 +43,7 @@ def normalise(text: object) -> str:
     Never raises; anything that is not a string becomes the empty string."""
     if not isinstance(text, str):
         return ""
-    text = _SURROGATE.sub("\ufffd", text)
+    text = _ANSI.sub("", _SURROGATE.sub("\ufffd", text))
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
     return text.translate(_TABLE)
