@@ -139,6 +139,9 @@ def _collab(transcript: Transcript) -> Extraction:
                 consumed.add(restating[0])
             elif _rejects(acts, table.steps):
                 accepted = None
+            elif prefix and acts.accepts and moving[prefix[0]].narration:
+                accepted = table.steps  # "Agreed. Moving right.": the plan, narrated from its first step
+                consumed.add(prefix[0])
             elif prefix:
                 accepted = table.steps[: len(moving[prefix[0]].steps)]
                 consumed.add(prefix[0])

@@ -145,12 +145,13 @@ _TOKEN = re.compile(
     r"|(?P<ln>(?-i:\b(?P<lna>[A-J])(?P<lnb>\d{1,2})\b))"
     r"|(?P<nl>(?-i:\b(?P<nla>\d{1,2})(?P<nlb>[A-J])\b))"
     # "two steps down", "3x right", "2 right", then the direction word, then "twice", "3 times", "x2"
-    r"|(?P<dir>(?:\b(?P<pre>" + _NUM + r")\s*(?:more\s+)?" + _UNIT + r"?\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>" + _DIR + r")\b"
-    r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>" + _NUM + r")\s*(?:more\s+)?" + _UNIT + r"\b|\b(?P<pt>twice|thrice|once)\b))?)"
+    r"|(?P<dir>(?:(?:\b(?P<pre>" + _NUM + r"|twice|thrice)\s*(?:more\s+)?" + _UNIT + r"?|\(\s*(?P<ppx>\d)\s*x\s*\))\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>" + _DIR + r")\b"
+    r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>" + _NUM + r")\s*(?:more\s+)?" + _UNIT + r"\b|\b(?P<pt>twice|thrice|once)\b)"
+    r"|\s+(?:by\s+)?(?P<pd>[1-9])\b(?!\s*[,;.]?\s*\d|\s*[)\]]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
     # arrows, singly or repeated, with an optional count
     r"|(?P<arrow>(?P<aw>" + _ARROW + r")(?:\s*(?:x\s*(?P<ax>\d)))?)"
     # U D L R, in capitals, as a sequence (R, R, D / RRD) or alone
-    r"|(?P<seq>(?-i:\b[UDLR](?:[ \t,]*[UDLR])*\b))",
+    r"|(?P<seq>(?P<sl>(?-i:\b[UDLR](?:[ \t,]*[UDLR])*\b))(?:\s*x\s*(?P<sx>\d)\b)?)",
     re.IGNORECASE,
 )
 # Direction words that are not moves: corners and sides ("bottom-right", "top left corner",
@@ -223,18 +224,23 @@ def find_mentions(text: str) -> list[Mention]:
             if g["dir"]:
                 if not _is_move_word(text, m):
                     continue
-                n = _count(g["pre"]) * _count(g["px"] or g["pn"] or g["pt"])
+                pre = g["pre"] or g["ppx"]
+                if pre and re.search(r"\b(?:row|column|col|r|c)\s*$", text[max(0, m.start() - 8) : m.start()], re.IGNORECASE):
+                    pre = None  # "row 2 down": a row number, not a count
+                n = _count(pre) * _count(g["px"] or g["pn"] or g["pt"] or g["pd"] or g["pp"])
                 word = g["dw"].lower()
-                if word in ("rights", "lefts", "downs", "ups") and not g["pre"]:
+                if word in ("rights", "lefts", "downs", "ups") and not pre:
                     continue  # "rights" is a move only when counted ("four more rights")
                 steps = [Step(_DIRECTION_WORDS[word.rstrip("s") if word.endswith("s") and word[:-1] in _DIRECTION_WORDS else word])] * n
             elif g["arrow"]:
                 steps = [Step(_DIRECTION_WORDS[g["aw"]])] * _count(g["ax"])
             elif g["seq"]:
-                letters = [ch for ch in g["seq"] if ch.isalpha()]
+                letters = [ch for ch in g["sl"] if ch.isalpha()]
                 if len(letters) == 1 and (_NOT_A_LETTER_MOVE_BEFORE.search(text, max(0, m.start() - 16), m.start()) or not (_alone(text, m) or _in_sequence(text, m))):
                     continue
                 steps = [Step(_DIRECTION_WORDS[ch.lower()]) for ch in letters]
+                if g["sx"] and len(steps) == 1:
+                    steps = steps * _count(g["sx"])
             else:
                 cell = _cell(m)
                 if cell is None:
@@ -302,6 +308,12 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 continue  # a connector: "(0,0) → (0,1)", "right → down"
         start = m.start()
         prev = out[-1] if out else None
+        if prev is not None and len(prev.steps) > 1 and len(steps) == 1 and prev.steps[-1].is_direction and not steps[0].is_direction and len(set(prev.steps)) == 1:
+            if _CONNECTOR.fullmatch(text, prev.end, start):
+                # "down 3 steps to (3,0)": the cell is where the last step lands.
+                b = steps[0]
+                out[-1] = Mention((*prev.steps[:-1], Step(b.first, b.second, b.order, b.origin, prev.steps[-1].first)), prev.start, m.end())
+                continue
         if prev is not None and len(prev.steps) == 1 and len(steps) == 1:
             a, b = prev.steps[0], steps[0]
             glossed = _GLOSS.fullmatch(text, prev.end, start) is not None
