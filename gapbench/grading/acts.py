@@ -51,7 +51,7 @@ _NEGATION = re.compile(
     r"\b(?:not|never|no|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
     re.IGNORECASE,
 )
-_CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|once(?!\s+(?:more|again))|after|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)
 _HYPOTHETICAL_AFTER = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:would|might|could|will|would've|leads?|goes|takes us)\b(?!\s+you\b)", re.IGNORECASE)
 _BLOCKED_AFTER = re.compile(
     r"^[\s\w'*_:-]{0,24}?(?:\b(?:is|are|was|looks|seems|appears|would be|will be|leads? (?:into|to)|has|hits?)\b|=|:)?\s*(?:a\s+|an\s+|the\s+)?"
@@ -103,6 +103,7 @@ class Run:
     question: bool = False  # stands in a question ("Down?")
     narration: bool = False  # reports a move as happening ("Moving right now", "moved down")
     again: bool = False  # marked as a further move ("down again", "another right")
+    marked: bool = False  # put forward in words ("I propose", "let's", "please"), not just stated
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class Acts:
     seeks_agreement: bool  # asks the partner to agree ("Do you agree?")
     reports_arrival: bool  # states a new position as a fact ("We're at (1,3) now."): the move happened
     names_goal: Run | None = None  # "(0,6) is the goal": a move to it is on offer when nothing else is
+    accept_end: int = -1  # where the first accepting sentence ends ("Fine." in "Fine. Up, please.")
 
     @property
     def proposals(self) -> list[Run]:
@@ -219,6 +221,7 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
                 tuple(step for m in group for step in m.steps), group[0].start, group[-1].end, role,
                 question=question, narration=bool(_NARRATION_BEFORE.search(left)),
                 again=bool(_NEW_AGAIN.search(sentence[e : e + 24]) or _NEW_AGAIN.search(left)),
+                marked=bool(_PROPOSAL_MARKER.search(left) or re.search(r"\bplease\b", sentence, re.IGNORECASE)),
             )
         )  # fmt: skip
     if _LIST.search(sentence):
@@ -272,6 +275,7 @@ def read_message(text: str) -> Acts:
         return Acts(text, tuple(info), False, True, (), False, False)
     runs: list[Run] = []
     accepts = rejects = seeks = arrived = False
+    accept_end = -1
     walls: list[tuple[int, int]] = []
     index = 0
     for offset, sentence in sentences(text):
@@ -299,6 +303,8 @@ def read_message(text: str) -> Acts:
                 accepts = True
         elif _ACCEPT_WEAK.match(stripped) and (not mine or re.match(r"^\W*\w+(?:\s+\w+)?\s*[.!,;:]", stripped)):
             accepts = True
+        if accepts and accept_end < 0:
+            accept_end = end
         if _REJECT.search(stripped) or _NOT_ACCEPT.search(stripped) and re.search(r"disagree|don't agree|do not agree|not (?:ok|okay|agreed)", stripped, re.IGNORECASE):
             rejects = True
         if not question and any(r.role == "claim" for r in here) and _ARRIVAL.search(stripped):
@@ -306,4 +312,4 @@ def read_message(text: str) -> Acts:
         if _WALL.search(stripped):
             walls.append((offset, end))
     goal = tuple(r for r in runs if r.role == "info" and (_GOAL_INFO.match(text, r.end) or _GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)))
-    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None)
+    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end)

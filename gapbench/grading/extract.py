@@ -129,10 +129,15 @@ def _collab(transcript: Transcript) -> Extraction:
         accepting: Run | None = None
         # 1. The partner's proposal: accepted, rejected, or left on the table.
         if table.steps and table.speaker != m.speaker:
-            restating = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and not r.question]
+            # "Fine. Up, please.": accepted by its first sentence; the later, worded move is a new proposal.
+            fresh_ask = {k for k, r in enumerate(moving) if acts.accepts and 0 <= acts.accept_end <= r.start and r.marked}
+            restating = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and not r.question and k not in fresh_ask]
             echoed = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question]
             prefix = [k for k, r in enumerate(moving) if not r.question and len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])]
-            extends = [k for k, r in enumerate(moving) if not r.question and len(r.steps) > len(table.steps) and _matches(r.steps[: len(table.steps)], table.steps)]
+            extends = [
+                k for k, r in enumerate(moving)
+                if not r.question and len(r.steps) > len(table.steps) and len(set(r.steps)) > 1 and _matches(r.steps[: len(table.steps)], table.steps)
+            ]  # fmt: skip
             accepted: tuple[Step, ...] | None = None
             if restating:
                 accepted = _richer(moving[restating[0]].steps, table.steps)
@@ -164,7 +169,7 @@ def _collab(transcript: Transcript) -> Extraction:
                 table = _Table(executed=table.executed, narrated=table.narrated, from_plan=table.from_plan)
         # 2. Narration of moves just executed confirms them; it is not a new move.
         for k, r in enumerate(moving):
-            if k in consumed or r.question or not r.narration or not table.executed:
+            if k in consumed or r.question or not table.executed or not (r.narration or (acts.accepts and not table.steps and not r.marked)):
                 continue
             remaining = table.executed[table.narrated :] or table.executed
             if _matches(r.steps, remaining[: len(r.steps)]) and (table.from_plan or not r.again):
