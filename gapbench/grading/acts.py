@@ -46,7 +46,7 @@ _CLAIM_BEFORE = re.compile(
     r"|^\W*at\s+(?:the\s+)?|📍\s*|\bfrom(?:\s+the)?(?:\s+(?:cell|square|position))?\s*|\b(?:now|still|currently)\s+(?:at|on|in)\s*(?:the\s+)?(?:cell\s+)?)$",
     re.IGNORECASE,
 )
-_NARRATION_BEFORE = re.compile(r"\b(?:moving|moved|went|going|stepping|stepped|heading|headed|taking|took|executing|executed|doing|on my way|proceeding|proceeded)\b", re.IGNORECASE)
+_NARRATION_BEFORE = re.compile(r"(?<!keep )(?<!keeps )(?<!continue )(?<!start )\b(?:moving|moved|went|going|stepping|stepped|heading|headed|taking|took|executing|executed|doing|on my way|proceeding|proceeded)\b", re.IGNORECASE)
 _NEGATION = re.compile(
     r"\b(?:not|never|no|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
     re.IGNORECASE,
@@ -104,6 +104,7 @@ class Run:
     narration: bool = False  # reports a move as happening ("Moving right now", "moved down")
     again: bool = False  # marked as a further move ("down again", "another right")
     marked: bool = False  # put forward in words ("I propose", "let's", "please"), not just stated
+    parts: int = 1  # how many mentions it joins ("right, and then right" is 2; "right twice" is 1)
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,8 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
             Run(
                 tuple(step for m in group for step in m.steps), group[0].start, group[-1].end, role,
                 question=question, narration=bool(_NARRATION_BEFORE.search(left)),
-                again=bool(_NEW_AGAIN.search(sentence[e : e + 24]) or _NEW_AGAIN.search(left)),
+                again=bool(_NEW_AGAIN.search(sentence[s : e + 24]) or _NEW_AGAIN.search(left)),
+                parts=len(group),
                 marked=bool(_PROPOSAL_MARKER.search(left) or re.search(r"\bplease\b", sentence, re.IGNORECASE)),
             )
         )  # fmt: skip
@@ -238,7 +240,7 @@ def _merge_then(text: str, runs: list[Run]) -> list[Run]:
             m = re.search(r"(?:and\s+)?(?:then|followed by|after that|afterwards)\b(?:\s+[\w'*]+){0,5}?[\s,:*_]*$", gap, re.IGNORECASE)
             if m and len(gap) <= 40:
                 p = out[-1]
-                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again)
+                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.parts + r.parts)
                 continue
         out.append(r)
     return out
@@ -253,7 +255,7 @@ def _merge_list(runs: list[Run]) -> list[Run]:
     for r in runs:
         if out and r.role == "proposal" and out[-1].role == "proposal":
             p = out[-1]
-            out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again)
+            out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.parts + r.parts)
         else:
             out.append(r)
     return out

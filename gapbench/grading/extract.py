@@ -11,7 +11,7 @@ semantics with examples.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from gapbench.grading.acts import Acts, Run, read_message
@@ -136,7 +136,7 @@ def _collab(transcript: Transcript) -> Extraction:
             prefix = [k for k, r in enumerate(moving) if not r.question and len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])]
             extends = [
                 k for k, r in enumerate(moving)
-                if not r.question and len(r.steps) > len(table.steps) and len(set(r.steps)) > 1 and _matches(r.steps[: len(table.steps)], table.steps)
+                if not r.question and len(r.steps) > len(table.steps) and r.parts > 1 and _matches(r.steps[: len(table.steps)], table.steps)
             ]  # fmt: skip
             accepted: tuple[Step, ...] | None = None
             if restating:
@@ -184,7 +184,7 @@ def _collab(transcript: Transcript) -> Extraction:
             and (fresh[-1] is accepting or (fresh[-1].start < first and not fresh[-1].again))
         ):  # fmt: skip
             r = fresh[-1]  # "Yes (4,1), then (5,1)": accepts (4,1), proposes (5,1)
-            fresh[-1] = Run(r.steps[len(accepted_now) :], r.start, r.end, r.role, r.question, r.narration, r.again)
+            fresh[-1] = replace(r, steps=r.steps[len(accepted_now) :])
         if not fresh and acts.names_goal is not None:
             fresh = [acts.names_goal]  # "(0,6) is the goal on my map."
         if fresh:
@@ -211,7 +211,11 @@ def _enumerates_directions(run: tuple[Step, ...]) -> bool:
 
 
 def _route_in(acts: Acts, lo: int, hi: int) -> tuple[Step, ...]:
-    return tuple(s for r in acts.runs if r.role == "proposal" and lo <= r.start < hi and not _enumerates_directions(r.steps) for s in r.steps)
+    runs = [r for r in acts.runs if r.role == "proposal" and lo <= r.start < hi and not _enumerates_directions(r.steps)]
+    if any(sum(not s.is_direction for s in r.steps) >= 2 for r in runs):
+        # A list of cells is the route; "a more direct route down the first column:" only names it.
+        runs = [r for r in runs if not all(s.is_direction for s in r.steps)]
+    return tuple(s for r in runs for s in r.steps)
 
 
 def _solo_route(text: str) -> tuple[tuple[Step, ...], Acts]:
