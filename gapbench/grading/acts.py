@@ -48,14 +48,14 @@ _CLAIM_BEFORE = re.compile(
 )
 _NARRATION_BEFORE = re.compile(r"(?<!keep )(?<!keeps )(?<!continue )(?<!start )\b(?:moving|moved|went|going|stepping|stepped|heading|headed|taking|took|executing|executed|doing|on my way|proceeding|proceeded)\b", re.IGNORECASE)
 _NEGATION = re.compile(
-    r"\b(?:not|never|no|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
+    r"[❌🚫⛔✗✘]|\b(?:not|never|no|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
     re.IGNORECASE,
 )
 _CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)
 _HYPOTHETICAL_AFTER = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:would|might|could|will|would've|leads?|goes|takes us)\b(?!\s+you\b)", re.IGNORECASE)
 _BLOCKED_AFTER = re.compile(
     r"^[\s\w'*_:-]{0,24}?(?:\b(?:is|are|was|looks|seems|appears|would be|will be|leads? (?:into|to)|has|hits?)\b|=|:)?\s*(?:a\s+|an\s+|the\s+)?"
-    r"(?:wall|blocked|#|obstacle|dead[\s-]end|closed|not open|not free|off the (?:grid|map|board)|out of bounds|impassable|not passable)",
+    r"(?:wall|blocked|#|🧱|obstacle|dead[\s-]end|closed|not open|not free|off the (?:grid|map|board)|out of bounds|impassable|not passable)",
     re.IGNORECASE,
 )
 _INFO_AFTER = re.compile(
@@ -85,9 +85,9 @@ _REJECT = re.compile(
     r"(?:^\W*(?:no|nope|nah|negative|wait|hold on|hang on|stop)\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
     re.IGNORECASE,
 )
-_WALL = re.compile(r"\b(?:wall|walls|blocked|#|obstacle|dead[\s-]end|impassable|can't go|cannot go|can not go|not open|off the (?:grid|map|board)|out of bounds)\b|#", re.IGNORECASE)
+_WALL = re.compile(r"🧱|\b(?:wall|walls|blocked|#|obstacle|dead[\s-]end|impassable|can't go|cannot go|can not go|not open|off the (?:grid|map|board)|out of bounds)\b|#", re.IGNORECASE)
 _PROPOSAL_MARKER = re.compile(
-    r"\b(?:let'?s|lets|let us|shall|should|propose|suggest|how about|what about|what if|try|go|move|step|head|take|proceed|continue|plan|i'?ll|we'?ll|will|vote|could we|can we|why don't we|next|need to|must|have to|want to|move:|action|direction)\b",
+    r"\b(?:let'?s|lets|let us|shall|should|propose|proposal|counter-proposal|suggest|suggestion|how about|what about|what if|try|go|move|step|head|take|proceed|continue|plan|i'?ll|we'?ll|will|vote|could we|can we|why don't we|next|need to|must|have to|want to|move:|action|direction)\b",
     re.IGNORECASE,
 )
 _ARRIVAL = re.compile(r"\b(?:now|made it|arrived|reached|landed|done|here we are)\b", re.IGNORECASE)

@@ -92,10 +92,15 @@ def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
     """An explicit rejection, a negated restatement, or a wall report aimed at the proposal."""
     if acts.rejects:
         return True
+    after_yes = acts.accept_end if acts.accepts else len(acts.text) + 1  # "Great, let's do it. We can't go up": the next up
     for r in acts.runs:
+        if r.start >= after_yes:
+            continue
         if r.role in ("negated", "conditional") and (_matches(r.steps, proposal, strict=True) or _matches(r.steps[:1], proposal[:1], strict=True)):
             return True
     for lo, hi in acts.wall_sentences:
+        if lo >= after_yes:
+            continue
         inside = [r for r in acts.runs if lo <= r.start < hi and r.role in ("info", "negated", "proposal")]
         if (not inside and not acts.accepts) or any(_matches(r.steps[:1], proposal[:1], strict=True) for r in inside):
             return True

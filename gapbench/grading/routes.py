@@ -334,8 +334,8 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
     return out
 
 
-_COL_ROW = re.compile(r"\(\s*x\s*,\s*y\s*\)|\bx\s*(?:=|is|:)\s*(?:the\s+)?col(?:umn)?s?\b|\bcol(?:umn)?s?\s+first\b|\(\s*col(?:umn)?\s*,\s*row\s*\)|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?col", re.IGNORECASE)
-_ROW_COL = re.compile(r"\(\s*r(?:ow)?\s*,\s*c(?:ol(?:umn)?)?\s*\)|\brows?\s+first\b|\brow[\s,-]+col(?:umn)?\b|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?row", re.IGNORECASE)
+_COL_ROW = re.compile(r"\bcol(?:umn)?s?\s+(?:are|=)\s+letters\b|\(\s*x\s*,\s*y\s*\)|\bx\s*(?:=|is|:)\s*(?:the\s+)?col(?:umn)?s?\b|\bcol(?:umn)?s?\s+first\b|\(\s*col(?:umn)?\s*,\s*row\s*\)|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?col", re.IGNORECASE)
+_ROW_COL = re.compile(r"\brows?\s+(?:are|=)\s+letters\b|\(\s*r(?:ow)?\s*,\s*c(?:ol(?:umn)?)?\s*\)|\brows?\s+first\b|\brow[\s,-]+col(?:umn)?\b|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?row", re.IGNORECASE)
 _ONE_BASED = re.compile(r"\b(?:1|one)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:1|one)\b|\bfrom\s+1\b", re.IGNORECASE)
 _ZERO_BASED = re.compile(r"\b(?:0|zero)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:0|zero)\b|\bfrom\s+0\b", re.IGNORECASE)
 

@@ -54,6 +54,9 @@ def strip_reasoning(text: str) -> str:
     return _REASONING.sub(" ", text)
 
 
+_EMPHASIS = re.compile(r"\*\*+|__+|`+")  # markdown bold and code marks ("**Move:** down"); a lone * is the goal
+
+
 # A message is read up to its last MAX_MESSAGE_CHARS characters (about 4,000 tokens, more than a turn
 # of any study configuration generates): the concrete proposal of a message is its last one, and the
 # bound keeps grading fast on pathological input (a 1 MB message grades in milliseconds).
@@ -63,7 +66,7 @@ MAX_MESSAGE_CHARS = 16_000
 def message_text(text: object) -> str:
     """What a grader reads of one message: normalised, reasoning dropped, quoted lines (``> ...``,
     the partner's words echoed back) removed, at most its last MAX_MESSAGE_CHARS characters."""
-    lines = strip_reasoning(normalise(text)).split("\n")
+    lines = _EMPHASIS.sub("", strip_reasoning(normalise(text))).split("\n")
     kept = "\n".join(line for line in lines if not line.lstrip().startswith(">"))
     if len(kept) > MAX_MESSAGE_CHARS:
         cut = kept.find("\n", len(kept) - MAX_MESSAGE_CHARS)
