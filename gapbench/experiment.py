@@ -30,6 +30,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Whole numbers only: YAML's `true` is not a count, nor is 2.5.
+Count = Annotated[int, Field(ge=1, strict=True)]
+
+
 class ModelEntry(_Strict):
     model: str  # registry name, local path, or scripted:oracle / scripted:degraded:P
     engine: Literal["transformers", "vllm", "openai", "scripted"] | None = None  # default: from the registry
@@ -37,12 +41,12 @@ class ModelEntry(_Strict):
 
 
 class GeneratedMazes(_Strict):
-    size: Annotated[int, Field(ge=2, le=64)] = 6
+    size: Annotated[int, Field(ge=2, le=64, strict=True)] = 6
     density: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.30
-    count: Annotated[int, Field(ge=1)] = 100
-    seed: int = 0
-    min_path: Annotated[int, Field(ge=1)] | None = None
-    max_path: Annotated[int, Field(ge=1)] | None = None
+    count: Count = 100
+    seed: Annotated[int, Field(strict=True)] = 0
+    min_path: Count | None = None
+    max_path: Count | None = None
 
     def params(self) -> MazeParams:
         return MazeParams(size=self.size, density=self.density, min_path=self.min_path, max_path=self.max_path)
@@ -55,19 +59,19 @@ class MazeSetPath(_Strict):
 class SamplingConfig(_Strict):
     temperature: Annotated[float, Field(ge=0.0)] = 0.0
     top_p: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
-    max_tokens: Annotated[int, Field(ge=1)] = 256  # per message; endless text is cut here
+    max_tokens: Count = 256  # per message; endless text is cut here
 
 
 class RelayConfig(_Strict):
     strong: str  # model key
     weak: str
-    k: list[Annotated[int, Field(ge=1)]] = [2, 4, 6, 8]
-    modes: list[Literal["primer", "recovery"]] = ["primer", "recovery"]
+    k: Annotated[list[Count], Field(min_length=1)] = [2, 4, 6, 8]
+    modes: Annotated[list[Literal["primer", "recovery"]], Field(min_length=1)] = ["primer", "recovery"]
 
 
 class LLMGraderConfig(_Strict):
     model: str  # model key of `models`, or a registry name
-    max_tokens: Annotated[int, Field(ge=64)] = 1024
+    max_tokens: Annotated[int, Field(ge=64, strict=True)] = 1024
 
 
 class ProtocolConfig(_Strict):
@@ -91,19 +95,19 @@ class ProtocolConfig(_Strict):
 
 class ExperimentConfig(_Strict):
     name: str = "experiment"
-    seed: int = 0
-    output_dir: str = "runs/experiment"  # relative paths are relative to the config file
+    seed: Annotated[int, Field(strict=True)] = 0
+    output_dir: Annotated[str, Field(min_length=1, pattern=r"\S")] = "runs/experiment"  # relative to the config file
     models: dict[str, Union[str, ModelEntry]]
-    mazes: list[Union[GeneratedMazes, MazeSetPath]] = [GeneratedMazes()]
-    conditions: list[ConditionName] = ["solo_full", "solo_distributed", "collab"]
-    pairs: Union[Literal["homogeneous", "all_ordered"], list[tuple[str, str]]] = "homogeneous"
+    mazes: Annotated[list[Union[GeneratedMazes, MazeSetPath]], Field(min_length=1)] = [GeneratedMazes()]
+    conditions: Annotated[list[ConditionName], Field(min_length=1)] = ["solo_full", "solo_distributed", "collab"]
+    pairs: Union[Literal["homogeneous", "all_ordered"], Annotated[list[tuple[str, str]], Field(min_length=1)]] = "homogeneous"
     relay: RelayConfig | None = None
-    rollouts: Annotated[int, Field(ge=1)] = 1  # dialogues per (condition, models, maze)
+    rollouts: Count = 1  # dialogues per (condition, models, maze)
     sampling: SamplingConfig = SamplingConfig()
-    max_turns: Annotated[int, Field(ge=2, le=1000)] = 50
+    max_turns: Annotated[int, Field(ge=2, le=1000, strict=True)] = 50
     grader: Union[Literal["rule"], LLMGraderConfig] = "rule"
     protocol: ProtocolConfig = ProtocolConfig()
-    max_concurrent: Annotated[int, Field(ge=1)] = 256  # dialogues in flight (bounds KV-cache memory)
+    max_concurrent: Count = 256  # dialogues in flight (bounds KV-cache memory)
 
     @field_validator("models")
     @classmethod
@@ -141,6 +145,8 @@ class ExperimentConfig(_Strict):
             too_long = [k for k in self.relay.k if k >= self.max_turns]
             if too_long:
                 raise ValueError(f"relay.k: {too_long} must be below max_turns={self.max_turns}")
+        elif self.relay is not None:
+            raise ValueError("relay: the section is set but conditions do not include relay; add relay to conditions or remove the section")
         if len(set(self.conditions)) != len(self.conditions):
             raise ValueError("conditions: listed twice")
         return self
@@ -149,11 +155,18 @@ class ExperimentConfig(_Strict):
         value = self.models[key]
         return ModelEntry(model=value) if isinstance(value, str) else value
 
-    def results_hash(self) -> str:
-        """Hash of everything that changes results; output_dir and max_concurrent do not."""
-        data = self.model_dump(mode="json", exclude={"output_dir", "max_concurrent", "name"})
-        data["protocol"]["templates"] = load_templates(self.protocol.templates).version  # a file by its content
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice; keep one", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
@@ -161,7 +174,7 @@ def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
     if not path.is_file():
         raise FileNotFoundError(f"config {path} not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         raise ValueError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
