@@ -255,7 +255,7 @@ def _add_prompts(sub: argparse._SubParsersAction) -> None:
 def _cmd_report(args: argparse.Namespace) -> None:
     from gapbench.report import build_report
 
-    path = build_report([Path(d) for d in args.run_dirs], Path(args.out), per_group=args.per_group)
+    path = build_report([Path(d) for d in args.run_dirs], Path(args.out), per_group=args.per_group, complete_only=args.complete_only)
     print(f"wrote {path.parent}/report.md, report.json, the plots and {path}")
 
 
@@ -274,6 +274,10 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--per-group", type=int, default=50, metavar="N",
         help="dialogues per run, condition, models and K embedded in the transcript viewer (default 50; 0: all)",
+    )  # fmt: skip
+    p.add_argument(
+        "--complete-only", action=argparse.BooleanOptionalAction, default=True,
+        help="tables use only the mazes on which every planned cell finished, so a partial run compares balanced sets (default: on)",
     )  # fmt: skip
     p.set_defaults(func=_cmd_report)
 
