@@ -76,7 +76,7 @@ def _parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def _cmd_run(args: argparse.Namespace) -> None:
+def _cmd_run(args: argparse.Namespace) -> int:
     from gapbench.experiment import DEFAULT_CONFIG
     from gapbench.results import read_results
     from gapbench.runner import Interrupted, run_experiment, summary_table
@@ -91,7 +91,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
         print(f"gapbench run: {exc}", file=sys.stderr)
         raise SystemExit(143) from None
     if args.dry_run:
-        return
+        return 0
     print(f"\nwrote {result.written} new records to {result.shard_file}")
     if result.throughput is not None and result.throughput.requests:
         print(f"generation: {result.throughput.completion_tokens} tokens in {result.throughput.elapsed:.0f} s, {result.throughput.postfix()}")
@@ -101,7 +101,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     if result.deferred:
         print(f"gapbench run: {len(result.deferred)} dialogue(s) met a passing engine failure and were not recorded "
               f"(e.g. {result.deferred[0]}); rerun the same command to retry them", file=sys.stderr)  # fmt: skip
-        raise SystemExit(EXIT_RETRY)
+        return EXIT_RETRY
+    return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
@@ -532,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     args.debug = "--debug" in argv
     logging.basicConfig(format="gapbench: %(levelname)s: %(message)s", level=logging.WARNING)
     try:
-        args.func(args)
+        code = args.func(args)
     except (UserError, ValueError, OSError, EngineError) as exc:
         # Library code raises these with messages written for the user (bad input, missing or
         # corrupt files, an unwritable or full disk, a server that refuses).
@@ -543,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

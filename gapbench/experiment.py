@@ -169,6 +169,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+def _union_tag(part: str) -> bool:
+    """Parts of a pydantic error location that name a union member, not a field of the YAML."""
+    members = {c.__name__ for c in (GeneratedMazes, MazeSetPath, ModelEntry, LLMGraderConfig)} | {"str"}
+    return part.startswith(("function-after", "union")) or "[" in part or part in members
+
+
 def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
     """Read and validate a YAML config. Errors name the field and what was expected."""
     if not path.is_file():
@@ -184,7 +190,7 @@ def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-after", "union")))
+            where = ".".join(str(p) for p in err["loc"] if not _union_tag(str(p)))
             problems.append(f"  {where or '(top level)'}: {err['msg']}")
         raise ValueError(f"{path} has invalid settings:\n" + "\n".join(dict.fromkeys(problems))) from None
     templates = Path(config.protocol.templates).expanduser()

@@ -183,7 +183,7 @@ def resolve_model(config: ExperimentConfig, key: str) -> ModelChoice:
         raise ValueError(f"{field_name}: {exc}") from None
     backend = entry.engine or spec.engine.backend
     try:
-        options = engine_options(backend, {**spec.engine.options, **entry.options})
+        options = engine_options(backend, {**(spec.engine.options if backend == spec.engine.backend else {}), **entry.options})
     except ValueError as exc:
         raise ValueError(f"{field_name}.options: {exc}") from None
     if config.sampling.max_tokens >= spec.max_model_len:

@@ -63,9 +63,11 @@ def engine_options(backend: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_engine(spec: ModelSpec, **options: Any) -> Engine:
-    """The engine for a model card: its ``engine.backend`` unless ``backend=`` overrides it, with the
-    card's ``engine.options`` updated by ``options``. Backends are imported only when chosen, so
-    a machine without vllm can still run the transformers engine."""
-    merged = {**spec.engine.options, **options}
-    backend = merged.pop("backend", spec.engine.backend)
-    return _engine_class(backend)(spec, **engine_options(backend, merged))
+    """The engine for a model card: its ``engine.backend`` unless ``backend=`` overrides it, with
+    ``options`` over the card's ``engine.options`` (those only apply to the card's own backend).
+    Backends are imported only when chosen, so a machine without vllm can still run the
+    transformers engine."""
+    options = dict(options)
+    backend = options.pop("backend", spec.engine.backend)
+    card = spec.engine.options if backend == spec.engine.backend else {}
+    return _engine_class(backend)(spec, **engine_options(backend, {**card, **options}))
