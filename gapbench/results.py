@@ -24,6 +24,7 @@ from gapbench.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
+CONDITIONS = ("solo_full", "solo_distributed", "collab", "relay_primer", "relay_recovery")
 RECORD_FORMAT = 2  # 1: records before format_version (read as such)
 MERGED_FILE = "merged.jsonl"  # beside results/, so readers of the shards never count a dialogue twice
 
@@ -86,6 +87,11 @@ class DialogueRecord:
             raise ValueError(f"{where}: {err['msg'].lower()}") from None
         if record.format_version > RECORD_FORMAT:
             raise ValueError(f"format_version {record.format_version} is newer than this gapbench reads ({RECORD_FORMAT}); upgrade gapbench")
+        if record.condition not in CONDITIONS:
+            raise ValueError(f"condition: {record.condition!r} is not one of {', '.join(CONDITIONS)}")
+        seats = 1 if record.condition.startswith("solo") else 2
+        if len(record.models) != seats:
+            raise ValueError(f"models: {record.condition} seats {seats} model(s), the record names {len(record.models)}")
         if record.primary not in record.grades:
             raise ValueError(f"primary: {record.primary!r} is not one of its grades ({', '.join(record.grades) or 'none'})")
         for method, g in record.grades.items():

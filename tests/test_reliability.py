@@ -377,7 +377,8 @@ def test_slurm_values_with_a_newline_are_refused_before_any_script(tmp_path, mon
     if field.startswith("--"):
         args += [f"{field}={'--x=' if field == '--extra-sbatch' else ''}{evil}"]
     assert main(args) == 2
-    assert f"{field}:" in one_line_error(capsys, 2) and "control character" in capsys.readouterr().err + "control character"
+    line = one_line_error(capsys, 2)
+    assert f"{field}:" in line and "holds a control character" in line
     assert not calls.exists() and not (tmp_path / "PWNED").exists()
 
 
@@ -471,3 +472,110 @@ def test_conflicting_duplicates_warn_and_merge_reports_unplanned_records(tmp_pat
     assert "has two records that disagree" in caplog.text
     assert main(["merge", str(tmp_path / "run")]) == 0
     assert "1 records are of dialogues the plan does not hold" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ 9. partial runs
+def test_a_run_stopped_part_way_reports_a_warning_and_balanced_cells(tmp_path):
+    """Finding 3: early finishers (mostly successes) must not bias a partial run's comparisons."""
+    path = write_config(tmp_path, mazes=[{"size": 6, "count": 60, "seed": 1}])
+    proc = subprocess.Popen([*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shard = tmp_path / "run" / "results" / shard_name(0, 1)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not shard.exists() or shard.stat().st_size < 150_000):
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    records = read_results(tmp_path / "run")
+    assert 0 < len(records) < 240
+    by_maze: dict[str, set[str]] = {}
+    for r in records:
+        by_maze.setdefault(r.maze_id, set()).add(r.pair)
+    complete = {m for m, pairs in by_maze.items() if len(pairs) == 4}
+    assert complete and len(complete) < 60
+
+    def matrix_n(out: Path) -> dict[str, int]:
+        report = json.loads((out / "report.json").read_text())
+        return {f"{c['first']}+{c['second']}": c["metrics"]["weighted"]["n"] for c in report["matrix"]["cells"]}
+
+    assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "balanced")]) == 0
+    assert set(matrix_n(tmp_path / "balanced").values()) == {len(complete)}  # every cell on the same mazes
+    md = (tmp_path / "balanced" / "report.md").read_text()
+    assert "WARNING: partial run(s)" in md.split("## Runs")[0]  # above every table of results
+    assert f"{len(records)} of 240 planned dialogues are done" in md
+    assert "/60 |" in md  # done/planned per cell
+    html = (tmp_path / "balanced" / "report.html").read_text()
+    assert html.index("WARNING: partial run(s)") < html.index('id="runs"')
+    assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "all"), "--no-complete-only"]) == 0
+    assert sum(matrix_n(tmp_path / "all").values()) == len(records)
+
+
+# ------------------------------------------------------------------ 8. arbitrary lines, clear errors
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every location in a JSON value (dict keys and list indices)."""
+    out = [prefix]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for k, v in items:
+        out += _paths(v, (*prefix, k))
+    return out
+
+
+def _at(value: Any, path: tuple) -> Any:
+    for k in path:
+        value = value[k]
+    return value
+
+
+def _replaced(value: Any, path: tuple, new: Any) -> Any:
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory) -> tuple[Path, bytes, dict]:
+    root = tmp_path_factory.mktemp("fuzz")
+    path = write_config(root, models={"o": "scripted:oracle", "d": "scripted:degraded:0.3"}, mazes=[{"size": 4, "count": 2, "seed": 1}],
+                        conditions=["solo_full", "collab"])  # fmt: skip
+    run_experiment(path, progress=False, echo=lambda _: None)
+    shard = shard_files(root / "run")[0]
+    return root, shard.read_bytes(), json.loads(shard.read_text().splitlines()[0])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_arbitrary_json_lines_in_a_shard_work_or_give_one_clear_line(small_run, capsys, data):
+    root, original, record = small_run
+    if data.draw(st.booleans(), label="whole line"):
+        line = data.draw(JSON, label="line")
+    else:
+        where = data.draw(st.sampled_from(_paths(record)), label="where")
+        old = _at(record, where)
+        same_type = {bool: st.booleans(), int: st.integers(), float: st.floats(), str: st.text(max_size=8)}.get(type(old), JSON)
+        line = _replaced(record, where, data.draw(st.one_of(JSON, same_type), label="value"))
+        if data.draw(st.booleans(), label="as a new dialogue") and isinstance(line, dict):
+            line["dialogue_id"] = "fuzzed"  # not deduplicated away: the commands use it
+    shard = shard_files(root / "run")[0]
+    shard.write_bytes(original + (json.dumps(line) + "\n").encode())
+    command = data.draw(st.sampled_from([
+        ["report", str(root / "run"), "--out", str(root / "report"), "--per-group", "2"], ["merge", str(root / "run")],
+        ["export", str(root / "run"), "--out", str(root / "export")], ["run", str(root / "config.yaml"), "--no-progress"],
+    ]), label="command")  # fmt: skip
+    code = main(command)
+    event(f"{command[0]} exit {code}")
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert code in (0, 1, 2), err
+    if code == 2:
+        assert len([x for x in err.splitlines() if "error:" in x]) == 1, err
