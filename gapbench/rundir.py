@@ -36,7 +36,8 @@ RESULTS_DIR = "results"
 RUN_FORMAT = 2  # 1: run.json before RunInfo (no format_version)
 _CLAIM_LOCK = ".run.lock"
 # What gapbench itself puts in a run directory; anything else marks a directory gapbench did not make.
-OWN_ENTRIES = frozenset({RUN_FILE, "config.yaml", RESULTS_DIR, "merged.jsonl", "slurm", "export", _CLAIM_LOCK})
+# (config.yaml is written after run.json, so one without run.json is the user's, never overwritten.)
+OWN_ENTRIES = frozenset({RUN_FILE, RESULTS_DIR, "merged.jsonl", "slurm", "export", _CLAIM_LOCK})
 
 
 class RunDirError(ValueError):
@@ -127,11 +128,16 @@ def check_output_dir(run_dir: Path, config_path: Path) -> None:
         )
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"output_dir {run_dir} is a file; set output_dir to a directory")
-    if run_dir.is_dir() and not (run_dir / RUN_FILE).exists():
-        foreign = sorted(p.name for p in run_dir.iterdir() if p.name not in OWN_ENTRIES and not p.name.startswith(f"{RUN_FILE}."))
-        if foreign:
-            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-            raise RunDirError(f"output_dir {run_dir} is not empty ({shown}) and was not made by gapbench; set output_dir to a new directory")
+
+
+def _check_own(run_dir: Path) -> None:
+    """A directory without run.json may hold only what gapbench puts there before the first record."""
+    if not run_dir.is_dir():
+        return
+    foreign = sorted(p.name for p in run_dir.iterdir() if p.name not in OWN_ENTRIES and not p.name.startswith(f"{RUN_FILE}."))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise RunDirError(f"output_dir {run_dir} is not empty ({shown}) and was not made by gapbench; set output_dir to a new directory")
 
 
 def check_writable(run_dir: Path) -> None:
@@ -156,6 +162,7 @@ def open_run(run_dir: Path, results_hash: str, config_path: Path, *, new_run: bo
                 f"{run_dir} has records but no {RUN_FILE}, so their config cannot be checked; restore {RUN_FILE}, "
                 "or move the directory aside and start afresh"
             )
+        _check_own(run_dir)
         return None
     if info.results_hash == results_hash:
         return None
@@ -180,8 +187,8 @@ def claim(run_dir: Path, info: RunInfo, config_text: str) -> None:
             if existing is not None:
                 check_same_config(run_dir, info.results_hash, existing.results_hash, "another config started writing here first; set another output_dir")
                 return
-            (run_dir / "config.yaml").write_text(config_text, encoding="utf-8")
             write_info(run_dir, info)
+            (run_dir / "config.yaml").write_text(config_text, encoding="utf-8")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

@@ -131,7 +131,7 @@ def test_a_second_config_cannot_claim_a_directory_another_one_started(tmp_path):
 # ------------------------------------------------------------------------------------- 2. the lock
 def test_two_runs_on_one_directory_the_second_refuses_and_no_duplicates(tmp_path):
     """Finding 4a: two `gapbench run` processes at once."""
-    path = write_config(tmp_path, mazes=[{"size": 6, "count": 60, "seed": 1}])
+    path = write_config(tmp_path, mazes=[{"size": 6, "count": 150, "seed": 1}], max_concurrent=16)  # long enough to overlap
     first = subprocess.Popen([*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     shard = tmp_path / "run" / "results" / shard_name(0, 1)
     deadline = time.time() + 60
@@ -144,7 +144,7 @@ def test_two_runs_on_one_directory_the_second_refuses_and_no_duplicates(tmp_path
     assert "Traceback" not in second.stderr
     assert first.wait(timeout=300) == 0, first.stderr.read()
     ids = [r.dialogue_id for r in iter_records(shard_files(tmp_path / "run"))]
-    assert len(ids) == len(set(ids)) == len(planned(path)) == 240
+    assert len(ids) == len(set(ids)) == len(planned(path)) == 600
 
 
 def test_a_stale_lock_of_a_killed_run_is_taken_over(tmp_path):
@@ -293,14 +293,16 @@ def test_output_dirs_that_would_destroy_a_project_are_refused(tmp_path, monkeypa
     assert not (project / "results").exists() and not (home / "results").exists()
 
 
-def test_a_non_empty_directory_gapbench_did_not_make_is_refused_even_with_new_run(tmp_path, capsys):
+@pytest.mark.parametrize("entry", [".git", "config.yaml"])
+def test_a_non_empty_directory_gapbench_did_not_make_is_refused_even_with_new_run(tmp_path, capsys, entry):
+    """Finding 6: another project's files (its .git, its own config.yaml) are never moved or overwritten."""
     (tmp_path / "run").mkdir()
-    (tmp_path / "run" / ".git").mkdir()
+    (tmp_path / "run" / entry).write_text("theirs")
     path = write_config(tmp_path)
     for extra in ([], ["--new-run"]):
         assert main(["run", str(path), "--no-progress", *extra]) == 2
         assert "not made by gapbench" in one_line_error(capsys, 2)
-    assert [p.name for p in (tmp_path / "run").iterdir()] == [".git"]
+    assert [(p.name, p.read_text()) for p in (tmp_path / "run").iterdir()] == [(entry, "theirs")]
     assert not list(tmp_path.glob("run.old-*"))
 
 
@@ -477,11 +479,11 @@ def test_conflicting_duplicates_warn_and_merge_reports_unplanned_records(tmp_pat
 # ------------------------------------------------------------------------------ 9. partial runs
 def test_a_run_stopped_part_way_reports_a_warning_and_balanced_cells(tmp_path):
     """Finding 3: early finishers (mostly successes) must not bias a partial run's comparisons."""
-    path = write_config(tmp_path, mazes=[{"size": 6, "count": 60, "seed": 1}])
+    path = write_config(tmp_path, mazes=[{"size": 6, "count": 60, "seed": 1}], max_concurrent=24)
     proc = subprocess.Popen([*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     shard = tmp_path / "run" / "results" / shard_name(0, 1)
     deadline = time.time() + 60
-    while time.time() < deadline and (not shard.exists() or shard.stat().st_size < 150_000):
+    while time.time() < deadline and (not shard.exists() or shard.read_bytes().count(b"\n") < 100):
         time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 143
