@@ -19,14 +19,13 @@ from typing import Any, Iterable
 from pydantic import TypeAdapter, ValidationError
 
 from gapbench.grading.record import GradeRecord
-from gapbench.rundir import RESULTS_DIR, check_same_config
+from gapbench.rundir import MERGED_FILE, RESULTS_DIR, check_same_config
 from gapbench.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
 CONDITIONS = ("solo_full", "solo_distributed", "collab", "relay_primer", "relay_recovery")
 RECORD_FORMAT = 2  # 1: records before format_version (read as such)
-MERGED_FILE = "merged.jsonl"  # beside results/, so readers of the shards never count a dialogue twice
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,12 @@ if TYPE_CHECKING:
 
 RUN_FILE = "run.json"
 RESULTS_DIR = "results"
+MERGED_FILE = "merged.jsonl"  # beside results/, so readers of the shards never count a dialogue twice
 RUN_FORMAT = 2  # 1: run.json before RunInfo (no format_version)
 _CLAIM_LOCK = ".run.lock"
 # What gapbench itself puts in a run directory; anything else marks a directory gapbench did not make.
 # (config.yaml is written after run.json, so one without run.json is the user's, never overwritten.)
-OWN_ENTRIES = frozenset({RUN_FILE, RESULTS_DIR, "merged.jsonl", "slurm", "export", _CLAIM_LOCK})
+OWN_ENTRIES = frozenset({RUN_FILE, RESULTS_DIR, MERGED_FILE, "slurm", "export", _CLAIM_LOCK})
 
 
 class RunDirError(ValueError):
