@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from gapbench._resources import shipped
 from gapbench.maze import MazeParams
@@ -54,6 +54,16 @@ class GeneratedMazes(_Strict):
 
 class MazeSetPath(_Strict):
     path: str  # a directory written by `gapbench mazes generate`
+
+
+def _maze_source(value: Any) -> str:
+    """Which kind of maze source an entry is, so errors speak of that kind only."""
+    return "MazeSetPath" if isinstance(value, MazeSetPath) or (isinstance(value, dict) and "path" in value) else "GeneratedMazes"
+
+
+MazeSource = Annotated[
+    Union[Annotated[GeneratedMazes, Tag("GeneratedMazes")], Annotated[MazeSetPath, Tag("MazeSetPath")]], Discriminator(_maze_source)
+]
 
 
 class SamplingConfig(_Strict):
@@ -96,9 +106,9 @@ class ProtocolConfig(_Strict):
 class ExperimentConfig(_Strict):
     name: str = "experiment"
     seed: Annotated[int, Field(strict=True)] = 0
-    output_dir: Annotated[str, Field(min_length=1, pattern=r"\S")] = "runs/experiment"  # relative to the config file
+    output_dir: str = "runs/experiment"  # relative paths are relative to the config file
     models: dict[str, Union[str, ModelEntry]]
-    mazes: Annotated[list[Union[GeneratedMazes, MazeSetPath]], Field(min_length=1)] = [GeneratedMazes()]
+    mazes: Annotated[list[MazeSource], Field(min_length=1)] = [GeneratedMazes()]
     conditions: Annotated[list[ConditionName], Field(min_length=1)] = ["solo_full", "solo_distributed", "collab"]
     pairs: Union[Literal["homogeneous", "all_ordered"], Annotated[list[tuple[str, str]], Field(min_length=1)]] = "homogeneous"
     relay: RelayConfig | None = None
@@ -114,6 +124,13 @@ class ExperimentConfig(_Strict):
     def _models_not_empty(cls, v: dict) -> dict:
         if not v:
             raise ValueError("list at least one model, e.g. `models: {smol: smollm2-135m-instruct}`")
+        return v
+
+    @field_validator("output_dir")
+    @classmethod
+    def _output_dir_given(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("empty: it would mean the config's own directory; set a directory of its own, e.g. runs/NAME")
         return v
 
     @model_validator(mode="before")
@@ -191,7 +208,8 @@ def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"] if not _union_tag(str(p)))
-            problems.append(f"  {where or '(top level)'}: {err['msg']}")
+            got = f" (got {err['input']!r})" if isinstance(err.get("input"), (bool, int, float, str)) and err["type"] != "missing" else ""
+            problems.append(f"  {where or '(top level)'}: {err['msg']}{got}")
         raise ValueError(f"{path} has invalid settings:\n" + "\n".join(dict.fromkeys(problems))) from None
     templates = Path(config.protocol.templates).expanduser()
     if config.protocol.templates not in shipped_versions() and not templates.is_absolute():
