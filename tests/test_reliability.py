@@ -147,6 +147,22 @@ def test_two_runs_on_one_directory_the_second_refuses_and_no_duplicates(tmp_path
     assert len(ids) == len(set(ids)) == len(planned(path)) == 600
 
 
+def test_two_configs_started_together_on_one_directory_leave_one_config(tmp_path):
+    """Finding 4b: two different configs started at once (on different shards, so no shard lock
+    meets): one claims the directory, the other stops with one line; no record of it is kept."""
+    a = write_config(tmp_path, "a.yaml", mazes=[{"size": 6, "count": 60, "seed": 1}])
+    b = write_config(tmp_path, "b.yaml", mazes=[{"size": 6, "count": 60, "seed": 1}], max_turns=20)
+    procs = [subprocess.Popen([*GAPBENCH, "run", str(p), "--no-progress", "--shard", f"{i}/2"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for i, p in enumerate((a, b))]  # fmt: skip
+    codes = [p.wait(timeout=300) for p in procs]
+    errors = [p.stderr.read() for p in procs]
+    assert sorted(codes) == [0, 2], errors
+    loser = errors[codes.index(2)]
+    assert "holds results of another config" in loser and "Traceback" not in loser
+    winner = rundir.read_info(tmp_path / "run")
+    assert {r.run_hash for r in iter_records(shard_files(tmp_path / "run"))} == {winner.results_hash}
+
+
 def test_a_stale_lock_of_a_killed_run_is_taken_over(tmp_path):
     path = write_config(tmp_path, mazes=[{"size": 6, "count": 60, "seed": 1}])
     proc = subprocess.Popen([*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
