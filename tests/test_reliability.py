@@ -120,11 +120,11 @@ def test_a_second_config_cannot_claim_a_directory_another_one_started(tmp_path):
     """Finding 4b (two configs started together): the first to write owns the directory."""
     path = write_config(tmp_path)
     config, run_dir = load_config(path)
-    first = rundir.new_info(config, "a" * 16, path, "g")
+    first = rundir.new_info(config, "a" * 16, path, {"rule": "g"})
     rundir.claim(run_dir, first, "x: 1\n")
     rundir.claim(run_dir, first, "x: 1\n")  # the same config again: fine
     with pytest.raises(rundir.RunDirError, match="another config started writing here first"):
-        rundir.claim(run_dir, rundir.new_info(config, "b" * 16, path, "g"), "x: 2\n")
+        rundir.claim(run_dir, rundir.new_info(config, "b" * 16, path, {"rule": "g"}), "x: 2\n")
     assert rundir.read_info(run_dir).results_hash == "a" * 16
 
 
