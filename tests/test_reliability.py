@@ -179,6 +179,30 @@ def test_a_stale_lock_of_a_killed_run_is_taken_over(tmp_path):
     assert f"pid {os.getpid()}" in lock.read_text()
 
 
+def test_regrade_refuses_a_shard_a_run_is_writing_and_rewrites_it_after(tmp_path, capsys):
+    """A regrade rewrites shards whole: while a run holds a shard's lock it must not, or the run's
+    new records would vanish with the rename."""
+    path = write_config(tmp_path)
+    run_experiment(path, progress=False, echo=lambda _: None)
+    shard = shard_files(tmp_path / "run")[0]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import time; from pathlib import Path; from gapbench.rundir import shard_lock\n"
+         f"with shard_lock(Path({str(shard)!r})):\n    print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = shard.read_bytes()
+        assert main(["regrade", str(tmp_path / "run")]) == 2
+        assert f"pid {holder.pid}" in one_line_error(capsys, 2)
+        assert shard.read_bytes() == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(["regrade", str(tmp_path / "run")]) == 0
+    assert len(read_results(tmp_path / "run")) == 24
+
+
 def test_shards_then_a_plain_run_redo_nothing(tmp_path, capsys):
     """Finding 4c: --shard 0/2, --shard 1/2, then a plain run."""
     path = write_config(tmp_path)
