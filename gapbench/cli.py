@@ -508,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
             "of a maze and must talk their way to the goal. Run a study with `gapbench run CONFIG`."
         ),
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (anywhere on the line)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mazes(sub)
     _add_run(sub)
@@ -527,9 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     from gapbench.redact import redact_text
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (anywhere on the line)")
-    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])  # --debug works anywhere on the line
     args.debug = "--debug" in argv
     logging.basicConfig(format="gapbench: %(levelname)s: %(message)s", level=logging.WARNING)
     try:
