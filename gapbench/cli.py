@@ -7,12 +7,24 @@ Heavy imports (torch, transformers, vllm, datasets) happen inside the command fu
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import traceback
 from pathlib import Path
 
 
 class UserError(Exception):
     """An error the user can fix; printed as one clear message, never as a traceback."""
+
+
+EXIT_RETRY = 75  # EX_TEMPFAIL: some dialogues met a passing failure (server down); rerun to retry them
+
+
+def _out_dir(text: str) -> str:
+    """An --out directory: an empty string would silently mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("--out needs a directory, e.g. --out report")
+    return text
 
 
 # ---------------------------------------------------------------------------------------- mazes
@@ -64,24 +76,33 @@ def _parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def _cmd_run(args: argparse.Namespace) -> None:
+def _cmd_run(args: argparse.Namespace) -> int:
     from gapbench.experiment import DEFAULT_CONFIG
     from gapbench.results import read_results
     from gapbench.runner import Interrupted, run_experiment, summary_table
 
     config = Path(args.config) if args.config else DEFAULT_CONFIG
     try:
-        result = run_experiment(config, shard=args.shard, new_run=args.new_run, dry_run=args.dry_run, progress=not args.no_progress)
+        result = run_experiment(
+            config, shard=args.shard, new_run=args.new_run, dry_run=args.dry_run, retry_errors=args.retry_errors,
+            progress=not args.no_progress,
+        )  # fmt: skip
     except Interrupted as exc:
         print(f"gapbench run: {exc}", file=sys.stderr)
         raise SystemExit(143) from None
     if args.dry_run:
-        return
+        return 0
     print(f"\nwrote {result.written} new records to {result.shard_file}")
     if result.throughput is not None and result.throughput.requests:
         print(f"generation: {result.throughput.completion_tokens} tokens in {result.throughput.elapsed:.0f} s, {result.throughput.postfix()}")
-    print()
-    print(summary_table(read_results(result.run_dir)))
+    if result.written or result.skipped:
+        print()
+        print(summary_table(read_results(result.run_dir)))
+    if result.deferred:
+        print(f"gapbench run: {len(result.deferred)} dialogue(s) met a passing engine failure and were not recorded "
+              f"(e.g. {result.deferred[0]}); rerun the same command to retry them", file=sys.stderr)  # fmt: skip
+        return EXIT_RETRY
+    return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
@@ -104,11 +125,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the plan (dialogues per condition, token estimate) and exit")
     p.add_argument("--shard", type=_parse_shard, default=(0, 1), metavar="i/N", help="run only shard i of N (SLURM arrays)")
     p.add_argument("--new-run", action="store_true", help="the config changed: move old results aside and start afresh")
+    p.add_argument("--retry-errors", action="store_true", help="also redo dialogues recorded as errors (context overflow, refusals)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
     e = sub.add_parser("export", help="write a run's records as a Hugging Face dataset (parquet)")
     e.add_argument("run_dir")
-    e.add_argument("--out", help="output directory (default: RUN_DIR/export)")
+    e.add_argument("--out", type=_out_dir, help="output directory (default: RUN_DIR/export)")
     e.set_defaults(func=_cmd_export)
 
 
@@ -234,7 +256,7 @@ def _add_prompts(sub: argparse._SubParsersAction) -> None:
 def _cmd_report(args: argparse.Namespace) -> None:
     from gapbench.report import build_report
 
-    path = build_report([Path(d) for d in args.run_dirs], Path(args.out), per_group=args.per_group)
+    path = build_report([Path(d) for d in args.run_dirs], Path(args.out), per_group=args.per_group, complete_only=args.complete_only)
     print(f"wrote {path.parent}/report.md, report.json, the plots and {path}")
 
 
@@ -249,10 +271,14 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories (the output_dir of `gapbench run`)")
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--out", type=_out_dir, required=True, help="output directory")
     p.add_argument(
         "--per-group", type=int, default=50, metavar="N",
         help="dialogues per run, condition, models and K embedded in the transcript viewer (default 50; 0: all)",
+    )  # fmt: skip
+    p.add_argument(
+        "--complete-only", action=argparse.BooleanOptionalAction, default=True,
+        help="tables use only the mazes on which every planned cell finished, so a partial run compares balanced sets (default: on)",
     )  # fmt: skip
     p.set_defaults(func=_cmd_report)
 
@@ -375,8 +401,10 @@ def _cmd_merge(args: argparse.Namespace) -> None:
     from gapbench.slurm import run_plan
 
     run_dir = Path(args.run_dir)
-    config, specs = run_plan(run_dir)
-    report = merge(run_dir, [s.id for s in specs], config.results_hash())
+    info, specs = run_plan(run_dir)
+    report = merge(run_dir, [s.id for s in specs], info.results_hash)
+    if report.unplanned:
+        print(f"gapbench merge: warning: {report.unplanned} records are of dialogues the plan does not hold; left out", file=sys.stderr)
     if report.path is not None:
         print(f"wrote {report.records} dialogues to {report.path}")
         return
@@ -480,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
             "of a maze and must talk their way to the goal. Run a study with `gapbench run CONFIG`."
         ),
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (anywhere on the line)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mazes(sub)
     _add_run(sub)
@@ -495,18 +524,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from gapbench.engines.base import EngineError
+    from gapbench.redact import redact_text
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])  # --debug works anywhere on the line
+    args.debug = "--debug" in argv
+    logging.basicConfig(format="gapbench: %(levelname)s: %(message)s", level=logging.WARNING)
     try:
-        args.func(args)
-    except (UserError, ValueError, OSError) as exc:
-        # Library code raises ValueError/OSError with messages written for the user (bad input,
-        # missing files, an unwritable or full disk).
-        print(f"gapbench {args.command}: error: {exc}", file=sys.stderr)
+        code = args.func(args)
+    except (UserError, ValueError, OSError, EngineError) as exc:
+        # Library code raises these with messages written for the user (bad input, missing or
+        # corrupt files, an unwritable or full disk, a server that refuses).
+        if args.debug:
+            traceback.print_exc()
+        print(f"gapbench {args.command}: error: {redact_text(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from gapbench._resources import shipped
 from gapbench.maze import MazeParams
@@ -30,6 +30,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Whole numbers only: YAML's `true` is not a count, nor is 2.5.
+Count = Annotated[int, Field(ge=1, strict=True)]
+
+
 class ModelEntry(_Strict):
     model: str  # registry name, local path, or scripted:oracle / scripted:degraded:P
     engine: Literal["transformers", "vllm", "openai", "scripted"] | None = None  # default: from the registry
@@ -37,12 +41,12 @@ class ModelEntry(_Strict):
 
 
 class GeneratedMazes(_Strict):
-    size: Annotated[int, Field(ge=2, le=64)] = 6
+    size: Annotated[int, Field(ge=2, le=64, strict=True)] = 6
     density: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.30
-    count: Annotated[int, Field(ge=1)] = 100
-    seed: int = 0
-    min_path: Annotated[int, Field(ge=1)] | None = None
-    max_path: Annotated[int, Field(ge=1)] | None = None
+    count: Count = 100
+    seed: Annotated[int, Field(strict=True)] = 0
+    min_path: Count | None = None
+    max_path: Count | None = None
 
     def params(self) -> MazeParams:
         return MazeParams(size=self.size, density=self.density, min_path=self.min_path, max_path=self.max_path)
@@ -52,22 +56,32 @@ class MazeSetPath(_Strict):
     path: str  # a directory written by `gapbench mazes generate`
 
 
+def _maze_source(value: Any) -> str:
+    """Which kind of maze source an entry is, so errors speak of that kind only."""
+    return "MazeSetPath" if isinstance(value, MazeSetPath) or (isinstance(value, dict) and "path" in value) else "GeneratedMazes"
+
+
+MazeSource = Annotated[
+    Union[Annotated[GeneratedMazes, Tag("GeneratedMazes")], Annotated[MazeSetPath, Tag("MazeSetPath")]], Discriminator(_maze_source)
+]
+
+
 class SamplingConfig(_Strict):
     temperature: Annotated[float, Field(ge=0.0)] = 0.0
     top_p: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
-    max_tokens: Annotated[int, Field(ge=1)] = 256  # per message; endless text is cut here
+    max_tokens: Count = 256  # per message; endless text is cut here
 
 
 class RelayConfig(_Strict):
     strong: str  # model key
     weak: str
-    k: list[Annotated[int, Field(ge=1)]] = [2, 4, 6, 8]
-    modes: list[Literal["primer", "recovery"]] = ["primer", "recovery"]
+    k: Annotated[list[Count], Field(min_length=1)] = [2, 4, 6, 8]
+    modes: Annotated[list[Literal["primer", "recovery"]], Field(min_length=1)] = ["primer", "recovery"]
 
 
 class LLMGraderConfig(_Strict):
     model: str  # model key of `models`, or a registry name
-    max_tokens: Annotated[int, Field(ge=64)] = 1024
+    max_tokens: Annotated[int, Field(ge=64, strict=True)] = 1024
 
 
 class ProtocolConfig(_Strict):
@@ -91,25 +105,32 @@ class ProtocolConfig(_Strict):
 
 class ExperimentConfig(_Strict):
     name: str = "experiment"
-    seed: int = 0
+    seed: Annotated[int, Field(strict=True)] = 0
     output_dir: str = "runs/experiment"  # relative paths are relative to the config file
     models: dict[str, Union[str, ModelEntry]]
-    mazes: list[Union[GeneratedMazes, MazeSetPath]] = [GeneratedMazes()]
-    conditions: list[ConditionName] = ["solo_full", "solo_distributed", "collab"]
-    pairs: Union[Literal["homogeneous", "all_ordered"], list[tuple[str, str]]] = "homogeneous"
+    mazes: Annotated[list[MazeSource], Field(min_length=1)] = [GeneratedMazes()]
+    conditions: Annotated[list[ConditionName], Field(min_length=1)] = ["solo_full", "solo_distributed", "collab"]
+    pairs: Union[Literal["homogeneous", "all_ordered"], Annotated[list[tuple[str, str]], Field(min_length=1)]] = "homogeneous"
     relay: RelayConfig | None = None
-    rollouts: Annotated[int, Field(ge=1)] = 1  # dialogues per (condition, models, maze)
+    rollouts: Count = 1  # dialogues per (condition, models, maze)
     sampling: SamplingConfig = SamplingConfig()
-    max_turns: Annotated[int, Field(ge=2, le=1000)] = 50
+    max_turns: Annotated[int, Field(ge=2, le=1000, strict=True)] = 50
     grader: Union[Literal["rule"], LLMGraderConfig] = "rule"
     protocol: ProtocolConfig = ProtocolConfig()
-    max_concurrent: Annotated[int, Field(ge=1)] = 256  # dialogues in flight (bounds KV-cache memory)
+    max_concurrent: Count = 256  # dialogues in flight (bounds KV-cache memory)
 
     @field_validator("models")
     @classmethod
     def _models_not_empty(cls, v: dict) -> dict:
         if not v:
             raise ValueError("list at least one model, e.g. `models: {smol: smollm2-135m-instruct}`")
+        return v
+
+    @field_validator("output_dir")
+    @classmethod
+    def _output_dir_given(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("empty: it would mean the config's own directory; set a directory of its own, e.g. runs/NAME")
         return v
 
     @model_validator(mode="before")
@@ -141,6 +162,8 @@ class ExperimentConfig(_Strict):
             too_long = [k for k in self.relay.k if k >= self.max_turns]
             if too_long:
                 raise ValueError(f"relay.k: {too_long} must be below max_turns={self.max_turns}")
+        elif self.relay is not None:
+            raise ValueError("relay: the section is set but conditions do not include relay; add relay to conditions or remove the section")
         if len(set(self.conditions)) != len(self.conditions):
             raise ValueError("conditions: listed twice")
         return self
@@ -149,11 +172,24 @@ class ExperimentConfig(_Strict):
         value = self.models[key]
         return ModelEntry(model=value) if isinstance(value, str) else value
 
-    def results_hash(self) -> str:
-        """Hash of everything that changes results; output_dir and max_concurrent do not."""
-        data = self.model_dump(mode="json", exclude={"output_dir", "max_concurrent", "name"})
-        data["protocol"]["templates"] = load_templates(self.protocol.templates).version  # a file by its content
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice; keep one", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _union_tag(part: str) -> bool:
+    """Parts of a pydantic error location that name a union member, not a field of the YAML."""
+    members = {c.__name__ for c in (GeneratedMazes, MazeSetPath, ModelEntry, LLMGraderConfig)} | {"str"}
+    return part.startswith(("function-after", "union")) or "[" in part or part in members
 
 
 def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
@@ -161,7 +197,7 @@ def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
     if not path.is_file():
         raise FileNotFoundError(f"config {path} not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         raise ValueError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -171,8 +207,9 @@ def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-after", "union")))
-            problems.append(f"  {where or '(top level)'}: {err['msg']}")
+            where = ".".join(str(p) for p in err["loc"] if not _union_tag(str(p)))
+            got = f" (got {err['input']!r})" if isinstance(err.get("input"), (bool, int, float, str)) and err["type"] != "missing" else ""
+            problems.append(f"  {where or '(top level)'}: {err['msg']}{got}")
         raise ValueError(f"{path} has invalid settings:\n" + "\n".join(dict.fromkeys(problems))) from None
     templates = Path(config.protocol.templates).expanduser()
     if config.protocol.templates not in shipped_versions() and not templates.is_absolute():

@@ -89,9 +89,13 @@ def load_set(path: Path) -> MazeSet:
             f"{path} is not a maze set (expected {DATA_FILE} and {META_FILE}); "
             f"create one with `gapbench mazes generate --out {path}`"
         )
-    meta = json.loads(meta_path.read_text())
-    p = meta["params"]
-    params = MazeParams(p["size"], p["density"], tuple(p["start"]), p["min_path"], p["max_path"])
+    try:
+        meta = json.loads(meta_path.read_text())
+        p = meta["params"]
+        params = MazeParams(p["size"], p["density"], tuple(p["start"]), p["min_path"], p["max_path"])
+        seed = meta["seed"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{meta_path} is not a maze set description ({type(exc).__name__}: {exc}); regenerate it with `gapbench mazes generate --out {path}`") from None
     items = []
     for row in pq.read_table(data).to_pylist():
         where = f"{path}: maze {row.get('index')}"
@@ -108,7 +112,7 @@ def load_set(path: Path) -> MazeSet:
         if len(path_cells) - 1 != len(maze.shortest_path() or []) - 1:
             raise ValueError(f"{where}: stored optimal path length is wrong")
         items.append(MazeItem(row["index"], maze, views, path_cells))
-    return MazeSet(params, meta["seed"], items)
+    return MazeSet(params, seed, items)
 
 
 def describe(mazes: MazeSet, index: int = 0) -> str:

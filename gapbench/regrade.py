@@ -18,7 +18,8 @@ from typing import Callable, Sequence
 from gapbench.grading.extract import Extraction
 from gapbench.grading.record import GradeRecord, grade_transcript
 from gapbench.maze import Maze
-from gapbench.results import MERGED_FILE, DialogueRecord, iter_records, read_run_info, shard_files
+from gapbench import rundir
+from gapbench.results import MERGED_FILE, DialogueRecord, iter_records, shard_files
 from gapbench.transcript import Transcript
 
 LLMExtractor = Callable[[Sequence[Transcript]], list[Extraction]]
@@ -37,11 +38,11 @@ def _mazes(run_dir: Path) -> dict[str, Maze]:
     from gapbench.experiment import ExperimentConfig
     from gapbench.runner import load_mazes
 
-    info = read_run_info(run_dir)
-    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
-        raise ValueError(f"{run_dir}: run.json is missing or has no config; regrade needs the run's own run.json")
-    config = ExperimentConfig.model_validate(info["config"])
-    base = Path(info.get("config_path", run_dir / "config.yaml")).parent
+    info = rundir.read_info(run_dir)
+    if info is None:
+        raise ValueError(f"{run_dir}: run.json is missing; regrade needs the run's own run.json")
+    config = ExperimentConfig.model_validate(info.config)
+    base = Path(info.config_path or run_dir / "config.yaml").parent
     return {m.id: m.maze for m in load_mazes(config, base)}
 
 
@@ -80,22 +81,23 @@ def regrade(
     method = "rule" if llm is None else "llm"
     total = changed = archived = 0
     for path in files:
-        records = list(iter_records([path]))
-        missing = sorted({r.maze_id for r in records} - mazes.keys())
-        if missing:
-            raise ValueError(f"{path}: records refer to mazes the run's config does not produce ({', '.join(missing[:3])}); was the maze set changed?")
-        extractions = llm([r.transcript for r in records]) if llm is not None else None
-        out: list[DialogueRecord] = []
-        for i, r in enumerate(records):
-            maze = mazes[r.maze_id]
-            new = grade_transcript(maze, r.transcript, extractions[i]) if extractions is not None else grade_transcript(maze, r.transcript)
-            before = r.grade
-            updated, n = _merge(r, method, new)
-            archived += n
-            changed += (before.success, before.weighted) != (updated.grade.success, updated.grade.weighted)
-            out.append(updated)
-            total += 1
-        _rewrite(path, out)
+        with rundir.shard_lock(path):  # a run still writing this shard would lose what it adds meanwhile
+            records = list(iter_records([path]))
+            missing = sorted({r.maze_id for r in records} - mazes.keys())
+            if missing:
+                raise ValueError(f"{path}: records refer to mazes the run's config does not produce ({', '.join(missing[:3])}); was the maze set changed?")
+            extractions = llm([r.transcript for r in records]) if llm is not None else None
+            out: list[DialogueRecord] = []
+            for i, r in enumerate(records):
+                maze = mazes[r.maze_id]
+                new = grade_transcript(maze, r.transcript, extractions[i]) if extractions is not None else grade_transcript(maze, r.transcript)
+                before = r.grade
+                updated, n = _merge(r, method, new)
+                archived += n
+                changed += (before.success, before.weighted) != (updated.grade.success, updated.grade.weighted)
+                out.append(updated)
+                total += 1
+            _rewrite(path, out)
     return RegradeReport(len(files), total, changed, archived)
 
 

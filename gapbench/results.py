@@ -8,17 +8,24 @@ appending, so a killed run loses only the dialogues in flight and never duplicat
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from pydantic import TypeAdapter, ValidationError
+
 from gapbench.grading.record import GradeRecord
+from gapbench.rundir import MERGED_FILE, RESULTS_DIR, check_same_config
 from gapbench.transcript import Transcript
 
-RESULTS_DIR = "results"
-RUN_FILE = "run.json"
-MERGED_FILE = "merged.jsonl"  # beside results/, so readers of the shards never count a dialogue twice
+log = logging.getLogger(__name__)
+
+CONDITIONS = ("solo_full", "solo_distributed", "collab", "relay_primer", "relay_recovery")
+RECORD_FORMAT = 2  # 1: records before format_version (read as such)
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class DialogueRecord:
     relay_after: list[str] | None = None
     base_id: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    format_version: int = 1  # records without it are format 1; writers write RECORD_FORMAT
 
     @property
     def grade(self) -> GradeRecord:
@@ -68,12 +76,32 @@ class DialogueRecord:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DialogueRecord":
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        kwargs["transcript"] = Transcript.from_dict(data["transcript"])
-        kwargs["grades"] = {k: GradeRecord.from_dict(g) for k, g in data["grades"].items()}
-        return cls(**kwargs)
+    def from_dict(cls, data: Any) -> "DialogueRecord":
+        """A record from its JSON form, every field type-checked; ValueError names the bad field."""
+        try:
+            record = _adapter().validate_python(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(map(str, err["loc"])) or "(the line)"
+            raise ValueError(f"{where}: {err['msg'].lower()}") from None
+        if record.format_version > RECORD_FORMAT:
+            raise ValueError(f"format_version {record.format_version} is newer than this gapbench reads ({RECORD_FORMAT}); upgrade gapbench")
+        if record.condition not in CONDITIONS:
+            raise ValueError(f"condition: {record.condition!r} is not one of {', '.join(CONDITIONS)}")
+        seats = 1 if record.condition.startswith("solo") else 2
+        if len(record.models) != seats:
+            raise ValueError(f"models: {record.condition} seats {seats} model(s), the record names {len(record.models)}")
+        if record.primary not in record.grades:
+            raise ValueError(f"primary: {record.primary!r} is not one of its grades ({', '.join(record.grades) or 'none'})")
+        for method, g in record.grades.items():
+            if not math.isfinite(g.weighted):
+                raise ValueError(f"grades.{method}.weighted: {g.weighted} is not a finite number")
+        return record
+
+
+@cache
+def _adapter() -> TypeAdapter:
+    return TypeAdapter(DialogueRecord)
 
 
 def shard_name(index: int, count: int) -> str:
@@ -138,40 +166,42 @@ def iter_records(paths: Iterable[Path]) -> Iterable[DialogueRecord]:
                 if not raw.endswith(b"\n"):
                     break  # torn tail of a crashed write: not a record
                 try:
-                    yield DialogueRecord.from_dict(json.loads(raw))
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise ValueError(f"{path}:{lineno}: corrupt record ({exc}); remove that line to go on") from None
+                    record = DialogueRecord.from_dict(json.loads(raw))
+                except (ValueError, RecursionError) as exc:
+                    raise ValueError(f"{path}:{lineno}: not a gapbench record ({exc}); fix or remove that line") from None
+                yield record
 
 
-def read_results(run_dir: Path | str, *, allow_mixed: bool = False) -> list[DialogueRecord]:
-    """Every complete record of a run directory, deduplicated on dialogue id (first one wins).
+def latest(records: Iterable[DialogueRecord]) -> dict[str, DialogueRecord]:
+    """One record per dialogue id. A dialogue redone after an error (``--retry-errors``) counts by its
+    redo; otherwise the first record wins, and two that disagree are reported."""
+    seen: dict[str, DialogueRecord] = {}
+    for record in records:
+        kept = seen.get(record.dialogue_id)
+        if kept is None or (kept.transcript.end == "error" and record.transcript.end != "error"):
+            seen[record.dialogue_id] = record
+        elif record.transcript.end != "error" and _outcome(kept) != _outcome(record):
+            log.warning("dialogue %s has two records that disagree (%s vs %s); the first is kept", record.dialogue_id, _outcome(kept), _outcome(record))
+    return seen
 
-    Refuses directories whose records come from different configs unless ``allow_mixed``.
+
+def _outcome(r: DialogueRecord) -> tuple[str, bool, float]:
+    return (r.transcript.end, r.grade.success, r.grade.weighted)
+
+
+def read_results(run_dir: Path | str) -> list[DialogueRecord]:
+    """Every complete record of a run directory, one per dialogue id (see `latest`).
+
+    Refuses directories whose records come from different configs.
     """
     run_dir = Path(run_dir)
     files = shard_files(run_dir)
     if not files:
         raise FileNotFoundError(f"{run_dir} has no results (expected {RESULTS_DIR}/shard-*.jsonl); run `gapbench run CONFIG` first")
-    seen: dict[str, DialogueRecord] = {}
-    for record in iter_records(files):
-        seen.setdefault(record.dialogue_id, record)
-    records = list(seen.values())
-    hashes = sorted({r.run_hash for r in records})
-    if len(hashes) > 1 and not allow_mixed:
-        raise ValueError(f"{run_dir} mixes results of {len(hashes)} configs ({', '.join(hashes)}); keep one run per directory")
+    records = list(latest(iter_records(files)).values())
+    for r in records:
+        check_same_config(run_dir, records[0].run_hash, r.run_hash, "keep one run per directory")
     return records
-
-
-def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / f"{RUN_FILE}.{os.getpid()}.tmp"  # per process: shards of one run start together
-    tmp.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, run_dir / RUN_FILE)
-
-
-def read_run_info(run_dir: Path) -> dict[str, Any] | None:
-    path = run_dir / RUN_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -179,6 +209,7 @@ class MergeReport:
     path: Path | None  # None while dialogues are missing
     records: int
     missing: list[str]  # planned dialogue ids with no record
+    unplanned: int  # records of dialogues the plan does not hold (left out of merged.jsonl)
 
 
 def merge(run_dir: Path, planned: list[str], run_hash: str) -> MergeReport:
@@ -188,12 +219,12 @@ def merge(run_dir: Path, planned: list[str], run_hash: str) -> MergeReport:
     planned dialogue is missing, so a merged file is always the complete study.
     """
     records = {r.dialogue_id: r for r in read_results(run_dir)}
-    foreign = sorted({r.run_hash for r in records.values()} - {run_hash})
-    if foreign:
-        raise ValueError(f"{run_dir} holds records of another config (hash {', '.join(foreign)}, run.json says {run_hash}); keep one run per directory")
+    for r in records.values():
+        check_same_config(run_dir, run_hash, r.run_hash, "keep one run per directory")
+    unplanned = len(records.keys() - set(planned))
     missing = [i for i in planned if i not in records]
     if missing:
-        return MergeReport(None, 0, missing)
+        return MergeReport(None, 0, missing, unplanned)
     path = run_dir / MERGED_FILE
     tmp = path.with_name(f"{MERGED_FILE}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -202,7 +233,7 @@ def merge(run_dir: Path, planned: list[str], run_hash: str) -> MergeReport:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    return MergeReport(path, len(planned), [])
+    return MergeReport(path, len(planned), [], unplanned)
 
 
 def export(run_dir: Path, out: Path) -> Path:

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import signal
 import sys
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from gapbench import rundir
 from gapbench.engines.base import ChatRequest, Completion, Engine, Sampling, TemplatedEngine
 from gapbench.experiment import DialogueSpec, ExperimentConfig, GeneratedMazes, load_config, plan
 from gapbench.grading.extract import RULE_GRADER_VERSION, Extraction
@@ -25,9 +25,8 @@ from gapbench.grading.llm import GRADER_VERSION, grader_request, parse_grader_ou
 from gapbench.grading.record import grade_transcript
 from gapbench.mazeset import MazeItem, build_set, load_set
 from gapbench.protocol import Dialogue, Layout, Templates, fit_layout
-from gapbench.results import (
-    DialogueRecord, GradeRecord, ResultsWriter, iter_records, read_run_info, shard_name, write_run_info, RESULTS_DIR,
-)  # fmt: skip
+from gapbench.redact import redact_text
+from gapbench.results import RECORD_FORMAT, DialogueRecord, GradeRecord, ResultsWriter, iter_records, latest, shard_files, shard_name, RESULTS_DIR
 from gapbench.scheduler import Throughput, run_jobs
 from gapbench.transcript import Transcript
 
@@ -41,15 +40,26 @@ class Interrupted(BaseException):
     failure recorded on its dialogue, an engine error) can swallow it."""
 
 
+MAX_DIALOGUES = 1_000_000  # a plan above this is a typo (rollouts: 1000000000), not a study
+
+
 def load_mazes(config: ExperimentConfig, config_dir: Path) -> list[MazeItem]:
-    """All mazes of the config's sources, in order; duplicates (same content id) are kept once."""
+    """All mazes of the config's sources, in order; duplicates (same content id) are kept once.
+
+    The plan's size is checked first, so a typo fails at once instead of generating forever.
+    """
+    sets = {i: load_set(Path(s.path) if Path(s.path).is_absolute() else config_dir / s.path)
+            for i, s in enumerate(config.mazes) if not isinstance(s, GeneratedMazes)}  # fmt: skip
+    count = sum(len(m.items) for m in sets.values()) + sum(s.count for s in config.mazes if isinstance(s, GeneratedMazes))
+    size = count * config.rollouts * len(plan(config.model_copy(update={"rollouts": 1}), ["one maze"]))
+    if size > MAX_DIALOGUES:
+        raise ValueError(
+            f"rollouts/mazes: the plan would hold {size:,} dialogues ({count:,} mazes x {config.rollouts:,} rollouts), "
+            f"above the cap of {MAX_DIALOGUES:,}; lower rollouts or the maze count, or split the study"
+        )
     items: dict[str, MazeItem] = {}
-    for source in config.mazes:
-        if isinstance(source, GeneratedMazes):
-            mazeset = build_set(source.params(), count=source.count, seed=source.seed)
-        else:
-            path = Path(source.path)
-            mazeset = load_set(path if path.is_absolute() else config_dir / path)
+    for i, source in enumerate(config.mazes):
+        mazeset = build_set(source.params(), count=source.count, seed=source.seed) if isinstance(source, GeneratedMazes) else sets[i]
         for item in mazeset.items:
             items.setdefault(item.id, item)
     return list(items.values())
@@ -74,6 +84,7 @@ class DialogueJob:
     dialogue: Dialogue
     config: ExperimentConfig
     started: float = field(default_factory=time.time)
+    transient: str | None = None  # a retryable engine failure ended it: not a result
     _ids: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     @property
@@ -93,6 +104,7 @@ class DialogueJob:
 
     def take(self, c: Completion) -> None:
         if c.error:
+            self.transient = c.error if c.retryable else None
             self.dialogue.fail(f"{self.dialogue.model()}: {c.error}")
         else:
             self.dialogue.add_reply(
@@ -112,6 +124,7 @@ class GradingJob:
     grader: str
     max_tokens: int
     extraction: Extraction | None = None
+    transient: str | None = None
 
     @property
     def done(self) -> bool:
@@ -124,34 +137,89 @@ class GradingJob:
         return grader_request(self.source.dialogue.transcript(), f"grade/{self.source.spec.id}", max_tokens=self.max_tokens)
 
     def take(self, c: Completion) -> None:
+        self.transient = c.error if c.retryable else None
         self.extraction = Extraction((), "llm", error=f"grader failed: {c.error}") if c.error else parse_grader_output(c.text)
 
     def conversation_ids(self) -> dict[str, set[str]]:
         return {self.grader: {f"grade/{self.source.spec.id}"}}
 
 
+@dataclass(frozen=True)
+class ModelChoice:
+    """What serves one model key: a scripted agent (backend None) or a registry model on a backend."""
+
+    model: str
+    backend: str | None
+    options: dict[str, Any]
+
+    @property
+    def ident(self) -> str:
+        return json.dumps([self.model, self.backend, sorted(self.options.items())], default=str)
+
+
+def resolve_model(config: ExperimentConfig, key: str) -> ModelChoice:
+    """The model, backend and checked options of a key of ``models`` (or of a registry name, for the
+    grader). Everything here is known before loading a model, so --dry-run reports it."""
+    from gapbench.agents import PREFIX, parse_scripted
+    from gapbench.engines import engine_options
+    from gapbench.experiment import ModelEntry
+    from gapbench.registry import load_spec
+
+    entry = config.entry(key) if key in config.models else ModelEntry(model=key)
+    field_name = f"models.{key}" if key in config.models else "grader.model"
+    if entry.model.startswith(PREFIX):
+        try:
+            parse_scripted(entry.model)
+        except ValueError as exc:
+            raise ValueError(f"{field_name}: {exc}") from None
+        if entry.engine not in (None, "scripted") or entry.options:
+            raise ValueError(f"{field_name}: a scripted agent takes no engine or options; remove `engine` and `options` from it")
+        return ModelChoice(entry.model, None, {})
+    if entry.engine == "scripted":
+        raise ValueError(f"{field_name}.engine: scripted needs a scripted model (scripted:oracle or scripted:degraded:P), not {entry.model!r}")
+    try:
+        spec = load_spec(entry.model)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{field_name}: {exc}") from None
+    backend = entry.engine or spec.engine.backend
+    try:
+        options = engine_options(backend, {**(spec.engine.options if backend == spec.engine.backend else {}), **entry.options})
+    except ValueError as exc:
+        raise ValueError(f"{field_name}.options: {exc}") from None
+    if config.sampling.max_tokens >= spec.max_model_len:
+        raise ValueError(
+            f"sampling.max_tokens: {config.sampling.max_tokens} is not below the context of {entry.model} "
+            f"({spec.max_model_len} tokens); lower it"
+        )
+    return ModelChoice(entry.model, backend, options)
+
+
+def check_study(config: ExperimentConfig, run_dir: Path) -> None:
+    """Everything --dry-run can check before a model loads: every model and the grader resolve, and
+    the output directory can be written."""
+    grader = [] if config.grader == "rule" else [config.grader.model]
+    for key in [*config.models, *grader]:
+        resolve_model(config, key)
+    rundir.check_writable(run_dir)
+
+
 def build_engines(config: ExperimentConfig, keys: Iterable[str]) -> dict[str, Engine]:
     """One engine per distinct (model, engine, options); keys naming the same share it."""
-    from gapbench.agents import PREFIX, ScriptedEngine
+    from gapbench.agents import ScriptedEngine
 
     built: dict[str, Engine] = {}
     engines: dict[str, Engine] = {}
     for key in keys:
-        entry = config.entry(key) if key in config.models else None
-        model = entry.model if entry else key
-        options = dict(entry.options) if entry else {}
-        if entry and entry.engine and entry.engine != "scripted":
-            options["backend"] = entry.engine
-        ident = json.dumps([model, sorted(options.items())], default=str)
-        if ident not in built:
-            if model.startswith(PREFIX):
-                built[ident] = ScriptedEngine(model)
+        choice = resolve_model(config, key)
+        if choice.ident not in built:
+            if choice.backend is None:
+                built[choice.ident] = ScriptedEngine(choice.model)
             else:
                 from gapbench.engines import build_engine
                 from gapbench.registry import load_spec
 
-                built[ident] = build_engine(load_spec(model), **options)
-        engines[key] = built[ident]
+                built[choice.ident] = build_engine(load_spec(choice.model), backend=choice.backend, **choice.options)
+        engines[key] = built[choice.ident]
     return engines
 
 
@@ -199,6 +267,7 @@ class RunResult:
     skipped: int
     total: int
     throughput: Throughput | None
+    deferred: list[str] = field(default_factory=list)  # transient failures, not recorded: a rerun retries them
 
 
 def run_experiment(
@@ -207,6 +276,7 @@ def run_experiment(
     shard: Shard = (0, 1),
     new_run: bool = False,
     dry_run: bool = False,
+    retry_errors: bool = False,
     progress: bool = True,
     echo: Callable[[str], None] = print,
 ) -> RunResult:
@@ -215,31 +285,36 @@ def run_experiment(
     by_id = {m.id: m for m in mazes}
     specs = select_shard(plan(config, list(by_id)), shard)
     shard_file = run_dir / RESULTS_DIR / shard_name(*shard)
-    run_hash = config.results_hash()
+    results_hash = rundir.run_hash(config, list(by_id))
+    check_study(config, run_dir)
+    moved = rundir.open_run(run_dir, results_hash, config_path, new_run=new_run, dry_run=dry_run)
+    if moved:
+        echo(moved)
+    with ExitStack() as stack:
+        if not dry_run:
+            stack.enter_context(rundir.shard_lock(shard_file))
+        done_records = _done(run_dir, results_hash, retry_errors) if moved is None else {}
+        if dry_run:
+            echo(describe_plan(config, specs, mazes, sum(s.id in done_records for s in specs)))
+            return RunResult(run_dir, shard_file, 0, len(done_records), len(specs), None)
+        info = rundir.new_info(config, results_hash, config_path, {"rule": RULE_GRADER_VERSION, "llm": GRADER_VERSION})
+        return _run(config, info, config_path, specs, by_id, shard, shard_file, done_records, progress, echo)
 
-    info = read_run_info(run_dir)
-    if info is not None and info.get("results_hash") != run_hash:
-        if not new_run:
-            raise ValueError(
-                f"{run_dir} holds results of a different config (hash {info.get('results_hash')}, now {run_hash}); "
-                "rerun with --new-run to move the old results aside and start afresh, or set another output_dir"
-            )
-    if new_run and info is not None and not dry_run:
-        aside = run_dir.with_name(f"{run_dir.name}.old-{info.get('results_hash', 'unknown')}-{int(time.time())}")
-        shutil.move(str(run_dir), aside)
-        echo(f"moved the previous results to {aside}")
-        info = None
-    done_records = {r.dialogue_id: r for r in iter_records([shard_file])} if shard_file.exists() and (info is not None) else {}
-    if dry_run:
-        echo(describe_plan(config, specs, mazes, sum(s.id in done_records for s in specs)))
-        return RunResult(run_dir, shard_file, 0, len(done_records), len(specs), None)
-    write_run_info(run_dir, {
-        "name": config.name, "results_hash": run_hash, "prompt_version": config.protocol.load().version,
-        "grader_version": {"rule": RULE_GRADER_VERSION, "llm": GRADER_VERSION}, "config": config.model_dump(mode="json"),
-        "config_path": str(config_path.resolve()), "created": datetime.now(timezone.utc).isoformat(),
-    })  # fmt: skip
-    (run_dir / "config.yaml").write_text(config_path.read_text())
 
+def _done(run_dir: Path, results_hash: str, retry_errors: bool) -> dict[str, DialogueRecord]:
+    """Dialogues already recorded in any shard of this run (of any N); with ``retry_errors``,
+    those that ended in an error count as not done."""
+    done = latest(iter_records(shard_files(run_dir)))
+    for r in done.values():
+        rundir.check_same_config(run_dir / RESULTS_DIR, results_hash, r.run_hash, "move the directory aside or set another output_dir")
+    return {k: r for k, r in done.items() if not (retry_errors and r.transcript.end == "error")}
+
+
+def _run(
+    config: ExperimentConfig, info: rundir.RunInfo, config_path: Path, specs: list[DialogueSpec], by_id: dict[str, MazeItem],
+    shard: Shard, shard_file: Path, done_records: dict[str, DialogueRecord], progress: bool, echo: Callable[[str], None],
+) -> RunResult:  # fmt: skip
+    run_dir = shard_file.parent.parent
     todo = [s for s in specs if s.id not in done_records]
     relays: dict[str, list[DialogueSpec]] = defaultdict(list)
     for s in todo:
@@ -268,21 +343,31 @@ def run_experiment(
         return [start(spec, prefix=_first_turns(base, spec.relay_k or 0)) for spec in relays.pop(base_id, [])]
 
     bar = _progress(len(specs), len(specs) - len(todo), progress)
-    writer = ResultsWriter(shard_file)
+    writer: ResultsWriter | None = None
     written = 0
+    deferred: list[str] = []
 
     def finish(job: Any) -> list[Any]:
-        nonlocal written
+        nonlocal written, writer
         follow: list[Any] = []
         if isinstance(job, DialogueJob):
+            if job.transient:
+                deferred.append(f"{job.spec.id}: {job.transient}")
+                return []  # not recorded, and its relay branches wait for it: a rerun retries them
             if job.spec.base_id is None:
                 follow += branches(job.spec.id, job.dialogue.transcript())
             if grader is not None:
                 return [GradingJob(job, grader.model, grader.max_tokens), *follow]
             source, llm = job, None
         else:
+            if job.transient:
+                deferred.append(f"{job.source.spec.id} (grading): {job.transient}")
+                return []
             source, llm = job.source, job.extraction
-        writer.write(_record(source, llm, run_hash))
+        if writer is None:  # the first record: only now does the directory become this run's
+            rundir.claim(run_dir, info, redact_text(config_path.read_text(encoding="utf-8")))
+            writer = ResultsWriter(shard_file)
+        writer.write(_record(source, llm, info.results_hash))
         written += 1
         if bar is not None:
             bar.update(1)
@@ -304,12 +389,13 @@ def run_experiment(
         stats = run_jobs(initial, engines, max_concurrent=config.max_concurrent, on_finish=finish, on_round=on_round)
     finally:
         _restore_signal_handlers(previous)
-        writer.close()
+        if writer is not None:
+            writer.close()
         if bar is not None:
             bar.close()
         for engine in {id(e): e for e in engines.values()}.values():
             engine.close()
-    return RunResult(run_dir, shard_file, written, len(specs) - len(todo), len(specs), stats)
+    return RunResult(run_dir, shard_file, written, len(specs) - len(todo), len(specs), stats, deferred)
 
 
 def _first_turns(base: Transcript, k: int) -> Transcript:
@@ -340,6 +426,7 @@ def _record(job: DialogueJob, llm: Extraction | None, run_hash: str) -> Dialogue
         rollout=spec.rollout, seed=spec.seed, transcript=transcript, grades=grades, primary=primary,
         relay_k=spec.relay_k, relay_after=list(spec.relay_after) if spec.relay_after else None,
         base_id=spec.base_id, timings={"started": job.started, "finished": finished, "seconds": finished - job.started},
+        format_version=RECORD_FORMAT,
     )  # fmt: skip
 
 

@@ -9,9 +9,10 @@ branches) that start in the next round.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping, Protocol
 
 from gapbench.engines.base import ChatRequest, Completion, ContinuousEngine, Engine
@@ -58,6 +59,21 @@ class Throughput:
         return f"{rate:.0f} tok/s, {100 * self.cache_fraction:.0f}% prompt cached"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text every record can hold: lone surrogates (from a server's JSON escapes) become U+FFFD.
+    (A Python str holds code points, so any surrogate in one is unpaired.)"""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def clean(c: Completion) -> Completion:
+    """A completion whose text and error can be written as UTF-8 (sanitised on intake, once)."""
+    text, error = clean_text(c.text), c.error and clean_text(c.error)
+    return c if (text, error) == (c.text, c.error) else replace(c, text=text, error=error)
+
+
 def run_jobs(
     jobs: Iterable[Job],
     engines: Mapping[str, Engine],
@@ -86,7 +102,7 @@ def run_jobs(
     def deliver(engine: Engine, completions: Iterable[Completion]) -> None:
         for completion in completions:
             stats.add(completion)
-            waiting.pop((id(engine), completion.conversation_id)).take(completion)
+            waiting.pop((id(engine), completion.conversation_id)).take(clean(completion))
 
     while queue or active:
         while queue and len(active) < max_concurrent:

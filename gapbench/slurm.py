@@ -23,8 +23,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
+from gapbench import rundir
 from gapbench.experiment import DialogueSpec, ExperimentConfig, load_config, plan
-from gapbench.results import MERGED_FILE, RESULTS_DIR, iter_records, read_run_info, shard_files, shard_name
+from gapbench.results import MERGED_FILE, RESULTS_DIR, iter_records, shard_files, shard_name
 from gapbench.runner import load_mazes, select_shard
 
 SLURM_DIR = "slurm"
@@ -117,13 +118,16 @@ def planned_specs(config: ExperimentConfig, config_dir: Path) -> list[DialogueSp
     return plan(config, [m.id for m in load_mazes(config, config_dir)])
 
 
-def run_plan(run_dir: Path) -> tuple[ExperimentConfig, list[DialogueSpec]]:
-    """The config a run's results were made with (from run.json) and its plan."""
-    info = read_run_info(run_dir)
+def run_plan(run_dir: Path) -> tuple[rundir.RunInfo, list[DialogueSpec]]:
+    """What a run's results were made with (run.json) and its plan."""
+    info = rundir.read_info(run_dir)
     if info is None:
         raise FileNotFoundError(f"{run_dir} has no run.json: no shard has started yet; run `gapbench run CONFIG` or wait for the SLURM tasks")
-    config = ExperimentConfig.model_validate(info["config"])
-    return config, planned_specs(config, Path(info["config_path"]).parent)
+    try:
+        config = ExperimentConfig.model_validate(info.config)
+    except ValueError as exc:
+        raise ValueError(f"{run_dir / rundir.RUN_FILE}: its config is not valid ({str(exc).splitlines()[0]}); restore run.json") from None
+    return info, planned_specs(config, Path(info.config_path).parent if info.config_path else run_dir)
 
 
 def render(template: str, values: dict[str, str]) -> str:
@@ -156,8 +160,22 @@ def default_gapbench() -> str:
     return str(Path(found).absolute())
 
 
+def check_values(values: dict[str, object]) -> None:
+    """Refuse a value with a newline or any other control character: in a batch script it would end
+    its #SBATCH directive (and sbatch stops reading directives) or start a shell command of its own."""
+    for label, value in values.items():
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, str) and any(ord(c) < 32 or ord(c) == 127 for c in v):
+                raise SlurmError(f"{label}: {v!r} holds a control character (newline, tab, ...); batch scripts take each value on one line, remove it")
+
+
 def scripts(config_path: Path, run_dir: Path, shards: int, res: Resources, gapbench: str, name: str) -> tuple[str, str]:
     """The array and merge batch scripts of a study."""
+    check_values({
+        "name": name, "output_dir": str(run_dir), "config": str(config_path), "--gapbench": gapbench, "--partition": res.partition,
+        "--account": res.account, "--qos": res.qos, "--time": res.time, "--mem": res.mem, "--extra-sbatch": res.extra_sbatch,
+        "--setup": res.setup,
+    })  # fmt: skip
     q = shlex.quote
     slurm_dir = run_dir / SLURM_DIR
     setup = "\n".join(res.setup)
@@ -211,6 +229,7 @@ def submit(
     config_path = config_path.resolve()
     config, run_dir = load_config(config_path)
     specs = planned_specs(config, config_path.parent)
+    results_hash = rundir.run_hash(config, sorted({s.maze_id for s in specs}))
     if not 1 <= shards <= len(specs):
         raise ValueError(f"--shards {shards}: use 1 to {len(specs)} (the study has {len(specs)} dialogues)")
     _check_extra(res.extra_sbatch)
@@ -220,12 +239,12 @@ def submit(
         echo(f"# {run_dir / SLURM_DIR / 'array.sbatch'}\n{array}\n# {run_dir / SLURM_DIR / 'merge.sbatch'} "
              f"(submitted with --dependency=afterok:<array job>)\n{merge}")  # fmt: skip
         return None
-    _check_run_dir(run_dir, config, shards)
+    _check_run_dir(run_dir, config_path, results_hash, shards)
     slurm_dir = run_dir / SLURM_DIR
     (slurm_dir / "logs").mkdir(parents=True, exist_ok=True)
     (slurm_dir / "array.sbatch").write_text(array)
     (slurm_dir / "merge.sbatch").write_text(merge)
-    state = SlurmState(str(config_path), config.results_hash(), shards, gapbench, res.array_parallelism)
+    state = SlurmState(str(config_path), results_hash, shards, gapbench, res.array_parallelism)
     _submit_array(run_dir, state, list(range(shards)), [], [])
     last = state.submissions[-1]
     echo(f"submitted array job {last.array_job} ({shards} shards of {len(specs)} dialogues) and merge job {last.merge_job}")
@@ -233,13 +252,11 @@ def submit(
     return state
 
 
-def _check_run_dir(run_dir: Path, config: ExperimentConfig, shards: int) -> None:
+def _check_run_dir(run_dir: Path, config_path: Path, results_hash: str, shards: int) -> None:
     """Refuse to mix: a second submission, another config's results, or shards of another N."""
     if (run_dir / SLURM_DIR / STATE_FILE).exists():
         raise ValueError(f"{run_dir} was already submitted; see `gapbench slurm status {run_dir}` and resubmit unfinished shards with `gapbench slurm resume {run_dir}`")
-    info = read_run_info(run_dir)
-    if info is not None and info.get("results_hash") != config.results_hash():
-        raise ValueError(f"{run_dir} holds results of a different config (hash {info.get('results_hash')}); set another output_dir or move it aside")
+    rundir.open_run(run_dir, results_hash, config_path, new_run=False, dry_run=False)
     counts = sorted({int(p.stem.rsplit("-", 1)[1]) for p in shard_files(run_dir)})
     if counts and counts != [shards]:
         raise ValueError(f"{run_dir} already has shards of N={', '.join(map(str, counts))}: submit with --shards {counts[0]} to continue them (shards never move between N)")
@@ -270,9 +287,9 @@ def status(run_dir: Path) -> tuple[SlurmState, list[ShardStatus], str]:
     """Every shard's state and count of recorded dialogues, and a line about the merge job."""
     state = SlurmState.load(run_dir)
     config, _ = load_config(Path(state.config))
-    if config.results_hash() != state.results_hash:
-        raise ValueError(f"{state.config} changed since it was submitted; restore it, or submit the new config with another output_dir")
     specs = planned_specs(config, Path(state.config).parent)
+    now = rundir.run_hash(config, sorted({s.maze_id for s in specs}))
+    rundir.check_same_config(run_dir, state.results_hash, now, f"{state.config} changed since it was submitted; restore it, or submit the new config with another output_dir")
     queued = _queue({s.array_job for s in state.submissions} | {s.merge_job for s in state.submissions if s.merge_job})
     markers = run_dir / SLURM_DIR / "shards"
     shards = []

@@ -15,6 +15,7 @@ from prompt_goldens import CONDITIONS, GOLDEN_DIR, chats_text, golden_maze
 
 from gapbench.protocol import Dialogue, configure, load_templates
 from gapbench.results import read_results
+from gapbench.rundir import run_hash
 from gapbench.runner import run_experiment
 
 # ------------------------------------------------------------------------- the study's elements
@@ -190,10 +191,10 @@ def test_a_study_runs_with_a_user_templates_file_and_records_carry_its_hash(tmp_
     assert all(r.grade.success for r in records if r.models == ["oracle"] or r.models == ["oracle", "oracle"])
     # The hash, not the path, is the version: the run hash follows the file's content.
     config, _ = load_config(study)
-    before = config.results_hash()
+    before = run_hash(config, [])
     prompts.write_text(prompts.read_text().replace("Start now, please.", "Go."))
-    assert load_config(study)[0].results_hash() != before
-    assert load_config(_study(tmp_path, "v2"))[0].results_hash() not in (before, load_config(_study(tmp_path, "v1"))[0].results_hash())
+    assert run_hash(load_config(study)[0], []) != before
+    assert run_hash(load_config(_study(tmp_path, "v2"))[0], []) not in (before, run_hash(load_config(_study(tmp_path, "v1"))[0], []))
 
 
 @pytest.mark.parametrize(
@@ -245,7 +246,7 @@ def test_config_protocol_forms_and_the_renamed_key(tmp_path):
     full, _ = load_config(_study(tmp_path, {"templates": "v1", "layout": "separate", "map_style": "compact"}))
     t = full.protocol.load()
     assert (t.version, t.layout, t.map_style, t.map_labels) == ("v1", "separate", "compact", False)
-    assert full.results_hash() != short.results_hash()
+    assert run_hash(full, []) != run_hash(short, [])
     study = tmp_path / "old.yaml"
     study.write_text(yaml.safe_dump({"models": {"o": "scripted:oracle"}, "prompt_version": "v1"}))
     with pytest.raises(ValueError, match=r"prompt_version was renamed: write `protocol: v1`"):

@@ -16,7 +16,8 @@ from gapbench.experiment import ExperimentConfig
 from gapbench.report import build_report, load_published
 from gapbench.report.load import load_runs, registry_relations
 from gapbench.report.tables import build
-from gapbench.results import DialogueRecord, GradeRecord, ResultsWriter, shard_name, write_run_info, RESULTS_DIR
+from gapbench.results import DialogueRecord, GradeRecord, ResultsWriter, shard_name, RESULTS_DIR
+from gapbench.rundir import RunInfo, run_hash, write_info
 from gapbench.runner import load_mazes, run_experiment
 from gapbench.stats import Difference, holm, mean_ci, paired_contrast
 from gapbench.transcript import Message, Transcript
@@ -67,15 +68,15 @@ def _record(config: ExperimentConfig, maze_id: str, condition: str, seats: tuple
     transcript = Transcript(maze_id, "collab" if condition.startswith("relay") else condition, seats, tuple(messages), "acti", "v1")  # type: ignore[arg-type]
     grades = {"rule": _grade(w)} if rule is None else {"rule": _grade(rule), "llm": _grade(w, "llm")}
     return DialogueRecord(
-        dialogue_id=f"{condition}-{'-'.join(seats)}-{k}-{i}", run_hash=config.results_hash(), prompt_version="v1",
+        dialogue_id=f"{condition}-{'-'.join(seats)}-{k}-{i}", run_hash=run_hash(config, []), prompt_version="v1",
         condition=condition, maze_id=maze_id, maze_size=6, models=list(seats), rollout=i, seed=0, transcript=transcript,
         grades=grades, primary="rule" if rule is None else "llm", relay_k=k, relay_after=list(after) if after else None,
     )  # fmt: skip
 
 
 def _write_run(run_dir: Path, config: ExperimentConfig, records: list[DialogueRecord]) -> None:
-    write_run_info(run_dir, {"name": config.name, "results_hash": config.results_hash(), "config": config.model_dump(mode="json"),
-                             "config_path": str(run_dir / "config.yaml")})  # fmt: skip
+    write_info(run_dir, RunInfo(name=config.name, results_hash=run_hash(config, []), config=config.model_dump(mode="json"),
+                                config_path=str(run_dir / "config.yaml")))  # fmt: skip
     with ResultsWriter(run_dir / RESULTS_DIR / shard_name(0, 1)) as w:
         for r in records:
             w.write(r)
@@ -318,7 +319,7 @@ def test_bad_run_dirs_fail_clearly(synthetic: tuple[Path, Path, Path], tmp_path:
     other = next((b / RESULTS_DIR).glob("*.jsonl")).read_text()
     with open(next((mixed / RESULTS_DIR).glob("*.jsonl")), "a") as f:
         f.write(other)
-    with pytest.raises(ValueError, match="mixes results of 2 configs"):
+    with pytest.raises(ValueError, match="holds results of another config"):
         build_report([mixed], tmp_path / "out")
     assert main(["report", str(mixed), "--out", str(tmp_path / "out")]) == 2
 

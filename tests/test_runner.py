@@ -16,6 +16,7 @@ from gapbench.engines.base import Completion
 from gapbench.experiment import load_config, plan
 from gapbench.results import iter_records, read_results, shard_files
 from gapbench.runner import load_mazes, run_experiment, select_shard
+from gapbench.rundir import run_hash
 
 GAPBENCH = [sys.executable, "-m", "gapbench.cli"]
 
@@ -32,6 +33,8 @@ def write_config(tmp_path: Path, **overrides) -> Path:
         "max_turns": 30,
     }
     config.update(overrides)
+    if "relay" not in config["conditions"] and "relay" not in overrides:
+        del config["relay"]
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -50,7 +53,7 @@ def test_run_writes_one_complete_record_per_dialogue_and_a_summary(tmp_path, cap
     assert len(records) == len(plan(config, [m.id for m in load_mazes(config, tmp_path)])) == 12 * (4 + 4)
     assert "oracle+oracle" in out and "1.00 [1.00, 1.00]" in out
     for r in records:
-        assert r.run_hash == config.results_hash() and r.prompt_version == "v2"
+        assert r.run_hash == run_hash(config, [m.id for m in load_mazes(config, tmp_path)]) and r.prompt_version == "v2"
         assert r.grades["rule"].method == "rule"
     hetero = {r.pair for r in records if r.condition == "collab"}
     assert hetero == {"oracle+oracle", "oracle+degraded", "degraded+oracle", "degraded+degraded"}

@@ -115,7 +115,7 @@ def test_merge_lists_missing_dialogues_and_refuses_mixed_configs(tmp_path: Path,
     with open(tmp_path / "run" / "results" / shard_name(0, 5), "w") as f:
         f.write(json.dumps({**first, "dialogue_id": "other", "run_hash": "0000000000000000"}) + "\n")
     assert main(["merge", str(tmp_path / "run")]) == 2
-    assert "mixes results of 2 configs" in capsys.readouterr().err
+    assert "holds results of another config" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------- a real SLURM

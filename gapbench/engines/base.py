@@ -46,6 +46,7 @@ class Completion:
     cached_tokens: int = 0  # prompt tokens served from a cache rather than prefilled
     finish_reason: FinishReason = "stop"
     error: str | None = None  # set when this request failed; the rest of the batch goes on
+    retryable: bool = False  # the failure was the server's, not the request's (outage, timeout, 429/5xx)
 
 
 class EngineError(RuntimeError):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import httpx
 
 from gapbench.engines.base import ChatRequest, Completion, EngineError
+from gapbench.redact import redact_text
 
 if TYPE_CHECKING:
     from gapbench.registry import ModelSpec
@@ -57,7 +58,7 @@ class OpenAIEngine:
         outside the request headers."""
         if not base_url.startswith(("http://", "https://")):
             raise EngineError(
-                f"base_url {base_url!r} must start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)"
+                f"base_url {redact_text(base_url)!r} must start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)"
             )
         if max_concurrency < 1:
             raise EngineError(f"max_concurrency={max_concurrency}: pass at least 1 (it bounds requests in flight)")
@@ -68,6 +69,7 @@ class OpenAIEngine:
         self.model = model or spec.name
         self.name = spec.name
         self.base_url = base_url.rstrip("/")
+        self._url = redact_text(self.base_url)  # what messages and logs show
         self._timeout_s = timeout_s
         self._max_concurrency = max_concurrency
         self._max_retries = max_retries
@@ -92,7 +94,7 @@ class OpenAIEngine:
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"OpenAIEngine(model={self.model!r}, base_url={self.base_url!r})"
+        return f"OpenAIEngine(model={self.model!r}, base_url={self._url!r})"
 
     # ------------------------------------------------------------------------------ protocol
     def generate(self, requests: Sequence[ChatRequest]) -> list[Completion]:
@@ -161,7 +163,7 @@ class OpenAIEngine:
             except httpx.TimeoutException:
                 failure = f"no answer within the timeout ({self._timeout_s:g} s; raise timeout_s)"
             except httpx.TransportError as e:
-                failure = f"connection to {self.base_url} failed: {type(e).__name__}: {e}"
+                failure = f"connection to {self._url} failed: {type(e).__name__}: {e}"
             else:
                 status = response.status_code
                 if status == 200:
@@ -183,17 +185,17 @@ class OpenAIEngine:
                 self.name, failure, request.conversation_id, attempt + 1, self._max_retries, delay,
             )
             await asyncio.sleep(delay)
-        return _error(request, f"gave up after {self._max_retries + 1} attempt(s): {failure}")
+        return _error(request, f"gave up after {self._max_retries + 1} attempt(s): {failure}", retryable=True)
 
     def _fatal_hint(self, status: int, message: str) -> str:
         if status == 404:
             return (
-                f"HTTP 404 from {self.base_url}/chat/completions: {message}. Check that base_url ends in /v1 "
-                f"and that the server serves a model named {self.model!r} (GET {self.base_url}/models lists "
+                f"HTTP 404 from {self._url}/chat/completions: {message}. Check that base_url ends in /v1 "
+                f"and that the server serves a model named {self.model!r} (GET {self._url}/models lists "
                 f"them; for vllm serve, pass --served-model-name {self.model}, or set this engine's model option)"
             )
         return (
-            f"HTTP {status} from {self.base_url}: {message}. The server rejected the API key: set api_key_env "
+            f"HTTP {status} from {self._url}: {message}. The server rejected the API key: set api_key_env "
             f"to the name of the environment variable that holds the right key"
         )
 
@@ -218,8 +220,8 @@ class OpenAIEngine:
             )
 
 
-def _error(request: ChatRequest, message: str) -> Completion:
-    return Completion(conversation_id=request.conversation_id, text="", finish_reason="error", error=message)
+def _error(request: ChatRequest, message: str, *, retryable: bool = False) -> Completion:
+    return Completion(conversation_id=request.conversation_id, text="", finish_reason="error", error=redact_text(message), retryable=retryable)
 
 
 def _error_message(response: httpx.Response) -> str:

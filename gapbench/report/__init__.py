@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from gapbench.report import html, plots, tables, viewer
+from gapbench.report import completeness, html, plots, tables, viewer
 from gapbench.report.load import load_runs, registry_relations
 from gapbench.report.sections import sections, to_markdown
 
@@ -42,19 +42,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def build_report(run_dirs: list[Path] | list[str], out: Path | str, *, per_group: int = DEFAULT_PER_GROUP) -> Path:
+def build_report(
+    run_dirs: list[Path] | list[str], out: Path | str, *, per_group: int = DEFAULT_PER_GROUP, complete_only: bool = True
+) -> Path:
     """Write the report of one or more runs into ``out``; returns the path of report.html.
 
     ``per_group`` caps the dialogues embedded in the transcript viewer per (run, condition, models, K);
-    0 embeds all. The tables always use every dialogue.
+    0 embeds all. With ``complete_only`` (the default) the tables use only the mazes on which every
+    planned cell finished (see `completeness`); otherwise every dialogue.
     """
     out = Path(out)
     loaded = load_runs([Path(d) for d in run_dirs])
     links, registry_note = registry_relations()
-    report = tables.build(loaded.entries, loaded.runs, links, load_published(), {"relations": registry_note} if registry_note else {})
+    used = completeness.balance(loaded) if complete_only else loaded.entries
+    report = tables.build(used, loaded.runs, links, load_published(), {"relations": registry_note} if registry_note else {})
     out.mkdir(parents=True, exist_ok=True)
     drawn = plots.draw_all(report, out)
-    secs = sections(report, drawn)
+    secs = [completeness.section(loaded, len(used), complete_only), *sections(report, drawn)]
     title = "gapbench report: " + ", ".join(r.name for r in loaded.runs)
     (out / "report.md").write_text(to_markdown(secs, title), encoding="utf-8")
     (out / "report.json").write_text(json.dumps(_plain(report), indent=1, allow_nan=False) + "\n", encoding="utf-8")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from gapbench import rundir
+from gapbench.experiment import DialogueSpec
 from gapbench.mazeset import MazeItem
-from gapbench.results import DialogueRecord, read_results, read_run_info
+from gapbench.results import DialogueRecord, read_results
 
 RelationTriple = tuple[str, str, str]  # (source model, derived model, kind: distilled | fine-tuned)
 
@@ -47,30 +48,33 @@ class Loaded:
     runs: list[RunSource]
     entries: list[Entry]
     mazes: dict[tuple[str, str], MazeItem]  # (run, maze id) -> maze
+    plans: dict[str, list[DialogueSpec]]  # run -> its planned dialogues, where run.json allows rebuilding them
 
 
-def model_labels(info: dict[str, Any] | None) -> dict[str, str]:
+def model_labels(info: rundir.RunInfo | None) -> dict[str, str]:
     """Config key -> model name, from run.json's config (a string or {model: ...})."""
-    models = ((info or {}).get("config") or {}).get("models") or {}
-    return {key: value if isinstance(value, str) else str(value.get("model", key)) for key, value in models.items()}
+    models = info.config.get("models") if info else None
+    if not isinstance(models, dict):
+        return {}
+    return {str(key): value if isinstance(value, str) else str(value.get("model", key)) if isinstance(value, dict) else str(value) for key, value in models.items()}
 
 
-def _mazes(run_dir: Path, info: dict[str, Any] | None) -> tuple[dict[str, MazeItem], str | None]:
-    """The run's mazes, rebuilt from its config; relative maze-set paths are relative to the original config."""
+def _mazes(run_dir: Path, info: rundir.RunInfo | None) -> tuple[dict[str, MazeItem], list[DialogueSpec] | None, str | None]:
+    """The run's mazes and plan, rebuilt from its config; relative maze-set paths are relative to the original config."""
     from pydantic import ValidationError
 
-    from gapbench.experiment import ExperimentConfig
+    from gapbench.experiment import ExperimentConfig, plan
     from gapbench.runner import load_mazes
 
-    if not info or "config" not in info:
-        return {}, f"{run_dir} has no run.json with a config; the viewer shows dialogues without mazes"
-    config_path = info.get("config_path")
-    config_dir = Path(config_path).parent if config_path else run_dir
+    if not info:
+        return {}, None, f"{run_dir} has no run.json; the viewer shows dialogues without mazes"
+    config_dir = Path(info.config_path).parent if info.config_path else run_dir
     try:
-        config = ExperimentConfig.model_validate(info["config"])
-        return {m.id: m for m in load_mazes(config, config_dir)}, None
+        config = ExperimentConfig.model_validate(info.config)
+        mazes = {m.id: m for m in load_mazes(config, config_dir)}
+        return mazes, plan(config, list(mazes)), None
     except (ValidationError, OSError, ValueError) as exc:
-        return {}, f"cannot rebuild the mazes of {run_dir} ({str(exc).splitlines()[0]}); the viewer shows dialogues without mazes"
+        return {}, None, f"cannot rebuild the mazes of {run_dir} ({str(exc).splitlines()[0]}); the viewer shows dialogues without mazes"
 
 
 def load_runs(run_dirs: list[Path]) -> Loaded:
@@ -81,6 +85,7 @@ def load_runs(run_dirs: list[Path]) -> Loaded:
     runs: list[RunSource] = []
     entries: list[Entry] = []
     mazes: dict[tuple[str, str], MazeItem] = {}
+    plans: dict[str, list[DialogueSpec]] = {}
     seen: set[tuple[str, str]] = set()
     for run_dir in dict.fromkeys(Path(d).resolve() for d in run_dirs):
         if not run_dir.is_dir():
@@ -88,15 +93,12 @@ def load_runs(run_dirs: list[Path]) -> Loaded:
         records = read_results(run_dir)
         if not records:
             raise ValueError(f"{run_dir} holds no complete records; run `gapbench run CONFIG` (or let it finish) first")
-        info = read_run_info(run_dir)
-        if info is not None and info.get("results_hash") not in (None, records[0].run_hash):
-            raise ValueError(
-                f"{run_dir}: run.json describes config {info.get('results_hash')} but the records come from "
-                f"{records[0].run_hash}; keep one run per directory"
-            )
+        info = rundir.read_info(run_dir)
+        if info is not None:
+            rundir.check_same_config(run_dir / rundir.RESULTS_DIR, info.results_hash, records[0].run_hash, "keep one run per directory")
         labels = model_labels(info)
         name = str(run_dir)
-        items, note = _mazes(run_dir, info)
+        items, specs, note = _mazes(run_dir, info)
         mazes.update({(name, maze_id): item for maze_id, item in items.items()})
         fresh = 0
         for r in records:
@@ -106,11 +108,13 @@ def load_runs(run_dirs: list[Path]) -> Loaded:
             fresh += 1
             after = tuple(labels.get(k, k) for k in r.relay_after) if r.relay_after else None
             entries.append(Entry(r, name, tuple(labels.get(k, k) for k in r.models), after))
+        if specs is not None and fresh and {r.dialogue_id for r in records} <= {s.id for s in specs}:
+            plans[name] = specs  # else the plan rebuilt from run.json is not the records' one: completeness unknown
         runs.append(RunSource(
-            run_dir=name, name=str((info or {}).get("name", run_dir.name)), results_hash=records[0].run_hash,
+            run_dir=name, name=info.name if info else run_dir.name, results_hash=records[0].run_hash,
             records=fresh, models=labels, mazes=len(items), maze_note=note,
         ))  # fmt: skip
-    return Loaded(runs, entries, mazes)
+    return Loaded(runs, entries, mazes, plans)
 
 
 def registry_relations() -> tuple[list[RelationTriple], str | None]:
