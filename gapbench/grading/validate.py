@@ -153,7 +153,7 @@ def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = 
     favourable = max(coherent, key=score)  # max keeps the first of equals: the prior order
     consistent = max(
         coherent,
-        key=lambda r: (r.scheme == prior, _adjacent(steps, r.scheme, maze), -readings.index(r)),  # type: ignore[arg-type]
+        key=lambda r: (r.scheme == prior, _adjacent(steps, r.scheme, maze), r.outcome.moves, -readings.index(r)),  # type: ignore[arg-type]
     )
     return Grade(favourable.outcome, favourable.scheme, symbols, consistent)
 
