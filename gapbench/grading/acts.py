@@ -91,6 +91,7 @@ _PROPOSAL_MARKER = re.compile(
     re.IGNORECASE,
 )
 _ARRIVAL = re.compile(r"\b(?:now|made it|arrived|reached|landed|done|here we are)\b", re.IGNORECASE)
+_NEW_PROPOSAL = re.compile(r"\b(?:i propose|i suggest|i'?d suggest|i'?d propose|my proposal|proposal|counter-proposal|how about|what about|please|next move|next step)\b", re.IGNORECASE)
 _NEW_AGAIN = re.compile(r"\b(?:again|another|once more|one more|next)\b", re.IGNORECASE)
 
 
@@ -120,6 +121,7 @@ class Acts:
     reports_arrival: bool  # states a new position as a fact ("We're at (1,3) now."): the move happened
     names_goal: Run | None = None  # "(0,6) is the goal": a move to it is on offer when nothing else is
     accept_end: int = -1  # where the first accepting sentence ends ("Fine." in "Fine. Up, please.")
+    bare_accept: bool = False  # that sentence names no move ("Fine.", "👍"), so a move after it is new
 
     @property
     def proposals(self) -> list[Run]:
@@ -137,6 +139,7 @@ def _clause_left(sentence: str, pos: int) -> str:
     return left[breaks[-1].end() :] if breaks else left
 
 
+_GOAL_EARLIER = re.compile(r"\b(?:the goal|goal is|exit|target)\b(?!.*\b(?:the goal|goal is|exit|target)\b)", re.IGNORECASE | re.DOTALL)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
 
 
@@ -162,7 +165,11 @@ def group_runs(text: str, mentions: list[Mention], gap: re.Pattern[str] = _RUN_G
     return runs
 
 
-_CLAIM_AFTER = re.compile(r"^\s*(?:is|=|:)?\s*(?:us|where we are|our (?:current )?(?:position|cell|location|spot)|me|my position|current position|here)\b", re.IGNORECASE)
+_CLAIM_AFTER = re.compile(
+    r"\s*(?:is|=|:)?\s*(?:us|where we are|our (?:current )?(?:position|cell|location|spot)|me|my position|current position|here)\b"
+    r"|\s*(?:,\s*)?(?:as|is|=)\s+(?:the\s+)?(?:top[- ]left|start|starting (?:cell|point|position))\b|\s*,?\s*where we (?:start|are)\b",
+    re.IGNORECASE,
+)
 
 
 def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = False) -> Role:
@@ -176,10 +183,13 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
     if _BLOCKED_AFTER.match(after) or _NEGATION.search(left) or _NEGATION.search(_clause_right(sentence, end)[:12]):
         return "negated"
     cond = list(_CONDITIONAL.finditer(left))
-    if cond and not re.search(r"\bwhat if\b", left, re.IGNORECASE) and not _PROPOSAL_MARKER.search(left, cond[-1].end()):
+    modal = bool(cond) and re.search(r"(?:could|might|may)$", cond[-1].group(), re.IGNORECASE) is not None
+    if cond and not re.search(r"\bwhat if\b", left, re.IGNORECASE) and (modal or not _PROPOSAL_MARKER.search(left, cond[-1].end())):
         return "conditional"  # "if we went down ...", but not "after going right we should go right again"
     if _HYPOTHETICAL_AFTER.match(_clause_right(sentence, end)) and not sentence.rstrip().endswith("?"):
         return "conditional"
+    if _GOAL_EARLIER.search(sentence[:start]) and not _PROPOSAL_MARKER.search(sentence[_GOAL_EARLIER.search(sentence[:start]).end() : start]):
+        return "info"  # "I can see the goal on my side, in the top row, at (0,4)."
     if (_INFO_AFTER.match(after) and not plan) or (_INFO_BEFORE.search(left) and not _PROPOSAL_MARKER.search(left)):
         return "info"
     if alternatives:
@@ -223,7 +233,7 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
                 question=question, narration=bool(_NARRATION_BEFORE.search(left)),
                 again=bool(_NEW_AGAIN.search(sentence[s : e + 24]) or _NEW_AGAIN.search(left)),
                 parts=len(group),
-                marked=bool(_PROPOSAL_MARKER.search(left) or re.search(r"\bplease\b", sentence, re.IGNORECASE)),
+                marked=bool(_PROPOSAL_MARKER.search(left) or _NEW_PROPOSAL.search(sentence)),
             )
         )  # fmt: skip
     if _LIST.search(sentence):
@@ -276,7 +286,7 @@ def read_message(text: str) -> Acts:
         info = [Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info") for g in group_runs(text, mentions)]
         return Acts(text, tuple(info), False, True, (), False, False)
     runs: list[Run] = []
-    accepts = rejects = seeks = arrived = False
+    accepts = rejects = seeks = arrived = bare_accept = False
     accept_end = -1
     walls: list[tuple[int, int]] = []
     index = 0
@@ -307,6 +317,7 @@ def read_message(text: str) -> Acts:
             accepts = True
         if accepts and accept_end < 0:
             accept_end = end
+            bare_accept = not mine
         if _REJECT.search(stripped) or _NOT_ACCEPT.search(stripped) and re.search(r"disagree|don't agree|do not agree|not (?:ok|okay|agreed)", stripped, re.IGNORECASE):
             rejects = True
         if not question and any(r.role == "claim" for r in here) and _ARRIVAL.search(stripped):
@@ -314,4 +325,4 @@ def read_message(text: str) -> Acts:
         if _WALL.search(stripped):
             walls.append((offset, end))
     goal = tuple(r for r in runs if r.role == "info" and (_GOAL_INFO.match(text, r.end) or _GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)))
-    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end)
+    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end, bare_accept)

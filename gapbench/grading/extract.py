@@ -65,6 +65,9 @@ def _matches(run: tuple[Step, ...], proposal: tuple[Step, ...], *, strict: bool 
     return True
 
 
+_ACTI = re.compile(r"\bACTI\b", re.IGNORECASE)
+
+
 def _first_sentence_end(text: str) -> int:
     pieces = sentences(text)
     return pieces[0][0] + len(pieces[0][1]) if pieces else 0
@@ -135,8 +138,13 @@ def _collab(transcript: Transcript) -> Extraction:
         # 1. The partner's proposal: accepted, rejected, or left on the table.
         if table.steps and table.speaker != m.speaker:
             # "Fine. Up, please.": accepted by its first sentence; the later, worded move is a new proposal.
-            fresh_ask = {k for k, r in enumerate(moving) if acts.accepts and 0 <= acts.accept_end <= r.start and r.marked}
-            restating = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and not r.question and k not in fresh_ask]
+            fresh_ask = {k for k, r in enumerate(moving) if acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked}
+            # A cell answering a direction (or the reverse) restates it only with a sign of agreement.
+            loose = acts.accepts or acts.reports_arrival or bool(_ACTI.search(acts.text))
+            restating = [
+                k for k, r in enumerate(moving)
+                if _matches(r.steps, table.steps, strict=not (loose or r.narration)) and not r.question and k not in fresh_ask
+            ]  # fmt: skip
             echoed = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question]
             prefix = [k for k, r in enumerate(moving) if not r.question and len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])]
             extends = [

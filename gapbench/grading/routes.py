@@ -146,8 +146,8 @@ _TOKEN = re.compile(
     r"|(?P<nl>(?-i:\b(?P<nla>\d{1,2})(?P<nlb>[A-J])\b))"
     # "two steps down", "3x right", "2 right", then the direction word, then "twice", "3 times", "x2"
     r"|(?P<dir>(?:(?:\b(?P<pre>" + _NUM + r"|twice|thrice)\s*(?:more\s+)?" + _UNIT + r"?|\(\s*(?P<ppx>\d)\s*x\s*\))\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>" + _DIR + r")\b"
-    r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>" + _NUM + r")\s*(?:more\s+)?" + _UNIT + r"\b|\b(?P<pt>twice|thrice|once)\b)"
-    r"|\s+(?:by\s+)?(?P<pd>[1-9])\b(?!\s*[,;.]?\s*\d|\s*[)\]]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
+    r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>" + _NUM + r")\s*(?:more\s+)?" + _UNIT + r"\b|\b(?P<pt>twice|thrice)\b)"
+    r"|[ \t]+(?:by\s+)?(?P<pd>[1-9])\b(?!\s*[,;.]?\s*\d|\s*[)\]:]|[.)]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
     # arrows, singly or repeated, with an optional count
     r"|(?P<arrow>(?P<aw>" + _ARROW + r")(?:\s*(?:x\s*(?P<ax>\d)))?)"
     # U D L R, in capitals, as a sequence (R, R, D / RRD) or alone
@@ -162,7 +162,7 @@ _RIGHT_AS_IN_DIRECTLY = re.compile(r"\s+(?:below|above|beneath|under|behind|next
 _PHRASAL_UP = re.compile(r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)\s*$", re.IGNORECASE)
 _NOT_A_MOVE_AFTER = re.compile(r"[\s-]*(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE)
 _NOT_A_LETTER_MOVE_BEFORE = re.compile(r"(?:\b(?:plan|option|choice|route|path|agent|model|map|view|part|section|step)\s*)$", re.IGNORECASE)
-_CONNECTOR = re.compile(r"[\s,]*(?:now\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|:|-|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*", re.IGNORECASE)
+_CONNECTOR = re.compile(r"[\s,]*(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|:|-|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*", re.IGNORECASE)
 _BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
 
 
