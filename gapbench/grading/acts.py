@@ -39,7 +39,7 @@ _CLAUSE_BREAK = re.compile(
 )
 _CLAIM_BEFORE = re.compile(
     r"(?:\b(?:we|i|you|both of us|@|our position|my position|position|pos|location|current(?: position| cell| location| spot)?|start(?:ing)?(?: position| cell| point)?|we'?re|i'?m|we'?ve|i'?ve)"
-    r"(?:\s+(?:are|am|is|were|was|remain|stay|sit|stand|have (?:moved|arrived|gone|come)|moved|arrived|got|ended up))?"
+    r"(?:\s+(?:are|am|is|were|was|remain|stay|sit|stand|have (?:moved|arrived|gone|come)|moved|arrived|got|ended up|will be|would be|should be|'?ll be|end up))?"
     r"(?:\s+(?:now|currently|still|back|already|both|just|then|again|here|all|right))*"
     r"\s*(?:at|on|in|to|is|:|=)?\s*(?:the\s+)?(?:cell|square|position|spot|tile)?\s*:?\s*"
     r"|\b(?:arrived|reached|landed|made it|got|back|ended up|puts us|put us|leaves us|leave us|brings us|bring us|takes us|lands us)(?:\s+(?:at|on|in|to|into))?\s*(?:the\s+)?(?:cell\s+)?"
@@ -140,6 +140,8 @@ def _clause_left(sentence: str, pos: int) -> str:
 
 
 _GOAL_EARLIER = re.compile(r"\b(?:the goal|goal is|exit|target)\b(?!.*\b(?:the goal|goal is|exit|target)\b)", re.IGNORECASE | re.DOTALL)
+_ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right|best|the (?:best|right) (?:move|choice|option))\b", re.IGNORECASE)
+_HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved|we'?ve moved|we moved|history|recap|moves? made)\b", re.IGNORECASE)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
 
 
@@ -180,8 +182,10 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
     after = sentence[end:]
     if _CLAIM_BEFORE.search(before) and not _NARRATION_BEFORE.search(left[-14:]):
         return "claim"
-    if _BLOCKED_AFTER.match(after) or _NEGATION.search(left) or _NEGATION.search(_clause_right(sentence, end)[:12]):
+    if _BLOCKED_AFTER.match(_clause_right(sentence, end)) or _NEGATION.search(left) or _NEGATION.search(_clause_right(sentence, end)[:12]):
         return "negated"
+    if _ENDORSED_AFTER.match(after):
+        return "proposal"  # "Right is fine.": the move, endorsed
     cond = list(_CONDITIONAL.finditer(left))
     modal = bool(cond) and re.search(r"(?:could|might|may)$", cond[-1].group(), re.IGNORECASE) is not None
     if cond and not re.search(r"\bwhat if\b", left, re.IGNORECASE) and (modal or not _PROPOSAL_MARKER.search(left, cond[-1].end())):
@@ -207,6 +211,9 @@ _SPLIT_UP = re.compile(
 def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -> list[Run]:
     """The runs of one sentence, each with its role."""
     question = sentence.rstrip().endswith("?")
+    if _HISTORY.search(sentence) and not question:
+        # "To summarize, we have moved down and down": the path so far, not a proposal.
+        return [Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info") for g in group_runs(text, mine)]
     groups = group_runs(text, mine)
     # A run whose last symbol is described ("(4,5), then (5,5) is the goal") proposes the rest.
     split: list[list[Mention]] = []

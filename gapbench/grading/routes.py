@@ -162,7 +162,7 @@ _RIGHT_AS_IN_DIRECTLY = re.compile(r"\s+(?:below|above|beneath|under|behind|next
 _PHRASAL_UP = re.compile(r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)\s*$", re.IGNORECASE)
 _NOT_A_MOVE_AFTER = re.compile(r"[\s-]*(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE)
 _NOT_A_LETTER_MOVE_BEFORE = re.compile(r"(?:\b(?:plan|option|choice|route|path|agent|model|map|view|part|section|step)\s*)$", re.IGNORECASE)
-_CONNECTOR = re.compile(r"[\s,]*(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|:|-|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*", re.IGNORECASE)
+_CONNECTOR = re.compile(r"[\s,]*(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*", re.IGNORECASE)
 _BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
 
 

@@ -54,6 +54,7 @@ def strip_reasoning(text: str) -> str:
     return _REASONING.sub(" ", text)
 
 
+_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+", re.MULTILINE)  # "### Proposal": not a wall
 _EMPHASIS = re.compile(r"\*\*+|__+|`+")  # markdown bold and code marks ("**Move:** down"); a lone * is the goal
 
 
@@ -66,7 +67,7 @@ MAX_MESSAGE_CHARS = 16_000
 def message_text(text: object) -> str:
     """What a grader reads of one message: normalised, reasoning dropped, quoted lines (``> ...``,
     the partner's words echoed back) removed, at most its last MAX_MESSAGE_CHARS characters."""
-    lines = _EMPHASIS.sub("", strip_reasoning(normalise(text))).split("\n")
+    lines = _HEADING.sub("", _EMPHASIS.sub("", strip_reasoning(normalise(text)))).split("\n")
     kept = "\n".join(line for line in lines if not line.lstrip().startswith(">"))
     if len(kept) > MAX_MESSAGE_CHARS:
         cut = kept.find("\n", len(kept) - MAX_MESSAGE_CHARS)
