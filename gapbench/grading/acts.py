@@ -48,10 +48,10 @@ _CLAIM_BEFORE = re.compile(
 )
 _NARRATION_BEFORE = re.compile(r"(?<!keep )(?<!keeps )(?<!continue )(?<!start )\b(?:moving|moved|went|going|stepping|stepped|heading|headed|taking|took|executing|executed|doing|on my way|proceeding|proceeded)\b", re.IGNORECASE)
 _NEGATION = re.compile(
-    r"[❌🚫⛔✗✘]|\b(?:not|never|no|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
+    r"[❌🚫⛔✗✘]|(?<!why )(?<!why do )\b(?:not|never|no|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|(?<!why )don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
     re.IGNORECASE,
 )
-_CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after(?!\s+(?:that|this))|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)
 _HYPOTHETICAL_AFTER = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:would|might|could|will|would've|leads?|goes|takes us)\b(?!\s+you\b)", re.IGNORECASE)
 _BLOCKED_AFTER = re.compile(
     r"^[\s\w'*_:-]{0,24}?(?:\b(?:is|are|was|looks|seems|appears|would be|will be|leads? (?:into|to)|has|hits?)\b|=|:)?\s*(?:a\s+|an\s+|the\s+)?"
@@ -63,7 +63,7 @@ _INFO_AFTER = re.compile(
     re.IGNORECASE,
 )
 _INFO_BEFORE = re.compile(
-    r"(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way|the whole way))*\s*(?:the\s+)?(?:cell\s+)?)$",
+    r"(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|issue|problem|danger|trap|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way|the whole way))*\s*(?:the\s+)?(?:cell\s+)?)$",
     re.IGNORECASE,
 )
 _QUESTION_SEEKS_AGREEMENT = re.compile(
@@ -140,6 +140,7 @@ def _clause_left(sentence: str, pos: int) -> str:
 
 
 _GOAL_EARLIER = re.compile(r"\b(?:the goal|goal is|exit|target)\b(?!.*\b(?:the goal|goal is|exit|target)\b)", re.IGNORECASE | re.DOTALL)
+_WHICH_BLOCKED = re.compile(r"\s*,?\s*(?:which|that|it)\s+(?:is|looks|seems|appears)\s+(?:like\s+)?(?:a\s+)?(?:wall|blocked|#)", re.IGNORECASE)
 _ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right|best|the (?:best|right) (?:move|choice|option))\b", re.IGNORECASE)
 _HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved|we'?ve moved|we moved|history|recap|moves? made)\b", re.IGNORECASE)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
@@ -182,7 +183,7 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
     after = sentence[end:]
     if _CLAIM_BEFORE.search(before) and not _NARRATION_BEFORE.search(left[-14:]):
         return "claim"
-    if _BLOCKED_AFTER.match(_clause_right(sentence, end)) or _NEGATION.search(left) or _NEGATION.search(_clause_right(sentence, end)[:12]):
+    if _BLOCKED_AFTER.match(_clause_right(sentence, end)) or _WHICH_BLOCKED.match(after) or _NEGATION.search(left) or _NEGATION.search(_clause_right(sentence, end)[:12]):
         return "negated"
     if _ENDORSED_AFTER.match(after):
         return "proposal"  # "Right is fine.": the move, endorsed
@@ -285,6 +286,20 @@ _GOAL_INFO = re.compile(r"\s*(?:is|=|:|是)\s*(?:the\s+)?(?:goal|\*|exit|finish|
 _GOAL_BEFORE = re.compile(r"\b(?:goal|exit|target|\*)\s+(?:is\s+)?(?:at|in|on)?\s*(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE)
 
 
+def _merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
+    """"We go (2,2). Then (3,3), (4,4).": a sentence that opens with "Then" continues the plan."""
+    out: list[Run] = []
+    for r in runs:
+        if out and r.role == "proposal" and out[-1].role == "proposal" and not out[-1].question:
+            gap = text[out[-1].end : r.start]
+            if re.fullmatch(r"[^\n]{0,3}?[.!]\s*(?:and\s+)?(?:then|after that|afterwards)\b[\s,:]*(?:(?:we\s+)?(?:go|move|to)\s+)?", gap, re.IGNORECASE):
+                p = out[-1]
+                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", r.question, p.narration, p.again, p.marked, p.parts + r.parts)
+                continue
+        out.append(r)
+    return out
+
+
 def read_message(text: str) -> Acts:
     """The acts of one message (``text`` already normalised by ``grading.text.message_text``)."""
     mentions = find_mentions(text)
@@ -331,5 +346,6 @@ def read_message(text: str) -> Acts:
             arrived = True
         if _WALL.search(stripped):
             walls.append((offset, end))
+    runs = _merge_then_sentences(text, runs)
     goal = tuple(r for r in runs if r.role == "info" and (_GOAL_INFO.match(text, r.end) or _GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)))
     return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end, bare_accept)

@@ -324,7 +324,7 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
             if glossed and not a.is_direction and b.is_direction:
                 out[-1] = Mention((Step(a.first, a.second, a.order, a.origin, b.first),), prev.start, m.end())
                 continue  # "(1, 0) (down)"
-            if glossed and text[prev.end : start].strip() and not a.is_direction and not b.is_direction:
+            if glossed and text[prev.end : start].strip() and not a.is_direction and not b.is_direction and text[m.end() :].lstrip()[:1] in (")", "]"):
                 out[-1] = Mention(prev.steps, prev.start, m.end())
                 continue  # "r0c0 (row 0, col 0)": the same cell written twice
             if glossed and a == b and a.is_direction and bool(g["arrow"]) != bool(raw[i - 1][0].group("arrow")):
