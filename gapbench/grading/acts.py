@@ -16,6 +16,7 @@ acts into executed moves; this module only reads.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -141,7 +142,8 @@ def _clause_left(sentence: str, pos: int) -> str:
 
 _GOAL_EARLIER = re.compile(r"\b(?:the goal|goal is|exit|target)\b(?!.*\b(?:the goal|goal is|exit|target)\b)", re.IGNORECASE | re.DOTALL)
 _WHICH_BLOCKED = re.compile(r"\s*,?\s*(?:which|that|it)\s+(?:is|looks|seems|appears)\s+(?:like\s+)?(?:a\s+)?(?:wall|blocked|#)", re.IGNORECASE)
-_ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right|best|the (?:best|right) (?:move|choice|option))\b", re.IGNORECASE)
+_QUESTION_BREAK = re.compile(r"\s[-–—]\s|;|\.\s|\band (?:then )?\w+ (?:again|once more)\b")  # "Right - and right again?": only the second asks
+_ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right(?!\s+(?:below|above|next|beside|under|there|here|of|after|before|at|on)\b)|best|the (?:best|right) (?:move|choice|option))\b", re.IGNORECASE)
 _HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved|we'?ve moved|we moved|history|recap|moves? made)\b", re.IGNORECASE)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
 
@@ -193,6 +195,8 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
         return "conditional"  # "if we went down ...", but not "after going right we should go right again"
     if _HYPOTHETICAL_AFTER.match(_clause_right(sentence, end)) and not sentence.rstrip().endswith("?"):
         return "conditional"
+    if _REASON.search(_clause_break_before(sentence, start)) or re.search(r"\breasons?\s*:", sentence[:start], re.IGNORECASE):
+        return "info"  # "..., because (3,2) looks open", "Reason: (1,0) is #": a reason, not a proposal
     if _GOAL_EARLIER.search(sentence[:start]) and not _PROPOSAL_MARKER.search(sentence[_GOAL_EARLIER.search(sentence[:start]).end() : start]):
         return "info"  # "I can see the goal on my side, in the top row, at (0,4)."
     if (_INFO_AFTER.match(after) and not plan) or (_INFO_BEFORE.search(left) and not _PROPOSAL_MARKER.search(left)):
@@ -238,7 +242,7 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
         runs.append(
             Run(
                 tuple(step for m in group for step in m.steps), group[0].start, group[-1].end, role,
-                question=question, narration=bool(_NARRATION_BEFORE.search(left)),
+                question=question and not _QUESTION_BREAK.search(sentence, e), narration=bool(_NARRATION_BEFORE.search(left)),
                 again=bool(_NEW_AGAIN.search(sentence[s : e + 24]) or _NEW_AGAIN.search(left)),
                 parts=len(group),
                 marked=bool(_PROPOSAL_MARKER.search(left) or _NEW_PROPOSAL.search(sentence)),
@@ -300,8 +304,40 @@ def _merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
     return out
 
 
+_JSON_ACCEPT = ("confirm", "confirmed", "agree", "agreed", "accept", "accepted", "ok")
+_JSON_MOVE = ("action", "move", "direction", "proposal", "next_move", "next")
+
+
+def _json_message(text: str) -> Acts | None:
+    """Structured replies ({"confirm": true, "action": "down"}): the keys say what is accepted and
+    what is proposed."""
+    stripped = text.strip()
+    if not (stripped.startswith("{") and stripped.endswith("}")):
+        return None
+    try:
+        data = json.loads(stripped)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    keys = {str(k).lower(): v for k, v in data.items()}
+    accepts = any(keys.get(k) is True or str(keys.get(k)).lower() in ("yes", "true") for k in _JSON_ACCEPT)
+    rejects = any(keys.get(k) is False or str(keys.get(k)).lower() in ("no", "false") for k in _JSON_ACCEPT)
+    runs = []
+    for k in _JSON_MOVE:
+        if isinstance(keys.get(k), str):
+            steps = tuple(st for m in find_mentions(keys[k]) for st in m.steps)
+            if steps:
+                at = text.find(keys[k])
+                runs.append(Run(steps, at, at + len(keys[k]), "proposal", marked=True))
+    return Acts(text, tuple(runs), accepts, rejects, (), False, False, None, 0 if accepts else -1, accepts)
+
+
 def read_message(text: str) -> Acts:
     """The acts of one message (``text`` already normalised by ``grading.text.message_text``)."""
+    structured = _json_message(text)
+    if structured is not None:
+        return structured
     mentions = find_mentions(text)
     if _SPLIT_UP.search(text):
         # Agents who split up move on their own: nothing in this message is a joint move.
