@@ -72,7 +72,7 @@ _QUESTION_SEEKS_AGREEMENT = re.compile(
     re.IGNORECASE,
 )
 _ACCEPT = re.compile(
-    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
+    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|all (?:two|three|four|five|six|of them|\d)|both|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
     r"|👍|✅|✔|☑|👌|🆗|🙌|💯|🤝|✓)",
     re.IGNORECASE,
 )
@@ -106,6 +106,7 @@ class Run:
     narration: bool = False  # reports a move as happening ("Moving right now", "moved down")
     again: bool = False  # marked as a further move ("down again", "another right")
     marked: bool = False  # put forward in words ("I propose", "let's", "please"), not just stated
+    asks: bool = False  # explicitly a new proposal ("I suggest", "please", "next move")
     parts: int = 1  # how many mentions it joins ("right, and then right" is 2; "right twice" is 1)
 
 
@@ -246,6 +247,7 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
                 again=bool(_NEW_AGAIN.search(sentence[s : e + 24]) or _NEW_AGAIN.search(left)),
                 parts=len(group),
                 marked=bool(_PROPOSAL_MARKER.search(left) or _NEW_PROPOSAL.search(sentence)),
+                asks=bool(_NEW_PROPOSAL.search(sentence)),
             )
         )  # fmt: skip
     if _LIST.search(sentence):
@@ -262,7 +264,7 @@ def _merge_then(text: str, runs: list[Run]) -> list[Run]:
             m = re.search(r"(?:and\s+)?(?:then|followed by|after that|afterwards)\b(?:\s+[\w'*]+){0,5}?[\s,:*_]*$", gap, re.IGNORECASE)
             if m and len(gap) <= 40:
                 p = out[-1]
-                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.parts + r.parts)
+                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts)
                 continue
         out.append(r)
     return out
@@ -277,7 +279,7 @@ def _merge_list(runs: list[Run]) -> list[Run]:
     for r in runs:
         if out and r.role == "proposal" and out[-1].role == "proposal":
             p = out[-1]
-            out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.parts + r.parts)
+            out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts)
         else:
             out.append(r)
     return out
@@ -298,7 +300,7 @@ def _merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
             gap = text[out[-1].end : r.start]
             if re.fullmatch(r"[^\n]{0,3}?[.!]\s*(?:and\s+)?(?:then|after that|afterwards)\b[\s,:]*(?:(?:we\s+)?(?:go|move|to)\s+)?", gap, re.IGNORECASE):
                 p = out[-1]
-                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", r.question, p.narration, p.again, p.marked, p.parts + r.parts)
+                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts)
                 continue
         out.append(r)
     return out
@@ -329,7 +331,7 @@ def _json_message(text: str) -> Acts | None:
             steps = tuple(st for m in find_mentions(keys[k]) for st in m.steps)
             if steps:
                 at = text.find(keys[k])
-                runs.append(Run(steps, at, at + len(keys[k]), "proposal", marked=True))
+                runs.append(Run(steps, at, at + len(keys[k]), "proposal", marked=True, asks=True))
     return Acts(text, tuple(runs), accepts, rejects, (), False, False, None, 0 if accepts else -1, accepts)
 
 

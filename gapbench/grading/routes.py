@@ -142,7 +142,7 @@ _TOKEN = re.compile(
     # "to 2,3", "at 2, 3", "cell 2,3"
     r"|(?P<bare>(?<![\d,.(\[])(?<!rows )(?<!columns )(?<!cols )\b(?P<ba>\d{1,2}) ?, ?(?P<bb>\d{1,2})\b(?!\.\d| ?, ?\d))"
     # A1, 1A (capitals only: "a1" in prose is not a cell)
-    r"|(?P<ln>(?-i:\b(?P<lna>[A-J])(?P<lnb>\d{1,2})\b))"
+    r"|(?P<ln>(?-i:\b(?P<lna>[A-J]|[a-j](?=[1-9]\b|1[0-9]\b))(?P<lnb>\d{1,2})\b))"
     r"|(?P<nl>(?-i:\b(?P<nla>\d{1,2})(?P<nlb>[A-J])\b))"
     # "two steps down", "3x right", "2 right", then the direction word, then "twice", "3 times", "x2"
     r"|(?P<dir>(?:(?:\b(?P<pre>" + _NUM + r"|twice|thrice)\s*(?:more\s+)?" + _UNIT + r"?|\(\s*(?P<ppx>\d)\s*x\s*\))\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>" + _DIR + r")\b"
@@ -204,7 +204,7 @@ def _cell(m: re.Match[str]) -> Step | None:
     if g["bare"]:
         return Step(g["ba"], g["bb"])
     if g["ln"]:
-        return Step(g["lna"], g["lnb"])
+        return Step(g["lna"].upper(), g["lnb"])
     if g["nl"]:
         return Step(g["nla"], g["nlb"])
     return None
