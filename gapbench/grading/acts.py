@@ -49,7 +49,7 @@ _CLAIM_BEFORE = re.compile(
 )
 _NARRATION_BEFORE = re.compile(r"(?<!keep )(?<!keeps )(?<!continue )(?<!start )\b(?:moving|moved|went|going|stepping|stepped|heading|headed|taking|took|executing|executed|doing|on my way|proceeding|proceeded)\b", re.IGNORECASE)
 _NEGATION = re.compile(
-    r"[❌🚫⛔✗✘]|(?<!why )(?<!why do )\b(?:not|never|no|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|(?<!why )don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
+    r"[❌🚫⛔✗✘]|(?<!why )(?<!why do )\b(?:not|never|no(?!\s+(?:change|problem|worries|doubt|need|issue))|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|(?<!why )don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
     re.IGNORECASE,
 )
 _CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after(?!\s+(?:that|this))|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)
@@ -83,7 +83,7 @@ _ACCEPT_WEAK = re.compile(
 )
 _NOT_ACCEPT = re.compile(r"\b(?:agree (?:that|with you that|on|we|we're|we are|you're|you are|it's|it is|this|the|down|up|left|right)\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b", re.IGNORECASE)
 _REJECT = re.compile(
-    r"(?:^\W*(?:no|nope|nah|negative|wait|hold on|hang on|stop)\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
+    r"(?:^\W*(?:no(?!\s+(?:change|problem|worries|doubt|need|issue))|nope|nah|negative|wait|hold on|hang on|stop)\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
     re.IGNORECASE,
 )
 _WALL = re.compile(r"🧱|\b(?:wall|walls|blocked|#|obstacle|dead[\s-]end|impassable|can't go|cannot go|can not go|not open|off the (?:grid|map|board)|out of bounds)\b|#", re.IGNORECASE)
@@ -93,6 +93,7 @@ _PROPOSAL_MARKER = re.compile(
 )
 _ARRIVAL = re.compile(r"\b(?:now|made it|arrived|reached|landed|done|here we are)\b", re.IGNORECASE)
 _NEW_PROPOSAL = re.compile(r"\b(?:i propose|i suggest|i'?d suggest|i'?d propose|my proposal|proposal|counter-proposal|how about|what about|please|next move|next step)\b", re.IGNORECASE)
+_NOW_NEXT = re.compile(r"\W*(?:now|next)\b(?!\s+(?:at|in|on)\b)", re.IGNORECASE)  # "Now: down." after an agreed move is the next one
 _NEW_AGAIN = re.compile(r"\b(?:again|another|once more|one more|next)\b", re.IGNORECASE)
 
 
@@ -225,7 +226,7 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
     split: list[list[Mention]] = []
     for group in groups:
         tail = sentence[group[-1].end - offset :]
-        if len(group) > 1 and not group[-1].steps[0].is_direction and (_INFO_AFTER.match(tail) or _BLOCKED_AFTER.match(tail)):
+        if len(group) > 1 and not group[-1].steps[0].is_direction and (_INFO_AFTER.match(tail) or _BLOCKED_AFTER.match(tail)) and not re.match(r"\s*are\b", tail):
             split += [group[:-1], group[-1:]]
         else:
             split.append(group)
@@ -244,7 +245,7 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
             Run(
                 tuple(step for m in group for step in m.steps), group[0].start, group[-1].end, role,
                 question=question and not _QUESTION_BREAK.search(sentence, e), narration=bool(_NARRATION_BEFORE.search(left)),
-                again=bool(_NEW_AGAIN.search(sentence[s : e + 24]) or _NEW_AGAIN.search(left)),
+                again=bool(_NEW_AGAIN.search(sentence[s : e + 24]) or _NEW_AGAIN.search(left) or _NOW_NEXT.match(sentence)),
                 parts=len(group),
                 marked=bool(_PROPOSAL_MARKER.search(left) or _NEW_PROPOSAL.search(sentence)),
                 asks=bool(_NEW_PROPOSAL.search(sentence)),

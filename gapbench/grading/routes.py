@@ -147,7 +147,7 @@ _TOKEN = re.compile(
     # "two steps down", "3x right", "2 right", then the direction word, then "twice", "3 times", "x2"
     r"|(?P<dir>(?:(?:\b(?P<pre>" + _NUM + r"|twice|thrice)\s*(?:more\s+)?" + _UNIT + r"?|\(\s*(?P<ppx>\d)\s*x\s*\))\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>" + _DIR + r")\b"
     r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>" + _NUM + r")\s*(?:more\s+)?" + _UNIT + r"\b|\b(?P<pt>twice|thrice)\b)"
-    r"|[ \t]+(?:by\s+)?(?P<pd>[1-9])\b(?!\s*[,;.]?\s*\d|\s*[)\]:]|[.)]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
+    r"|[ \t]+(?:by\s+)?(?P<pd>[1-9]|one|two|three|four|five|six|seven|eight|nine)\b(?!\s*[,;.]?\s*\d|\s*[)\]:]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
     # arrows, singly or repeated, with an optional count
     r"|(?P<arrow>(?P<aw>" + _ARROW + r")(?:\s*(?:x\s*(?P<ax>\d)))?)"
     # U D L R, in capitals, as a sequence (R, R, D / RRD) or alone
