@@ -19,8 +19,8 @@ from grading_corpus import CORPUS, SPLITS, load_cases, walk_gold
 # that loses accuracy fails here. The targets (held-out outcome-exact >= 97%, route-exact
 # >= 95%, zero false credit) are not reached yet: see docs/GRADING.md.
 FLOORS = {
-    "dev": {"outcome_exact": 0.85, "route_exact": 0.82, "false_credit": 4},
-    "heldout": {"outcome_exact": 0.66, "route_exact": 0.64, "false_credit": 4},
+    "dev": {"outcome_exact": 0.91, "route_exact": 0.89, "false_credit": 2},
+    "heldout": {"outcome_exact": 0.81, "route_exact": 0.78, "false_credit": 3},
 }
 
 
@@ -42,7 +42,7 @@ def test_the_corpus_is_large_and_labelled_by_the_independent_walker():
             assert case["note"].strip(), case["id"]
             collab += case["condition"] == "collab"
             solo += case["condition"] != "collab"
-    assert collab >= 200 and solo >= 100
+    assert collab >= 300 and solo >= 140  # 340 collaborations and 143 solo answers today
 
 
 def test_gapbench_reads_every_case_as_the_independent_walker_does():
