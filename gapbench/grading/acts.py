@@ -49,7 +49,7 @@ _CLAIM_BEFORE = re.compile(
 )
 _NARRATION_BEFORE = re.compile(r"(?<!keep )(?<!keeps )(?<!continue )(?<!start )\b(?:moving|moved|went|going|stepping|stepped|heading|headed|taking|took|executing|executed|doing|on my way|proceeding|proceeded)\b", re.IGNORECASE)
 _NEGATION = re.compile(
-    r"[❌🚫⛔✗✘]|(?<!why )(?<!why do )\b(?:not|never|no(?!\s+(?:change|problem|worries|doubt|need|issue))|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|(?<!why )don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
+    r"[❌🚫⛔✗✘]|(?<!why )(?<!why do )\b(?:disagree with|against|not|never|no(?!\s+(?:change|problem|worries|doubt|need|issue))|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|(?<!why )don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
     re.IGNORECASE,
 )
 _CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after(?!\s+(?:that|this))|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)

@@ -76,7 +76,8 @@ def message_text(text: object) -> str:
 
 
 # Sentence ends: . ! ? and newlines, but not the dot inside a number ("1.5") or a label ("e.g.").
-_SENTENCE_END = re.compile(r"(?<!\d)(?<!\be\.g)(?<!\bi\.e)[.!?]+(?=\s|$)|\n+|;\s")
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)[.!?]+(?=\s|$)|\n+|;\s")
+_LIST_NUMBER = re.compile(r"(?:^|\n)[ \t]*\d{1,2}$")  # "1." opening a list item is not a sentence end
 _LIST_ITEM = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[-*•+]|(?:step|move)\s*\d{1,2}\s*[:.)-])\s", re.IGNORECASE)
 
 
@@ -93,6 +94,8 @@ def sentences(text: str) -> list[tuple[int, str]]:
             if _LIST_ITEM.match(text, line_start) or text[line_start : m.start()].rstrip().endswith(":"):
                 continue  # inside a list
         if m.group().startswith((".", "!", "?")) and _inside_list_item(text, m.start()):
+            continue
+        if m.group().startswith(".") and _LIST_NUMBER.search(text, max(0, m.start() - 4), m.start()):
             continue
         piece = text[start : m.end()]
         if piece.strip():
