@@ -126,10 +126,12 @@ def _collab(transcript: Transcript) -> Extraction:
     where: list[int] = []
     claims: list[Claim] = []
     table = _Table()
+    texts: list[str] = []
     for i, m in enumerate(transcript.messages):
         if m.speaker == "user":
             continue
-        acts = read_message(message_text(m.text))
+        texts.append(message_text(m.text))
+        acts = read_message(texts[-1])
         before = len(steps)
         moving = [r for r in acts.runs if r.role == "proposal"]
         consumed: set[int] = set()
@@ -205,7 +207,7 @@ def _collab(transcript: Transcript) -> Extraction:
         for r in acts.claims:
             claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
     error = None if steps else "no agreed moves found"
-    stated = convention("\n".join(message_text(m.text) for m in transcript.messages if m.speaker != "user"))
+    stated = convention("\n".join(texts))
     return Extraction(tuple(steps), "rule", tuple(where), error=error, claims=tuple(claims), detail={"convention": stated} if stated else {})
 
 
@@ -250,12 +252,21 @@ def _solo_route(text: str) -> tuple[tuple[Step, ...], Acts]:
 def _solo(transcript: Transcript) -> Extraction:
     answers = [(i, message_text(m.text)) for i, m in enumerate(transcript.messages) if m.speaker != "user"]
     for i, text in reversed(answers):
-        route, acts = _solo_route(text)
+        route, _ = _solo_route(text)
         if route:
-            claims = tuple(Claim(s, 0, len(route)) for r in acts.claims for s in r.steps if not s.is_direction)
-            stated = convention(text)
-            return Extraction(route, "rule", (i,) * len(route), claims=claims, detail={"convention": stated} if stated else {})
+            # Conventions and stated positions count from every answer: the first often sets them up.
+            claims: list[Claim] = []
+            for _, answer in answers:
+                acts = read_message(answer)
+                for r in acts.claims:
+                    at_start = _START.search(answer, max(0, r.start - 30), r.start) is not None
+                    claims += [Claim(s, 0, 0 if at_start else len(route)) for s in r.steps if not s.is_direction]
+            stated = convention("\n".join(text for _, text in answers))
+            return Extraction(route, "rule", (i,) * len(route), claims=tuple(claims), detail={"convention": stated} if stated else {})
     return Extraction((), "rule", error="the answer gives no route", no_route=True)
+
+
+_START = re.compile(r"\bstart(?:ing)?\b[^.\n]*$", re.IGNORECASE)
 
 
 def extract_rule(transcript: Transcript) -> Extraction:

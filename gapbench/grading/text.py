@@ -67,6 +67,13 @@ MAX_MESSAGE_CHARS = 16_000
 def message_text(text: object) -> str:
     """What a grader reads of one message: normalised, reasoning dropped, quoted lines (``> ...``,
     the partner's words echoed back) removed, at most its last MAX_MESSAGE_CHARS characters."""
+    if isinstance(text, str) and len(text) > 4 * MAX_MESSAGE_CHARS:
+        # Only the tail is read: normalise no more than that (a 1 MB message stays cheap). A reasoning
+        # block whose opening tag was cut off ends at its closing tag.
+        text = text[-4 * MAX_MESSAGE_CHARS :]
+        close = re.search(r"</(?:think|thinking|reasoning|analysis)>|assistant\s*final", text, re.IGNORECASE)
+        if close and "<" + close.group().strip("</>").lower() not in text[: close.start()].lower():
+            text = text[close.end() :]
     lines = _HEADING.sub("", _EMPHASIS.sub("", strip_reasoning(normalise(text)))).split("\n")
     kept = "\n".join(line for line in lines if not line.lstrip().startswith(">"))
     if len(kept) > MAX_MESSAGE_CHARS:
