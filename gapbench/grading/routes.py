@@ -158,6 +158,7 @@ _TOKEN = re.compile(
 # "right-hand"), "right" meaning correct ("that's right", "all right", "right?").
 _CORNER_BEFORE = re.compile(r"\b(?:top|bottom|upper|lower|far)[\s-]*$", re.IGNORECASE)
 _CORRECT_BEFORE = re.compile(r"\b(?:that's|that is|you're|you are|is|are|all|exactly|quite|it's)\s*$", re.IGNORECASE)
+_MOVE_IS = re.compile(r"\b(?:move|moves|direction|way|step|choice|option|plan|answer|proposal|suggestion)\b[^.?!]{0,15}\bis\s*$", re.IGNORECASE)
 _RIGHT_AS_IN_DIRECTLY = re.compile(r"\s+(?:below|above|beneath|under|behind|next to|beside|in front|there|here|away|after|before|at the|on the)\b", re.IGNORECASE)
 _PHRASAL_UP = re.compile(r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)\s*$", re.IGNORECASE)
 _NOT_A_MOVE_AFTER = re.compile(r"[\s-]*(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE)
@@ -266,8 +267,8 @@ def _is_move_word(text: str, m: re.Match[str]) -> bool:
     if word == "right" and not m.group("pre") and _RIGHT_AS_IN_DIRECTLY.match(text, end):
         return False  # "right below us"
     if word == "right" and not m.group("pre"):
-        if _CORRECT_BEFORE.search(text, max(0, start - 16), start):
-            return False
+        if _CORRECT_BEFORE.search(text, max(0, start - 16), start) and not _MOVE_IS.search(text, max(0, start - 40), start):
+            return False  # "that's right", but not "the best move now is right"
         if text[end : end + 1] == "?" and text[:start].rstrip().endswith(","):
             return False
     return True
