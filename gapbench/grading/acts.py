@@ -179,14 +179,12 @@ _CLAIM_AFTER = re.compile(
 )
 
 
-def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = False) -> Role:
+def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = False, cells: bool = True) -> Role:
     before = sentence[max(0, start - 60) : start]
-    if _CLAIM_AFTER.match(sentence, end):
-        return "claim"
     left = _clause_left(sentence, start)
     after = sentence[end:]
-    if _CLAIM_BEFORE.search(before) and not _NARRATION_BEFORE.search(left[-14:]):
-        return "claim"
+    if cells and (_CLAIM_AFTER.match(sentence, end) or (_CLAIM_BEFORE.search(before) and not _NARRATION_BEFORE.search(left[-14:]))):
+        return "claim"  # a position is a cell: "back up" is a move
     if _BLOCKED_AFTER.match(_clause_right(sentence, end)) or _WHICH_BLOCKED.match(after) or _NEGATION.search(left) or _NEGATION.search(_clause_right(sentence, end)[:12]):
         return "negated"
     if _ENDORSED_AFTER.match(after):
@@ -239,7 +237,7 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
     for group, alt in zip(split, joined_by_or):
         s, e = group[0].start - offset, group[-1].end - offset
         plan = len(group) > 1 and all(st.is_direction for m in group for st in m.steps)
-        role = _role(sentence, s, e, alt, plan)
+        role = _role(sentence, s, e, alt, plan, any(not st.is_direction for m in group for st in m.steps))
         left = _clause_left(sentence, s)
         runs.append(
             Run(

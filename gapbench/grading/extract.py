@@ -173,7 +173,10 @@ def _collab(transcript: Transcript) -> Extraction:
             if accepted is not None:
                 # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing.
                 first = _first_sentence_end(acts.text)
-                consumed |= {k for k, r in enumerate(moving) if not (r.again or r.question) and (r.narration or r.start < first) and _within(r.steps, accepted)}
+                consumed |= {
+                    k for k, r in enumerate(moving)
+                    if k not in fresh_ask and not (r.again or r.question) and (r.narration or r.start < first) and _within(r.steps, accepted)
+                }  # fmt: skip
                 steps += accepted
                 accepted_now = accepted
                 where += [i] * len(accepted)
