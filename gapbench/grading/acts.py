@@ -144,8 +144,8 @@ def _clause_left(sentence: str, pos: int) -> str:
 
 _GOAL_EARLIER = re.compile(r"\b(?:the goal|goal is|exit|target)\b(?!.*\b(?:the goal|goal is|exit|target)\b)", re.IGNORECASE | re.DOTALL)
 _WHICH_BLOCKED = re.compile(r"\s*,?\s*(?:which|that|it)\s+(?:is|looks|seems|appears)\s+(?:like\s+)?(?:a\s+)?(?:wall|blocked|#)", re.IGNORECASE)
-_QUESTION_BREAK = re.compile(r"\s[-–—]\s|;|\.\s|\band (?:then )?\w+ (?:again|once more)\b")  # "Right - and right again?": only the second asks
-_ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right(?!\s+(?:below|above|next|beside|under|there|here|of|after|before|at|on)\b)|best|the (?:best|right) (?:move|choice|option))\b", re.IGNORECASE)
+_QUESTION_BREAK = re.compile(r"\s[-–—]\s|;|\.\s|\band (?:then )?\w+ (?:again|once more)\b|\s(?:now|then|next)\s+\w")  # "Right - and right again?": only the second asks
+_ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right(?!\s+(?:below|above|next|beside|under|there|here|of|after|before|at|on)\b)|best|the (?:best|right) (?:move|choice|option))\b(?!\s*,?\s*but\b)", re.IGNORECASE)
 _HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved|we'?ve moved|we moved|history|recap|moves? made)\b", re.IGNORECASE)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
 
@@ -197,7 +197,8 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
         return "conditional"
     if _REASON.search(_clause_break_before(sentence, start)) or re.search(r"\breasons?\s*:", sentence[:start], re.IGNORECASE):
         return "info"  # "..., because (3,2) looks open", "Reason: (1,0) is #": a reason, not a proposal
-    if _GOAL_EARLIER.search(sentence[:start]) and not _PROPOSAL_MARKER.search(sentence[_GOAL_EARLIER.search(sentence[:start]).end() : start]):
+    goal = _GOAL_EARLIER.search(sentence[:start])
+    if goal and not _PROPOSAL_MARKER.search(sentence[goal.end() : start]) and not re.search(r"\s[-–—]\s", sentence[goal.end() : start]):
         return "info"  # "I can see the goal on my side, in the top row, at (0,4)."
     if (_INFO_AFTER.match(after) and not plan) or (_INFO_BEFORE.search(left) and not _PROPOSAL_MARKER.search(left)):
         return "info"

@@ -159,7 +159,7 @@ _TOKEN = re.compile(
 _CORNER_BEFORE = re.compile(r"\b(?:top|bottom|upper|lower|far)[\s-]*$", re.IGNORECASE)
 _CORRECT_BEFORE = re.compile(r"\b(?:that's|that is|you're|you are|is|are|all|exactly|quite|it's)\s*$", re.IGNORECASE)
 _SPAN = re.compile(r"\s+to\s+(?:the\s+)?(?:right|left|bottom|top)\b", re.IGNORECASE)
-_SPAN_END = re.compile(r"\b(?:left|right|top|bottom)\s+to\s+(?:the\s+)?$|\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
+_SPAN_END = re.compile(r"\b(?:left|right)\s+to\s+(?:the\s+)?$|\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
 _MOVE_IS = re.compile(r"\b(?:move|moves|direction|way|step|choice|option|plan|answer|proposal|suggestion)\b[^.?!]{0,15}\bis\s*$", re.IGNORECASE)
 _RIGHT_AS_IN_DIRECTLY = re.compile(r"\s+(?:below|above|beneath|under|behind|next to|beside|in front|there|here|away|after|before|at the|on the)\b", re.IGNORECASE)
 _PHRASAL_UP = re.compile(r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)\s*$", re.IGNORECASE)
@@ -260,7 +260,7 @@ def _is_move_word(text: str, m: re.Match[str]) -> bool:
     and "right" meaning correct ("that's right", "all right", "..., right?")."""
     start, end = m.start("dw"), m.end("dw")
     word = m.group("dw").lower()
-    if _NOT_A_MOVE_AFTER.match(text, end) or _SPAN.match(text, end) or _SPAN_END.search(text, max(0, start - 24), start):
+    if _NOT_A_MOVE_AFTER.match(text, end) or (word in ("left", "right") and (_SPAN.match(text, end) or _SPAN_END.search(text, max(0, start - 24), start))):
         return False  # "left to right", "rows 1-6 top to bottom"
     if word == "up" and _PHRASAL_UP.search(text, max(0, start - 12), start):
         return False  # "split up", "hurry up", "ended up"
