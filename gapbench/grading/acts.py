@@ -29,7 +29,7 @@ Role = Literal["proposal", "claim", "info", "negated", "conditional", "alternati
 # What may stand between two symbols of one run: punctuation, arrows, "and", "then", list numbering.
 _RUN_GAP = re.compile(
     r"(?:[\s,;:/+>|*_]|->|=>|→|⟶|\band\b|\bthen\b|\bnext\b|\bfollowed by\b|\bafter that\b|\bfinally\b"
-    r"|\b(?:go|move|step|head|and go|and move)\b|\b(?:to|into|onto)\b|\b\d{1,2}[.)]\s)*",
+    r"|\b(?:go|move|step|head|and go|and move)\b|\b(?:to|into|onto)\b|\b(?:a|an)\b|\b\d{1,2}[.)]\s)*",
     re.IGNORECASE,
 )
 _OR_GAP = re.compile(r"^[\s,]*(?:or|or maybe|or else|/)[\s,]*$", re.IGNORECASE)
@@ -72,7 +72,7 @@ _QUESTION_SEEKS_AGREEMENT = re.compile(
     re.IGNORECASE,
 )
 _ACCEPT = re.compile(
-    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|all (?:two|three|four|five|six|of them|\d)|both|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
+    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|all (?:two|three|four|five|six|of them|\d)|both|all good|all set|all of it|the whole (?:plan|sequence|route|path|thing)|the (?:full|entire) plan|every step|all (?:the )?(?:steps|moves)|let'?s execute|execute (?:it|them|the plan)|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
     r"|👍|✅|✔|☑|👌|🆗|🙌|💯|🤝|✓)",
     re.IGNORECASE,
 )
@@ -125,6 +125,7 @@ class Acts:
     names_goal: Run | None = None  # "(0,6) is the goal": a move to it is on offer when nothing else is
     accept_end: int = -1  # where the first accepting sentence ends ("Fine." in "Fine. Up, please.")
     bare_accept: bool = False  # that sentence names no move ("Fine.", "👍"), so a move after it is new
+    only_first: int = 0  # "only the first step", "first two only", "one at a time": how much of a plan is accepted
 
     @property
     def proposals(self) -> list[Run]:
@@ -298,7 +299,7 @@ def _merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
     for r in runs:
         if out and r.role == "proposal" and out[-1].role == "proposal" and not out[-1].question:
             gap = text[out[-1].end : r.start]
-            if re.fullmatch(r"[^\n]{0,3}?[.!]\s*(?:and\s+)?(?:then|after that|afterwards)\b[\s,:]*(?:(?:we\s+)?(?:go|move|to)\s+)?", gap, re.IGNORECASE):
+            if re.fullmatch(r"[^\n]{0,3}?[.!]\s*(?:(?:and\s+)?(?:then|after that|afterwards)\b|(?:step|move)\s*\d{1,2}\s*[:.)-])[\s,:]*(?:(?:we\s+)?(?:go|move|to)\s+)?", gap, re.IGNORECASE):
                 p = out[-1]
                 out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts)
                 continue
@@ -333,6 +334,19 @@ def _json_message(text: str) -> Acts | None:
                 at = text.find(keys[k])
                 runs.append(Run(steps, at, at + len(keys[k]), "proposal", marked=True, asks=True))
     return Acts(text, tuple(runs), accepts, rejects, (), False, False, None, 0 if accepts else -1, accepts)
+
+
+_ONLY_FIRST = re.compile(
+    r"\b(?:only|just)\b[^.?!]{0,20}?\bfirst\b(?:\s+(?P<n>two|three|2|3))?|\bfirst\s+(?:step|move|one)\s+only\b|\bone\s+(?:step|move\s+)?at\s+a\s+time\b",
+    re.IGNORECASE,
+)
+
+
+def _only_first(text: str) -> int:
+    m = _ONLY_FIRST.search(text)
+    if m is None:
+        return 0
+    return {"two": 2, "2": 2, "three": 3, "3": 3}.get((m.group("n") or "").lower(), 1)
 
 
 def read_message(text: str) -> Acts:
@@ -386,4 +400,4 @@ def read_message(text: str) -> Acts:
             walls.append((offset, end))
     runs = _merge_then_sentences(text, runs)
     goal = tuple(r for r in runs if r.role == "info" and (_GOAL_INFO.match(text, r.end) or _GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)))
-    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end, bare_accept)
+    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end, bare_accept, _only_first(text))
