@@ -309,6 +309,8 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
             touching_next = next_tok is not None and not next_tok[0].group("arrow") and _BETWEEN_ARROWS.match(text[m.end() : next_tok[0].start()])
             if touching_prev and touching_next:
                 continue  # a connector: "(0,0) → (0,1)", "right → down"
+            if touching_next and not next_tok[1][0].is_direction:
+                continue  # "✓ → (2,0)": an arrow pointing at a cell introduces it
         start = m.start()
         prev = out[-1] if out else None
         if prev is not None and len(prev.steps) > 1 and len(steps) == 1 and prev.steps[-1].is_direction and not steps[0].is_direction and len(set(prev.steps)) == 1:
