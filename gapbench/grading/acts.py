@@ -145,7 +145,7 @@ def _clause_left(sentence: str, pos: int) -> str:
 
 _GOAL_EARLIER = re.compile(r"\b(?:the goal|goal is|exit|target)\b(?!.*\b(?:the goal|goal is|exit|target)\b)", re.IGNORECASE | re.DOTALL)
 _WHICH_BLOCKED = re.compile(r"\s*,?\s*(?:which|that|it)\s+(?:is|looks|seems|appears)\s+(?:like\s+)?(?:a\s+)?(?:wall|blocked|#)", re.IGNORECASE)
-_QUESTION_BREAK = re.compile(r"\s[-–—]\s|;|\.\s|\band (?:then )?\w+ (?:again|once more)\b|\s(?:now|then|next)\s+\w")  # "Right - and right again?": only the second asks
+_QUESTION_BREAK = re.compile(r"[✓✔✅👍👌]|\s[-–—]\s|;|\.\s|\band (?:then )?\w+ (?:again|once more)\b|\s(?:now|then|next)\s+\w")  # "Right - and right again?": only the second asks
 _ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right(?!\s+(?:below|above|next|beside|under|there|here|of|after|before|at|on)\b)|best|the (?:best|right) (?:move|choice|option))\b(?!\s*,?\s*but\b)", re.IGNORECASE)
 _HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved|we'?ve moved|we moved|history|recap|moves? made)\b", re.IGNORECASE)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
@@ -381,6 +381,8 @@ def read_message(text: str) -> Acts:
         stripped = sentence.strip()
         if question:
             seeks = seeks or bool(_QUESTION_SEEKS_AGREEMENT.search(stripped)) or not mine
+            if re.search(r"[✓✔✅👍👌]", stripped):
+                accepts = True  # "(1,0) ✓ → (2,0)?": accepts, then asks about the next
         elif _ACCEPT.search(stripped) and not _NOT_ACCEPT.search(stripped):
             words = stripped.split()
             m = _ACCEPT.search(stripped)
