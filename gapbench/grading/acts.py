@@ -83,7 +83,7 @@ _ACCEPT_WEAK = re.compile(
 )
 _NOT_ACCEPT = re.compile(r"\b(?:agree (?:that|with you that|on|we|we're|we are|you're|you are|it's|it is|this|the|down|up|left|right)\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b", re.IGNORECASE)
 _REJECT = re.compile(
-    r"(?:^\W*(?:no(?!\s+(?:change|problem|worries|doubt|need|issue))|nope|nah|negative|wait|hold on|hang on|stop)\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
+    r"(?:^\W*(?:no(?!\s+(?:change|problem|worries|doubt|need|issue))|nope|nah|negative|stop)\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
     re.IGNORECASE,
 )
 _WALL = re.compile(r"🧱|\b(?:wall|walls|blocked|#|obstacle|dead[\s-]end|impassable|can't go|cannot go|can not go|not open|off the (?:grid|map|board)|out of bounds)\b|#", re.IGNORECASE)
