@@ -117,15 +117,15 @@ class Mention:
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twice": 2, "thrice": 3, "once": 1}  # fmt: skip
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}  # fmt: skip
 _DIRECTION_WORDS = {
-    "up": "up", "upward": "up", "upwards": "up", "north": "up", "u": "up", "↑": "up", "⬆": "up", "⇑": "up", "🔼": "up",
-    "down": "down", "downward": "down", "downwards": "down", "south": "down", "d": "down", "↓": "down", "⬇": "down", "⇓": "down", "🔽": "down",
-    "left": "left", "leftward": "left", "leftwards": "left", "west": "left", "l": "left", "←": "left", "⬅": "left", "⇐": "left", "⟵": "left", "◀": "left",
-    "right": "right", "rightward": "right", "rightwards": "right", "east": "right", "r": "right", "→": "right", "➡": "right", "⇒": "right", "⟶": "right", "▶": "right",
+    "up": "up", "upward": "up", "upwards": "up", "north": "up", "u": "up", "↑": "up", "⬆": "up", "⇑": "up", "🔼": "up", "⇧": "up", "⏫": "up", "👆": "up",
+    "down": "down", "downward": "down", "downwards": "down", "south": "down", "d": "down", "↓": "down", "⬇": "down", "⇓": "down", "🔽": "down", "⇩": "down", "⏬": "down", "👇": "down",
+    "left": "left", "leftward": "left", "leftwards": "left", "west": "left", "l": "left", "←": "left", "⬅": "left", "⇐": "left", "⟵": "left", "◀": "left", "⇦": "left", "👈": "left",
+    "right": "right", "rightward": "right", "rightwards": "right", "east": "right", "r": "right", "→": "right", "➡": "right", "⇒": "right", "⟶": "right", "▶": "right", "⇨": "right", "➜": "right", "➔": "right", "➙": "right", "➞": "right",
 }  # fmt: skip
 _NUM = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
 _UNIT = r"(?:times?|x|steps?|cells?|squares?|spaces?|tiles?|moves?|blocks?|positions?)"
 _DIR = r"(?:upwards?|downwards?|leftwards?|rightwards?|up|down|left|right|north|south|east|west|rights|lefts|downs|ups)"
-_ARROW = "[←→↑↓⬅➡⬆⬇⇐⇒⇑⇓⟵⟶◀▶🔼🔽]"
+_ARROW = "[←→↑↓⬅➡⬆⬇⇐⇒⇑⇓⟵⟶◀▶🔼🔽⇦⇨⇧⇩➜➔➙➞⏬⏫👇👆👈]"
 _AXIS = r"(?:rows?|columns?|cols?|r|c|x|y)"
 _ORD = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
 _TOKEN = re.compile(
