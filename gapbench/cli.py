@@ -7,6 +7,7 @@ Heavy imports (torch, transformers, vllm, datasets) happen inside the command fu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import traceback
@@ -135,14 +136,28 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 
 # -------------------------------------------------------------------------------------- grading
-def _grader_engine(model: str, max_tokens: int, batch_size: int):  # type: ignore[no-untyped-def]
-    """A function from transcripts to LLM extractions, served by the model's engine."""
+@contextlib.contextmanager
+def _llm_grader(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The LLM grader named by --grader (a function from transcripts to extractions), or None for
+    the rule grader; its engine is closed afterwards."""
+    if args.grader == "rule":
+        yield None
+        return
     from gapbench.engines import build_engine
     from gapbench.grading.llm import extractor
     from gapbench.registry import load_spec
 
-    engine = build_engine(load_spec(model))
-    return engine, extractor(engine, max_tokens=max_tokens, batch_size=batch_size)
+    engine = build_engine(load_spec(args.grader))
+    try:
+        yield extractor(engine, max_tokens=args.max_tokens, batch_size=args.batch_size)
+    finally:
+        engine.close()
+
+
+def _grader_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--grader", default="rule", help="'rule' (default) or a grader model: registry name, card or model directory")
+    p.add_argument("--max-tokens", type=int, default=1024, help="LLM grader: tokens per reply (default 1024)")
+    p.add_argument("--batch-size", type=int, default=16, help="LLM grader: requests per engine batch (default 16)")
 
 
 def _cmd_grading_check(args: argparse.Namespace) -> None:
@@ -150,20 +165,15 @@ def _cmd_grading_check(args: argparse.Namespace) -> None:
 
     from gapbench._resources import grading_corpus
     from gapbench.grading.corpus import check, format_report, load_corpus
+    from gapbench.grading.extract import extract_rule
     from gapbench.grading.record import grade_transcript
 
     corpus = Path(args.corpus) if args.corpus else grading_corpus()
     cases = load_corpus(corpus)
     print(f"grading {len(cases)} cases from {corpus} with the {args.grader} grader", file=sys.stderr)
-    if args.grader == "rule":
-        grades = [grade_transcript(c.full_maze(), c.transcript()) for c in cases]
-    else:
-        engine, extract = _grader_engine(args.grader, args.max_tokens, args.batch_size)
-        try:
-            extractions = extract([c.transcript() for c in cases])
-        finally:
-            engine.close()
-        grades = [grade_transcript(c.full_maze(), c.transcript(), e) for c, e in zip(cases, extractions)]
+    with _llm_grader(args) as llm:
+        extractions = llm([c.transcript() for c in cases]) if llm else [extract_rule for _ in cases]
+    grades = [grade_transcript(c.full_maze(), c.transcript(), e) for c, e in zip(cases, extractions)]
     rules = ["favourable", "consistent"] if args.rule == "both" else [args.rule]
     reports = [check(cases, grades, grader=args.grader, corpus=str(corpus), rule=r) for r in rules]  # type: ignore[arg-type]
     print("\n\n".join(format_report(r, show_failures=args.show_failures) for r in reports))
@@ -175,15 +185,8 @@ def _cmd_grading_check(args: argparse.Namespace) -> None:
 def _cmd_regrade(args: argparse.Namespace) -> None:
     from gapbench.regrade import describe, regrade
 
-    if args.grader == "rule":
-        report = regrade(Path(args.run_dir))
-    else:
-        engine, extract = _grader_engine(args.grader, args.max_tokens, args.batch_size)
-        try:
-            report = regrade(Path(args.run_dir), llm=extract)
-        finally:
-            engine.close()
-    print(describe(report))
+    with _llm_grader(args) as llm:
+        print(describe(regrade(Path(args.run_dir), llm=llm)))
 
 
 def _add_grading(sub: argparse._SubParsersAction) -> None:
@@ -199,13 +202,11 @@ def _add_grading(sub: argparse._SubParsersAction) -> None:
             "per condition and per phenomenon. Check your grader model with this before trusting a study."
         ),
     )
-    c.add_argument("--grader", default="rule", help="'rule' (default) or a grader model: registry name, card or model directory")
+    _grader_arguments(c)
     c.add_argument("--corpus", help="a corpus folder or YAML file (default: the shipped corpus, both splits)")
     c.add_argument("--rule", choices=["favourable", "consistent", "both"], default="both", help="which scheme reading to score (default both)")
     c.add_argument("--show-failures", type=int, default=0, metavar="N", help="list the first N cases graded wrongly (ids, graded vs gold)")
     c.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    c.add_argument("--max-tokens", type=int, default=1024, help="LLM grader: tokens per reply (default 1024)")
-    c.add_argument("--batch-size", type=int, default=16, help="LLM grader: requests per engine batch (default 16)")
     c.set_defaults(func=_cmd_grading_check)
     r = sub.add_parser(
         "regrade",
@@ -217,9 +218,7 @@ def _add_grading(sub: argparse._SubParsersAction) -> None:
         ),
     )
     r.add_argument("run_dir")
-    r.add_argument("--grader", default="rule", help="'rule' (default) or a grader model: registry name, card or model directory")
-    r.add_argument("--max-tokens", type=int, default=1024, help="LLM grader: tokens per reply (default 1024)")
-    r.add_argument("--batch-size", type=int, default=16, help="LLM grader: requests per engine batch (default 16)")
+    _grader_arguments(r)
     r.set_defaults(func=_cmd_regrade)
 
 

@@ -223,10 +223,6 @@ class CheckReport:
         }  # fmt: skip
 
 
-def grade_cases(cases: Sequence[Case], grade: Callable[[Case], GradeRecord]) -> list[GradeRecord]:
-    return [grade(c) for c in cases]
-
-
 def check(cases: Sequence[Case], grades: Sequence[GradeRecord], *, grader: str, corpus: str, rule: Rule = "favourable") -> CheckReport:
     return CheckReport(grader, corpus, rule, [CaseResult(c, g, rule) for c, g in zip(cases, grades)])
 

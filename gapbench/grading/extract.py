@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Literal
 
 from gapbench.grading.acts import Acts, Run, read_message
 from gapbench.grading.routes import Step, convention
@@ -41,10 +41,6 @@ class Extraction:
     claims: tuple[Claim, ...] = ()  # stated positions: evidence for the scheme, never moves
     no_route: bool = False  # the answer gives no route at all (solo): weighted 0, never partial credit
     version: str = RULE_GRADER_VERSION
-
-
-class Extractor(Protocol):
-    def __call__(self, transcript: Transcript) -> Extraction: ...
 
 
 def _matches(run: tuple[Step, ...], proposal: tuple[Step, ...], *, strict: bool = False) -> bool:
@@ -281,6 +277,3 @@ def extract_rule(transcript: Transcript) -> Extraction:
         return _solo(transcript)
     return _collab(transcript)
 
-
-# Runs are exposed for the LLM grader's and the referee's use of the same notation.
-__all__ = ["Claim", "Extraction", "Extractor", "RULE_GRADER_VERSION", "Run", "extract_rule"]
