@@ -383,3 +383,19 @@ def test_viewer_draws_maze_and_dialogue_in_a_browser(scripted_report: Path, tmp_
     shot = tmp_path / "viewer.png"
     subprocess.run([str(CHROMIUM), *flags, "--window-size=1200,9000", f"--screenshot={shot}", url], capture_output=True, timeout=120, check=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_error_counts_stand_next_to_n(tmp_path: Path) -> None:
+    """Dialogues that ended in an engine error count in n (scoring 0); each cell says how many."""
+    mazes = [{"size": 6, "count": MAZES, "seed": 0}]
+    collab = ExperimentConfig(name="collab", models={"s": STUDENT}, mazes=mazes, conditions=["collab"])
+    ids = _maze_ids()
+    records = [_record(collab, ids[i % MAZES], "collab", ("s", "s"), i, w) for i, w in enumerate(_w("collab", (STUDENT, STUDENT)))]
+    records[:3] = [dataclasses.replace(r, transcript=dataclasses.replace(r.transcript, end="error", error="HTTP 500")) for r in records[:3]]
+    _write_run(tmp_path / "collab", collab, records)
+    loaded = load_runs([tmp_path / "collab"])
+    [row] = build(loaded.entries, loaded.runs, [], {}, {}).homogeneous
+    assert row.collab.errors == 3
+    build_report([tmp_path / "collab"], tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert f"(n={len(records)}, 3 errors)" in md

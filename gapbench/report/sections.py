@@ -31,12 +31,15 @@ def est(e: Estimate | None) -> str:
     return "-" if e is None or math.isnan(e.mean) else str(e)
 
 
-def est_n(e: Estimate | None) -> str:
-    return "-" if e is None or e.n == 0 else f"{e} (n={e.n})"
+def est_n(e: Estimate | None, errors: int = 0) -> str:
+    """An estimate with its n, and the engine errors counted in n (they score 0), if any."""
+    if e is None or e.n == 0:
+        return "-"
+    return f"{e} (n={e.n}, {errors} error{'s' if errors != 1 else ''})" if errors else f"{e} (n={e.n})"
 
 
 def _w(m: Metrics | None) -> str:
-    return est_n(m.weighted) if m else "-"
+    return est_n(m.weighted, m.errors) if m else "-"
 
 
 def _s(m: Metrics | None) -> str:
@@ -124,11 +127,11 @@ def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
             rows = []
             for a in matrix.models:
                 cells = [next((c for c in matrix.cells if (c.first, c.second) == (a, b)), None) for b in matrix.models]
-                rows.append([a] + [est_n(getattr(c.metrics, metric)) + (" \u2020" if c.ordering_significant else "") if c else "-" for c in cells])
+                rows.append([a] + [est_n(getattr(c.metrics, metric), c.metrics.errors) + (" \u2020" if c.ordering_significant else "") if c else "-" for c in cells])
             tables.append(Table(["first \\ second", *matrix.models], rows, f"{metric}: rows speak first, columns second; \u2020 significant ordering effect"))
     if report.ordering:
         tables.append(Table(["A", "B", "A first", "B first", *CONTRAST_HEADERS], [
-            [o.a, o.b, est_n(o.a_first.weighted), est_n(o.b_first.weighted), *contrast_cells(o.effect)]
+            [o.a, o.b, est_n(o.a_first.weighted, o.a_first.errors), est_n(o.b_first.weighted, o.b_first.errors), *contrast_cells(o.effect)]
             for o in report.ordering
         ], "Ordering effect: A first - B first"))  # fmt: skip
     if report.published_ordering:

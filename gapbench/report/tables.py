@@ -31,6 +31,7 @@ class Metrics:
 
     weighted: Estimate
     success: Estimate
+    errors: int = 0  # dialogues in n that ended in an engine error (they score 0)
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,8 @@ def metrics(entries: list[Entry]) -> Metrics | None:
     if not entries:
         return None
     mazes = [e.record.maze_id for e in entries]
-    return Metrics(mean_ci(weighted(entries), clusters=mazes), mean_ci(success(entries), clusters=mazes))
+    errors = sum(e.record.transcript.end == "error" for e in entries)
+    return Metrics(mean_ci(weighted(entries), clusters=mazes), mean_ci(success(entries), clusters=mazes), errors)
 
 
 Outcome = Literal["weighted", "success"]
