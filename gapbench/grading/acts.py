@@ -126,6 +126,7 @@ class Acts:
     accept_end: int = -1  # where the first accepting sentence ends ("Fine." in "Fine. Up, please.")
     bare_accept: bool = False  # that sentence names no move ("Fine.", "👍"), so a move after it is new
     only_first: int = 0  # "only the first step", "first two only", "one at a time": how much of a plan is accepted
+    reject_sentences: tuple[tuple[int, int], ...] = ()  # spans of sentences that reject ("No, (1,3) gets us nowhere")
 
     @property
     def proposals(self) -> list[Run]:
@@ -199,7 +200,7 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
     if _REASON.search(_clause_break_before(sentence, start)) or re.search(r"\breasons?\s*:", sentence[:start], re.IGNORECASE):
         return "info"  # "..., because (3,2) looks open", "Reason: (1,0) is #": a reason, not a proposal
     goal = _GOAL_EARLIER.search(sentence[:start])
-    if goal and not _PROPOSAL_MARKER.search(sentence[goal.end() : start]) and not re.search(r"\s[-–—]\s", sentence[goal.end() : start]):
+    if goal and not _PROPOSAL_MARKER.search(sentence[goal.end() : start]) and not re.search(r"\s[-–—]\s|:", sentence[goal.end() : start]):
         return "info"  # "I can see the goal on my side, in the top row, at (0,4)."
     if (_INFO_AFTER.match(after) and not plan) or (_INFO_BEFORE.search(left) and not _PROPOSAL_MARKER.search(left)):
         return "info"
@@ -362,6 +363,7 @@ def read_message(text: str) -> Acts:
     runs: list[Run] = []
     accepts = rejects = seeks = arrived = bare_accept = False
     accept_end = -1
+    reject_spans: list[tuple[int, int]] = []
     walls: list[tuple[int, int]] = []
     index = 0
     for offset, sentence in sentences(text):
@@ -396,10 +398,11 @@ def read_message(text: str) -> Acts:
             bare_accept = not mine
         if _REJECT.search(stripped) or _NOT_ACCEPT.search(stripped) and re.search(r"disagree|don't agree|do not agree|not (?:ok|okay|agreed)", stripped, re.IGNORECASE):
             rejects = True
+            reject_spans.append((offset, end))
         if not question and any(r.role == "claim" for r in here) and _ARRIVAL.search(stripped):
             arrived = True
         if _WALL.search(stripped):
             walls.append((offset, end))
     runs = _merge_then_sentences(text, runs)
     goal = tuple(r for r in runs if r.role == "info" and (_GOAL_INFO.match(text, r.end) or _GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)))
-    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end, bare_accept, _only_first(text))
+    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end, bare_accept, _only_first(text), tuple(reject_spans))

@@ -142,6 +142,7 @@ def _collab(transcript: Transcript) -> Extraction:
             restating = [
                 k for k, r in enumerate(moving)
                 if _matches(r.steps, table.steps, strict=not (loose or r.narration)) and not r.question and k not in fresh_ask
+                and not any(lo <= r.start < hi for lo, hi in acts.reject_sentences)  # "No, (1,3) gets us nowhere"
             ]  # fmt: skip
             echoed = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question]
             prefix = [k for k, r in enumerate(moving) if not r.question and len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])]
@@ -186,7 +187,7 @@ def _collab(transcript: Transcript) -> Extraction:
             if k in consumed or r.question or not table.executed or not (r.narration or (acts.accepts and not table.steps and not r.marked)):
                 continue
             remaining = table.executed[table.narrated :] or table.executed
-            if _matches(r.steps, remaining[: len(r.steps)]) and (table.from_plan or not r.again):
+            if _matches(r.steps, remaining[: len(r.steps)], strict=True) and (table.from_plan or not r.again):
                 consumed.add(k)
                 table.narrated = min(len(table.executed), table.narrated + len(r.steps))
         # 3. The last concrete proposal of the message goes on the table.
