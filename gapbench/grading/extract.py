@@ -184,7 +184,8 @@ def _collab(transcript: Transcript) -> Extraction:
                 table = _Table(executed=table.executed, narrated=table.narrated, from_plan=table.from_plan)
         # 2. Narration of moves just executed confirms them; it is not a new move.
         for k, r in enumerate(moving):
-            if k in consumed or r.question or not table.executed or not (r.narration or (acts.accepts and not table.steps and not r.marked)):
+            echo = acts.accepts and not table.steps and not r.marked and r.start < acts.accept_end  # "Agreed, up." after the up
+            if k in consumed or r.question or not table.executed or not (r.narration or echo):
                 continue
             remaining = table.executed[table.narrated :] or table.executed
             if _matches(r.steps, remaining[: len(r.steps)], strict=True) and (table.from_plan or not r.again):
