@@ -475,6 +475,11 @@ def _add_merge(sub: argparse._SubParsersAction) -> None:
 
 # ----------------------------------------------------------------------------------------- play
 def _cmd_play(args: argparse.Namespace) -> None:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise UserError("the web game needs FastAPI and uvicorn: pip install 'gapbench[play]'") from None
     from gapbench.play.lab import PLAY_CONFIG, open_lab
     from gapbench.play.server import serve
 
@@ -489,8 +494,11 @@ def _cmd_play(args: argparse.Namespace) -> None:
     )  # fmt: skip
     try:
         serve(lab, host=args.host, port=args.port)
+    except KeyboardInterrupt:
+        pass  # Ctrl+C: every finished game is already recorded
     finally:
         lab.close()
+    print(f"gapbench play: stopped; the games are in {lab.run_dir}")
 
 
 def _add_play(sub: argparse._SubParsersAction) -> None:
