@@ -339,40 +339,70 @@ def test_a_failing_model_is_a_message_in_the_page_not_a_crash(tmp_path: Path) ->
     assert record.transcript.end == "gave_up" and [m.text for m in record.transcript.agent_messages] == ["Hello"]
 
 
-def test_concurrent_games_in_one_lab_are_all_recorded_once(tmp_path: Path) -> None:
-    """Eight participants play whole games at once through the lab (threads, one writer)."""
+def _play_in_lab(run_dir: Path, participants: int, games: int) -> None:
+    """``participants`` people play whole games against the oracle at once, through the lab (threads, one writer)."""
     from gapbench.play.lab import open_lab
 
-    lab = open_lab(ROOT / "examples" / "play.yaml", model="oracle", seat=None, mazes=None, games=2, out=tmp_path / "run",
+    lab = open_lab(ROOT / "examples" / "play.yaml", model="oracle", seat=None, mazes=None, games=games, out=run_dir,
                    max_chars=1000, consent=None, echo=lambda _: None)  # fmt: skip
     errors: list[BaseException] = []
 
     def play() -> None:
         try:
             p = lab.join()
-            for _ in range(2):
+            for _ in range(games):
                 lab.start_next(p)
                 g = p.game
                 while not g.dialogue.done:
-                    last = g.dialogue.messages[-1].text
-                    move = re.search(r"I propose we move (\w+)", last)
-                    text = f"Agreed: we move {move.group(1)}." if move else "My map:\n" + "\n".join(g.item.views[0 if g.human == "agent_1" else 1].rows)
-                    lab.say(g, text)
-        except BaseException as exc:  # noqa: BLE001
+                    move = re.search(r"I propose we move (\w+)", g.dialogue.messages[-1].text)
+                    mine = g.item.views[0 if g.human == "agent_1" else 1].rows
+                    lab.say(g, f"Agreed: we move {move.group(1)}." if move else "My map:\n" + "\n".join(mine))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
 
-    threads = [threading.Thread(target=play) for _ in range(8)]
+    threads = [threading.Thread(target=play) for _ in range(participants)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     lab.close()
     assert not errors, errors
+
+
+def test_concurrent_games_in_one_lab_are_all_recorded_once(tmp_path: Path) -> None:
+    _play_in_lab(tmp_path / "run", participants=8, games=2)
     records = read_results(tmp_path / "run")
-    assert len(records) == 16 and all(r.grade.success for r in records)
+    assert len(records) == 16 and len({r.dialogue_id for r in records}) == 16 and all(r.grade.success for r in records)
+    assert len({m for r in records for m in r.models if m.startswith("human:")}) == 8
     seats = [r.transcript.meta["play"]["seat"] for r in records]
     assert seats.count("first") == seats.count("second") == 8  # balanced across participants and mazes
-    by_maze = {}
+    by_maze: dict[str, set[str]] = {}
     for r in records:
         by_maze.setdefault(r.maze_id, set()).add(r.transcript.meta["play"]["seat"])
     assert all(s == {"first", "second"} for s in by_maze.values())
+
+
+def test_report_shows_human_ai_pairs_beside_ai_ai_and_the_viewer_replays_them(tmp_path: Path) -> None:
+    from gapbench.report import build_report
+    from gapbench.runner import run_experiment
+
+    _play_in_lab(tmp_path / "play", participants=4, games=2)
+    study = tmp_path / "ai.yaml"
+    study.write_text(  # two copies of the oracle on the same mazes as examples/play.yaml
+        "name: ai\noutput_dir: ai\nmodels: {oracle: scripted:oracle}\nmazes: [{size: 6, density: 0.3, count: 6, seed: 0}]\n"
+        "conditions: [collab]\nmax_turns: 50\n"
+    )
+    run_experiment(study, progress=False, echo=lambda _: None)
+    page = build_report([tmp_path / "play", tmp_path / "ai"], tmp_path / "report")
+    data = json.loads((tmp_path / "report" / "report.json").read_text())
+    [row] = data["human_ai"]
+    assert row["model"] == "scripted:oracle" and row["participants"] == 4 and row["gave_up"] == 0
+    assert row["person_first"]["weighted"]["n"] == row["model_first"]["weighted"]["n"] == 4
+    assert row["ai_ai"]["weighted"]["mean"] == 1.0 and row["versus_ai"]["weighted"]["mean"] == 0.0
+    assert not any("human:" in r["model"] for r in data["homogeneous"])  # people are not model rows
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "## Human-AI pairs" in md and "| scripted:oracle | 1.00 [1.00, 1.00] (n=4) | 1.00 [1.00, 1.00] (n=4) | 1.00" in md
+    dialogues = json.loads(page.read_text().split('id="dialogues">', 1)[1].split("</script>", 1)[0])
+    played = [d for d in dialogues if any(m.startswith("human:") for m in d["models"])]
+    assert len(played) == 8 and all(d["maze"] and d["grades"]["rule"]["route"] for d in played)
+    assert {d["models"].index("scripted:oracle") for d in played} == {0, 1}

@@ -27,6 +27,7 @@ from gapbench.engines.base import ChatRequest, Completion, Engine
 from gapbench.experiment import DialogueSpec, ExperimentConfig, MazeSetPath
 from gapbench.grading.extract import RULE_GRADER_VERSION
 from gapbench.mazeset import MazeItem
+from gapbench.play import HUMAN, is_human
 from gapbench.protocol import Dialogue
 from gapbench.redact import redact_text
 from gapbench.results import DialogueRecord, ResultsWriter, iter_records, shard_files, shard_name
@@ -35,11 +36,6 @@ from gapbench.transcript import AGENTS, Speaker
 
 Seat = Literal["first", "second"]
 PLAY_CONFIG = shipped("examples") / "play.yaml"
-HUMAN = "human:"  # model label of a person's seat: human:<participant id>
-
-
-def is_human(model: str) -> bool:
-    return model.startswith(HUMAN)
 
 
 class ModelWorker:
