@@ -406,3 +406,19 @@ def test_report_shows_human_ai_pairs_beside_ai_ai_and_the_viewer_replays_them(tm
     played = [d for d in dialogues if any(m.startswith("human:") for m in d["models"])]
     assert len(played) == 8 and all(d["maze"] and d["grades"]["rule"]["route"] for d in played)
     assert {d["models"].index("scripted:oracle") for d in played} == {0, 1}
+
+
+@pytest.mark.slow
+def test_smollm2_plays_on_cpu(tmp_path: Path) -> None:
+    """The embedded default model answers a person through the transformers engine on CPU."""
+    server = Server(tmp_path, "--model", "smollm2-135m-instruct", "--seat", "second", "--games", "1")
+    try:
+        c = httpx.Client(base_url=server.base, timeout=300)
+        state = c.post("/api/begin", json={}).json()
+        assert state["your_turn"] and [m["who"] for m in state["messages"]] == ["partner"] and state["messages"][0]["text"].strip()
+        assert c.post("/api/give-up", json={}).json()["end"] == "gave_up"
+    finally:
+        server.stop()
+    [record] = read_results(server.run_dir)
+    [opening] = record.transcript.agent_messages
+    assert record.models[0] == "smollm2-135m-instruct" and opening.completion_tokens and opening.prompt_tokens
