@@ -481,12 +481,13 @@ def _cmd_play(args: argparse.Namespace) -> None:
     except ImportError:
         raise UserError("the web game needs FastAPI and uvicorn: pip install 'gapbench[play]'") from None
     from gapbench.play.lab import PLAY_CONFIG, open_lab
-    from gapbench.play.server import serve
+    from gapbench.play.server import check_address, serve
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port {args.port}: give a port between 1 and 65535, e.g. 8765")
     if args.max_chars < 1:
         raise UserError(f"--max-chars {args.max_chars}: give at least 1")
+    check_address(args.host, args.port)
     lab = open_lab(
         Path(args.config) if args.config else PLAY_CONFIG, model=args.model, seat=args.seat,
         mazes=Path(args.mazes) if args.mazes else None, games=args.games, out=Path(args.out) if args.out else None,

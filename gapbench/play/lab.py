@@ -31,7 +31,7 @@ from gapbench.play import HUMAN, is_human
 from gapbench.protocol import Dialogue
 from gapbench.redact import redact_text
 from gapbench.results import DialogueRecord, ResultsWriter, iter_records, shard_files, shard_name
-from gapbench.runner import DialogueJob, _record, build_engines, fit_layouts, load_mazes
+from gapbench.runner import DialogueJob, _record, build_engines, check_study, fit_layouts, load_mazes
 from gapbench.transcript import AGENTS, Speaker
 
 Seat = Literal["first", "second"]
@@ -174,7 +174,6 @@ class Lab:
         # A run of the same settings plans AI-AI dialogues; games are another kind of record, so their
         # hash is kept apart and neither joins the other's directory.
         results_hash = hashlib.sha256(f"play:{rundir.run_hash(study, [i.id for i in items])}".encode()).hexdigest()[:16]
-        rundir.check_writable(run_dir)
         rundir.open_run(run_dir, results_hash, config_path, new_run=False, dry_run=False)
         self.info = rundir.new_info(study, results_hash, config_path, {"rule": RULE_GRADER_VERSION})
         self.shard = run_dir / rundir.RESULTS_DIR / shard_name(0, 1)
@@ -308,6 +307,7 @@ def open_lab(
         raise FileNotFoundError(f"--consent {consent}: no such file; give a text file with the consent text")
     text = consent.read_text(encoding="utf-8").strip() if consent is not None else DEFAULT_CONSENT
     run_dir = out if out is not None else Path("runs") / f"play-{study.name}"
+    check_study(config, run_dir)  # the model resolves and the directory is writable, before anything is made
     return Lab(
         study=config, config_path=config_path, model=model, items=items, seat=seat, run_dir=run_dir.resolve(),
         max_chars=max_chars, consent=text, echo=echo,

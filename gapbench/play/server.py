@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import socket
 import threading
 from importlib.resources import files
 from typing import Any
@@ -173,6 +174,16 @@ def create_app(lab: Lab, *, host: str, token: str | None) -> FastAPI:
         return act(participant(request), lab.start_next)
 
     return app
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail with a clear message, before a model loads, where the server could not listen."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OSError(f"--host {host} --port {port}: cannot listen there ({exc.strerror}); choose another --port or --host") from None
 
 
 def serve(lab: Lab, *, host: str, port: int, echo: Any = print) -> None:
