@@ -15,6 +15,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import Future
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,7 +45,7 @@ class ModelWorker:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._queue: queue.Queue[tuple[str, Any, Future] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, Any, Future | None] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="gapbench-play-model", daemon=True)
         self._thread.start()
 
@@ -54,7 +55,7 @@ class ModelWorker:
         return future.result()
 
     def release(self, conversation_ids: list[str]) -> None:
-        self._queue.put(("release", conversation_ids, Future()))
+        self._queue.put(("release", conversation_ids, None))
 
     def close(self) -> None:
         self._queue.put(None)
@@ -82,7 +83,7 @@ class ModelWorker:
             except Exception as exc:  # noqa: BLE001 - an engine failure is shown to the person, never a crash
                 results = [Completion(r.conversation_id, "", finish_reason="error", error=f"{type(exc).__name__}: {exc}") for _, r, _ in asks]
             for (_, _, future), completion in zip(asks, results):
-                future.set_result(completion)
+                future.set_result(completion)  # type: ignore[union-attr]
 
 
 DEFAULT_CONSENT = (
@@ -177,8 +178,8 @@ class Lab:
         rundir.open_run(run_dir, results_hash, config_path, new_run=False, dry_run=False)
         self.info = rundir.new_info(study, results_hash, config_path, {"rule": RULE_GRADER_VERSION})
         self.shard = run_dir / rundir.RESULTS_DIR / shard_name(0, 1)
-        self._lock_context = rundir.shard_lock(self.shard)
-        self._lock_context.__enter__()
+        self._held = ExitStack()  # the shard's lock, from here to close()
+        self._held.enter_context(rundir.shard_lock(self.shard))
         self._write_lock = threading.Lock()
         self._writer: ResultsWriter | None = None
         self._join_lock = threading.Lock()
@@ -190,7 +191,7 @@ class Lab:
             self.layouts = fit_layouts(self.templates, engines, echo)
             self.worker = ModelWorker(engines[model])
         except BaseException:
-            self._lock_context.__exit__(None, None, None)
+            self._held.close()
             raise
 
     def close(self) -> None:
@@ -200,7 +201,7 @@ class Lab:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
-        self._lock_context.__exit__(None, None, None)
+        self._held.close()
 
     # ------------------------------------------------------------------------------ participants
     def join(self) -> Participant:
