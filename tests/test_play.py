@@ -382,6 +382,30 @@ def test_concurrent_games_in_one_lab_are_all_recorded_once(tmp_path: Path) -> No
     assert all(s == {"first", "second"} for s in by_maze.values())
 
 
+def test_the_turn_limit_ends_a_game(tmp_path: Path) -> None:
+    from gapbench.play.lab import open_lab
+
+    study = tmp_path / "short.yaml"
+    study.write_text("name: short\nmodels: {oracle: scripted:oracle}\nmazes: [{size: 6, density: 0.3, count: 1, seed: 0}]\nmax_turns: 3\n")
+    lab = open_lab(study, model="oracle", seat="first", mazes=None, games=None, out=tmp_path / "run", max_chars=50,
+                   consent=None, echo=lambda _: None)  # fmt: skip
+    try:
+        p = lab.join()
+        lab.start_next(p)
+        game = p.game
+        lab.say(game, "Hello")
+        with pytest.raises(ValueError, match="the limit is 50"):
+            lab.say(game, "x" * 51)
+        lab.say(game, "Where are you?")
+        assert game.dialogue.turns == 3 and game.record is not None and game.record.transcript.end == "max_turns"
+        with pytest.raises(ValueError, match="not your turn"):
+            lab.say(game, "one more")
+    finally:
+        lab.close()
+    [record] = read_results(tmp_path / "run")
+    assert record.transcript.end == "max_turns" and record.models[0].startswith("human:")
+
+
 def test_report_shows_human_ai_pairs_beside_ai_ai_and_the_viewer_replays_them(tmp_path: Path) -> None:
     from gapbench.report import build_report
     from gapbench.runner import run_experiment

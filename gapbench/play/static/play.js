@@ -62,6 +62,9 @@
     $("give-up").disabled = over || busy;
     $("say").maxLength = s.max_chars;
     show("reveal", over);
+    if (!over && !s.your_turn && !s.error && !busy) {
+      window.setTimeout(function () { if (!busy) request("GET", "/api/state"); }, 2000);  // e.g. reloaded while the model writes
+    }
     if (over) {
       GapbenchMaze.drawOutcome($("full-maze"), s.reveal);
       $("outcome").textContent = outcome(s);
