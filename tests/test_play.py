@@ -103,11 +103,12 @@ def browser() -> Iterator[object]:
 
 
 # ------------------------------------------------------------------------------------ the person
-def _begin(page, base: str) -> str:  # type: ignore[no-untyped-def]
+def _begin(page, base: str, consent: str | None = CONSENT) -> str:  # type: ignore[no-untyped-def]
     page.on("dialog", lambda d: d.accept())
     page.goto(base)
     page.wait_for_selector("#consent:not([hidden])")
-    assert page.inner_text("#consent-text") == CONSENT  # the configured text, as text
+    if consent is not None:
+        assert page.inner_text("#consent-text") == consent  # the configured text, as text
     page.click("#begin")
     page.wait_for_selector("#my-map .cell")
     return page.inner_text("#whoami").removeprefix("participant ")
@@ -315,7 +316,8 @@ def test_beyond_the_loopback_every_request_needs_the_printed_token(tmp_path: Pat
         server.stop()
 
 
-def test_a_failing_model_is_a_message_in_the_page_not_a_crash(tmp_path: Path) -> None:
+@pytest.fixture()
+def down_server(tmp_path: Path) -> Iterator[Server]:
     """The model is served over the OpenAI API by a server that is not there."""
     study = tmp_path / "study.yaml"
     study.write_text(
@@ -324,19 +326,35 @@ def test_a_failing_model_is_a_message_in_the_page_not_a_crash(tmp_path: Path) ->
         "mazes: [{size: 4, density: 0.2, count: 1, seed: 3}]\n"
     )
     server = Server(tmp_path, str(study), "--model", "down", "--seat", "first")
-    try:
-        c = httpx.Client(base_url=server.base)
-        c.post("/api/begin", json={})
-        state = c.post("/api/say", json={"text": "Hello"}).json()
-        assert state["stage"] == "play" and "could not answer" in state["error"] and not state["your_turn"]
-        again = c.post("/api/retry", json={}).json()
-        assert "could not answer" in again["error"] and len(again["messages"]) == 1
-        assert c.post("/api/give-up", json={}).json()["end"] == "gave_up"
-    finally:
-        out = server.stop()
-    assert "Traceback" not in out
-    [record] = read_results(server.run_dir)
+    yield server
+    assert "Traceback" not in server.stop()
+
+
+def test_a_failing_model_is_a_message_in_the_page_not_a_crash(down_server: Server) -> None:
+    c = httpx.Client(base_url=down_server.base)
+    c.post("/api/begin", json={})
+    state = c.post("/api/say", json={"text": "Hello"}).json()
+    assert state["stage"] == "play" and "could not answer" in state["error"] and not state["your_turn"]
+    again = c.post("/api/retry", json={}).json()
+    assert "could not answer" in again["error"] and len(again["messages"]) == 1
+    assert c.post("/api/give-up", json={}).json()["end"] == "gave_up"
+    [record] = read_results(down_server.run_dir)
     assert record.transcript.end == "gave_up" and [m.text for m in record.transcript.agent_messages] == ["Hello"]
+
+
+@pytest.mark.browser
+def test_a_failing_model_shows_its_error_and_a_retry_button(down_server: Server, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    _begin(page, down_server.base, consent=None)
+    _send(page, "Hello")
+    page.wait_for_selector("#model-error:not([hidden])")
+    assert "could not answer" in page.inner_text("#model-error") and page.is_visible("#retry") and page.is_disabled("#say")
+    page.click("#retry")
+    page.wait_for_selector("#model-error:not([hidden])")
+    page.click("#give-up")
+    page.wait_for_selector("#reveal:not([hidden])")
+    assert "you gave up" in page.inner_text("#outcome")
+    page.close()
 
 
 def _play_in_lab(run_dir: Path, participants: int, games: int) -> None:
