@@ -164,7 +164,6 @@ class Lab:
         run_dir: Path, max_chars: int, consent: str, echo: Any = print,
     ) -> None:  # fmt: skip
         self.config = study
-        self.config_path = config_path
         self.model = model
         self.items = items
         self.seat = seat
