@@ -22,6 +22,8 @@ def test_wheel_carries_the_registry_and_the_default_study(tmp_path: Path) -> Non
     assert {f"gapbench/models/{c}" for c in cards} <= names
     assert {"gapbench/examples/quickstart.yaml", "gapbench/protocol/templates/v1.yaml", "gapbench/protocol/templates/v2.yaml"} <= names
     assert "gapbench/report/template.html" in names and "gapbench/data/published.yaml" in names
+    play = {f"gapbench/play/static/{f}" for f in ("index.html", "play.js", "play.css")} | {"gapbench/report/maze.js", "gapbench/report/maze.css"}
+    assert play | {"gapbench/examples/play.yaml"} <= names  # what `gapbench play` serves and its default study
 
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True)

@@ -183,6 +183,11 @@ class Dialogue:
     def fail(self, error: str) -> None:
         self.end, self.error = "error", error
 
+    def give_up(self) -> None:
+        """A person playing a seat ends the game before the goal (gapbench play)."""
+        if not self.done:
+            self.end = "gave_up"
+
     def _update_end(self) -> None:
         agent_msgs = [m for m in self.messages if m.speaker != "user"]
         if self.condition != "collab":

@@ -49,6 +49,8 @@ def render(secs: list[Section], out: Path, *, title: str, subtitle: str, dialogu
         "BODY": "\n".join(_section(s, out) for s in secs),
         "VIEWER_NOTE": escape(viewer_note),
         "DATA": _script_json(dialogues),
+        "MAZE_JS": files("gapbench.report").joinpath("maze.js").read_text(encoding="utf-8"),
+        "MAZE_CSS": files("gapbench.report").joinpath("maze.css").read_text(encoding="utf-8"),
     }
     # One pass, so placeholders inside substituted text (a transcript, a model name) stay as written.
     return re.sub(r"\{\{([A-Z_]+)\}\}", lambda m: values[m.group(1)], template)

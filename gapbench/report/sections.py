@@ -147,6 +147,28 @@ def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
         "outcome). " + SIGNIFICANCE,
         tables, plots.get("heterogeneous", []), "; ".join(x for x in (n.get("heterogeneous"), n.get("ordering")) if x) or None,
     ))  # fmt: skip
+    if report.human_ai:
+        out.append(Section(
+            "human_ai", "Human-AI pairs",
+            "Games people played with a model (`gapbench play`), by who spoke first, beside two copies of the model "
+            "(AI-AI) on the same mazes. A person is one seat, recorded as human:<participant id>; games a person gave "
+            "up count as played. " + SIGNIFICANCE,
+            [
+                Table(["model", "person first", "model first", "AI-AI (two copies)", "success: person first", "success: model first",
+                       "success: AI-AI", "participants", "given up"], [
+                    [r.model, _w(r.person_first), _w(r.model_first), _w(r.ai_ai), _s(r.person_first), _s(r.model_first),
+                     _s(r.ai_ai), str(r.participants), str(r.gave_up)]
+                    for r in report.human_ai
+                ], "Outcomes (weighted; success)"),
+                Table(["model", "contrast", *CONTRAST_HEADERS], [
+                    [r.model, name, *contrast_cells(c)]
+                    for r in report.human_ai
+                    for name, c in (("human-AI - AI-AI", r.versus_ai), ("person first - model first", r.ordering)) if c
+                ], "Human-AI against AI-AI, and seat order"),
+            ],
+            note=None if all(r.ai_ai for r in report.human_ai) else
+            "no AI-AI games of some models on these runs' mazes: add a `gapbench run` of the same study to compare",
+        ))  # fmt: skip
     relay_tables = [Table(["K", "strong primer", "strong recovery", "success: primer", "success: recovery"], [
         [str(p.k), _w(p.primer), _w(p.recovery), _s(p.primer), _s(p.recovery)] for p in c.points
     ] + [["weak + weak (no swap)", _w(c.weak_weak), "", _s(c.weak_weak), ""],

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal
 
+from gapbench.play import is_human
 from gapbench.report.load import Entry, RelationTriple, RunSource
 from gapbench.grading.agreement import rule_vs_llm
 from gapbench.stats import METHOD, Difference, Estimate, holm, mean_ci, paired_contrast
@@ -159,6 +160,20 @@ class SchemeRow:
 
 
 @dataclass(frozen=True)
+class HumanAIRow:
+    """A model playing with people (`gapbench play`), beside two copies of it on the same mazes."""
+
+    model: str
+    person_first: Metrics | None  # the person speaks first, the model second
+    model_first: Metrics | None
+    ai_ai: Metrics | None  # two copies of the model (homogeneous collaboration), from any run of the report
+    participants: int
+    gave_up: int  # games the person gave up
+    versus_ai: Contrast | None = None  # human-AI (both orders) minus AI-AI, paired by maze
+    ordering: Contrast | None = None  # person first minus model first
+
+
+@dataclass(frozen=True)
 class PublishedHomogeneous:
     model: str
     weighted: float
@@ -184,6 +199,7 @@ class Report:
     source: dict[str, str]  # the paper
     notes: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
     method: str = METHOD  # the statistics, in one line
+    human_ai: list[HumanAIRow] = field(default_factory=list)  # empty unless people played (gapbench play)
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -376,6 +392,27 @@ def agreement(entries: list[Entry]) -> list[AgreementRow]:
 
 
 
+def human_ai(people: list[Entry], ai: list[Entry]) -> list[HumanAIRow]:
+    """Per model that played with people: each seat order, and two copies of the model on the same mazes."""
+    def model(e: Entry) -> str:
+        return next(m for m in e.models if not is_human(m))
+
+    copies = group((e for e in ai if e.record.condition == "collab" and len(set(e.models)) == 1), lambda e: e.models[0])
+    rows = []
+    for name, es in sorted(group(people, model).items()):
+        first = [e for e in es if is_human(e.models[0])]
+        second = [e for e in es if not is_human(e.models[0])]
+        base = copies.get(name, [])
+        rows.append(HumanAIRow(
+            name, metrics(first), metrics(second), metrics(base),
+            participants=len({m for e in es for m in e.models if is_human(m)}),
+            gave_up=sum(e.record.transcript.end == "gave_up" for e in es),
+            versus_ai=difference(es, base) if base else None,
+            ordering=difference(first, second) if first and second else None,
+        ))  # fmt: skip
+    return rows
+
+
 def describe_scheme(scheme: dict[str, Any] | None) -> str:
     if not scheme:
         return "directions"
@@ -432,8 +469,11 @@ def adjust(report: Report) -> Report:
 
 
 def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTriple], published: dict[str, Any], notes: dict[str, str]) -> Report:
-    """Every table of the report, with a note for each section the runs cannot fill."""
+    """Every table of the report, with a note for each section the runs cannot fill. Games people
+    played (`gapbench play`) fill the human-AI table only, so no participant becomes a model row."""
     notes = dict(notes)
+    people = [e for e in entries if any(is_human(m) for m in e.models)]
+    entries = [e for e in entries if not any(is_human(m) for m in e.models)]
     conditions = {e.record.condition for e in entries}
     homo = homogeneous(entries)
     if not homo:
@@ -468,4 +508,5 @@ def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTripl
         runs=runs, homogeneous=homo, matrix=matrix, ordering=order, relay=curves, relations=rels, efficiency=eff,
         buckets=buckets, cache=reuse, agreement=agree, schemes=schemes(entries), published=published_homogeneous(published, homo),
         published_ordering=list(published.get("ordering", [])), source=dict(published.get("source", {})), notes=notes,
+        human_ai=human_ai(people, entries),
     ))  # fmt: skip
