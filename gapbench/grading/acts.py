@@ -93,6 +93,7 @@ _PROPOSAL_MARKER = re.compile(
 )
 _ARRIVAL = re.compile(r"\b(?:now|made it|arrived|reached|landed|done|here we are)\b", re.IGNORECASE)
 _NEW_PROPOSAL = re.compile(r"\b(?:i propose|i suggest|i'?d suggest|i'?d propose|my proposal|proposal|counter-proposal|how about|what about|please|next move|next step)\b", re.IGNORECASE)
+_AGAIN_AFTER = re.compile(r"\s*(?:again|once more|one more time)\b", re.IGNORECASE)
 _NOW_NEXT = re.compile(r"\W*(?:now|next)\b(?!\s+(?:at|in|on)\b)", re.IGNORECASE)  # "Now: down." after an agreed move is the next one
 _NEW_AGAIN = re.compile(r"\b(?:again|another|once more|one more|next)\b", re.IGNORECASE)
 
@@ -223,6 +224,17 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
         # "To summarize, we have moved down and down": the path so far, not a proposal.
         return [Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info") for g in group_runs(text, mine)]
     groups = group_runs(text, mine)
+    # "➡️ and right again ➡️?": a mention marked "again" starts a new proposal.
+    regrouped: list[list[Mention]] = []
+    for group in groups:
+        start = 0
+        for j in range(1, len(group)):
+            if _AGAIN_AFTER.match(text, group[j].end):
+                if j > start:
+                    regrouped.append(group[start:j])
+                start = j
+        regrouped.append(group[start:])
+    groups = regrouped
     # A run whose last symbol is described ("(4,5), then (5,5) is the goal") proposes the rest.
     split: list[list[Mention]] = []
     for group in groups:
