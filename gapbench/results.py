@@ -156,7 +156,9 @@ def _cut_torn_tail(path: Path) -> None:
 
 
 def shard_files(run_dir: Path) -> list[Path]:
-    return sorted((run_dir / RESULTS_DIR).glob("shard-*.jsonl"))
+    # Only readable files: another shard's path that cannot be opened (a dangling link, a shard whose task
+    # failed to start) must not stop this one.
+    return sorted(p for p in (run_dir / RESULTS_DIR).glob("shard-*.jsonl") if p.is_file())
 
 
 def iter_records(paths: Iterable[Path]) -> Iterable[DialogueRecord]:

@@ -113,7 +113,8 @@ def write_info(run_dir: Path, info: RunInfo) -> None:
 
 
 def has_records(run_dir: Path) -> bool:
-    return any(p.stat().st_size > 0 for p in (run_dir / RESULTS_DIR).glob("shard-*.jsonl"))
+    # is_file(): a shard path that cannot be read (a dangling link, a shard that failed to start) holds no records.
+    return any(p.is_file() and p.stat().st_size > 0 for p in (run_dir / RESULTS_DIR).glob("shard-*.jsonl"))
 
 
 def check_output_dir(run_dir: Path, config_path: Path) -> None:
