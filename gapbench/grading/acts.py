@@ -52,7 +52,7 @@ _NEGATION = re.compile(
     r"[❌🚫⛔✗✘]|(?<!why )(?<!why do )\b(?:disagree with|against|not|never|no(?!\s+(?:change|problem|worries|doubt|need|issue))|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|(?<!why )don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
     re.IGNORECASE,
 )
-_CONDITIONAL = re.compile(r"\b(?:if|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after(?!\s+(?:that|this))|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"\b(?:if|otherwise|else|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after(?!\s+(?:that|this))|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)
 _HYPOTHETICAL_AFTER = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:would|might|could|will|would've|leads?|goes|takes us)\b(?!\s+you\b)", re.IGNORECASE)
 _BLOCKED_AFTER = re.compile(
     r"^[\s\w'*_:-]{0,24}?(?:\b(?:is|are|was|looks|seems|appears|would be|will be|leads? (?:into|to)|has|hits?)\b|=|:)?\s*(?:a\s+|an\s+|the\s+)?"
@@ -128,6 +128,7 @@ class Acts:
     bare_accept: bool = False  # that sentence names no move ("Fine.", "👍"), so a move after it is new
     only_first: int = 0  # "only the first step", "first two only", "one at a time": how much of a plan is accepted
     reject_sentences: tuple[tuple[int, int], ...] = ()  # spans of sentences that reject ("No, (1,3) gets us nowhere")
+    asks_about_map: bool = False  # a question about the map ("Is (1,0) open for you?"): a "Yes" answers it
 
     @property
     def proposals(self) -> list[Run]:
@@ -150,6 +151,8 @@ _WHICH_BLOCKED = re.compile(r"\s*,?\s*(?:which|that|it)\s+(?:is|looks|seems|appe
 _QUESTION_BREAK = re.compile(r"[✓✔✅👍👌]|\s[-–—]\s|;|\.\s|\band (?:then )?\w+ (?:again|once more)\b|\s(?:now|then|next)\s+\w")  # "Right - and right again?": only the second asks
 _ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right(?!\s+(?:below|above|next|beside|under|there|here|of|after|before|at|on)\b)|best|the (?:best|right) (?:move|choice|option))\b(?!\s*,?\s*but\b)", re.IGNORECASE)
 _HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved|we'?ve moved|we moved|history|recap|moves? made)\b", re.IGNORECASE)
+_MAP_QUESTION = re.compile(r"\b(?:open|wall|blocked|free|clear|see|map|hidden|what'?s|what is|where)\b", re.IGNORECASE)
+_DEFERRED = re.compile(r"[^.;!?]{0,20}?\b(?:i'?ll|we'?ll|let'?s|we can|i can)\s+(?:confirm|decide|check|see|talk|discuss|think)\b", re.IGNORECASE)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
 
 
@@ -198,6 +201,8 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
         return "conditional"  # "if we went down ...", but not "after going right we should go right again"
     if _HYPOTHETICAL_AFTER.match(_clause_right(sentence, end)) and not sentence.rstrip().endswith("?"):
         return "conditional"
+    if _DEFERRED.match(sentence, end):
+        return "conditional"  # "the ↑↑ I'll confirm once we're at (3,5)"
     if _REASON.search(_clause_break_before(sentence, start)) or re.search(r"\breasons?\s*:", sentence[:start], re.IGNORECASE):
         return "info"  # "..., because (3,2) looks open", "Reason: (1,0) is #": a reason, not a proposal
     goal = _GOAL_EARLIER.search(sentence[:start])
@@ -375,6 +380,7 @@ def read_message(text: str) -> Acts:
     runs: list[Run] = []
     accepts = rejects = seeks = arrived = bare_accept = False
     accept_end = -1
+    map_question = False
     reject_spans: list[tuple[int, int]] = []
     walls: list[tuple[int, int]] = []
     index = 0
@@ -395,6 +401,8 @@ def read_message(text: str) -> Acts:
         stripped = sentence.strip()
         if question:
             seeks = seeks or bool(_QUESTION_SEEKS_AGREEMENT.search(stripped)) or not mine
+            if _MAP_QUESTION.search(stripped) and not any(r.role == "proposal" for r in here):
+                map_question = True
             if re.search(r"[✓✔✅👍👌]", stripped):
                 accepts = True  # "(1,0) ✓ → (2,0)?": accepts, then asks about the next
         elif _ACCEPT.search(stripped) and not _NOT_ACCEPT.search(stripped):
@@ -417,4 +425,4 @@ def read_message(text: str) -> Acts:
             walls.append((offset, end))
     runs = _merge_then_sentences(text, runs)
     goal = tuple(r for r in runs if r.role == "info" and (_GOAL_INFO.match(text, r.end) or _GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)))
-    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end, bare_accept, _only_first(text), tuple(reject_spans))
+    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end, bare_accept, _only_first(text), tuple(reject_spans), map_question)

@@ -115,6 +115,7 @@ class _Table:
     executed: tuple[Step, ...] = ()  # the last executed block, still open to narration
     narrated: int = 0  # how many of ``executed`` have been narrated since
     from_plan: bool = False
+    asked: bool = False  # the proposer also asked about the map: a bare "Yes" answers that question
 
 
 def _collab(transcript: Transcript) -> Extraction:
@@ -165,7 +166,7 @@ def _collab(transcript: Transcript) -> Extraction:
             elif extends:
                 accepted = table.steps  # "Right again, and then down": accepts right, proposes down
                 accepting = moving[extends[0]]
-            elif acts.accepts or (acts.reports_arrival and not moving):
+            elif (acts.accepts and not (table.asked and moving)) or (acts.reports_arrival and not moving):
                 accepted = table.steps[: acts.only_first] if acts.only_first else table.steps  # "only the first step"
             if accepted is not None:
                 # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing.
@@ -204,7 +205,7 @@ def _collab(transcript: Transcript) -> Extraction:
         if not fresh and acts.names_goal is not None:
             fresh = [acts.names_goal]  # "(0,6) is the goal on my map."
         if fresh:
-            table = _Table(m.speaker, fresh[-1].steps, table.executed, table.narrated, table.from_plan)
+            table = _Table(m.speaker, fresh[-1].steps, table.executed, table.narrated, table.from_plan, acts.asks_about_map)
         for r in acts.claims:
             claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
     error = None if steps else "no agreed moves found"

@@ -252,7 +252,27 @@ def find_mentions(text: str) -> list[Mention]:
         except ValueError:  # a symbol the notation cannot hold (e.g. row 0 as an ordinal)
             continue
         raw.append((m, steps))
-    return _join(text, raw)
+    return _drop_spelled_out_counts(text, _join(text, raw))
+
+
+_SPELL_GAP = re.compile(r"\s*[:=(\-]\s*")
+
+
+def _drop_spelled_out_counts(text: str, mentions: list[Mention]) -> list[Mention]:
+    """"Five downs: down, down, down, down, down" is five steps, not ten."""
+    out: list[Mention] = []
+    skip = 0
+    for i, m in enumerate(mentions):
+        if skip:
+            skip -= 1
+            continue
+        out.append(m)
+        n = len(m.steps)
+        if n > 1 and m.steps[0].is_direction and len(set(m.steps)) == 1 and i + n < len(mentions) + 1:
+            following = mentions[i + 1 : i + 1 + n]
+            if len(following) == n and all(f.steps == m.steps[:1] for f in following) and _SPELL_GAP.fullmatch(text, m.end, following[0].start):
+                skip = n
+    return out
 
 
 def _is_move_word(text: str, m: re.Match[str]) -> bool:
