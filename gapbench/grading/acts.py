@@ -28,7 +28,7 @@ Role = Literal["proposal", "claim", "info", "negated", "conditional", "alternati
 
 # What may stand between two symbols of one run: punctuation, arrows, "and", "then", list numbering.
 _RUN_GAP = re.compile(
-    r"(?:[\s,;:/+>|*_]|->|=>|→|⟶|\band\b|\bthen\b|\bnext\b|\bfollowed by\b|\bafter that\b|\bfinally\b"
+    r"(?:[\s,;:/+>|*_]|->|=>|→|⟶|\band\b|\bthen\b|\bnext\b|\bonce more\b|\bagain\b|\bfollowed by\b|\bafter that\b|\bfinally\b"
     r"|\b(?:go|move|step|head|and go|and move)\b|\b(?:to|into|onto)\b|\b(?:a|an)\b|\b\d{1,2}[.)]\s)*",
     re.IGNORECASE,
 )
@@ -110,6 +110,7 @@ class Run:
     marked: bool = False  # put forward in words ("I propose", "let's", "please"), not just stated
     asks: bool = False  # explicitly a new proposal ("I suggest", "please", "next move")
     parts: int = 1  # how many mentions it joins ("right, and then right" is 2; "right twice" is 1)
+    challenges: bool = False  # in a question that challenges the move ("why down?", "is ← open?")
 
 
 @dataclass(frozen=True)
@@ -149,10 +150,12 @@ def _clause_left(sentence: str, pos: int) -> str:
 _GOAL_EARLIER = re.compile(r"\b(?:the goal|goal is|exit|target)\b(?!.*\b(?:the goal|goal is|exit|target)\b)", re.IGNORECASE | re.DOTALL)
 _WHICH_BLOCKED = re.compile(r"\s*,?\s*(?:which|that|it)\s+(?:is|looks|seems|appears)\s+(?:like\s+)?(?:a\s+)?(?:wall|blocked|#)", re.IGNORECASE)
 _QUESTION_BREAK = re.compile(r"[✓✔✅👍👌]|\s[-–—]\s|;|\.\s|\band (?:then )?\w+ (?:again|once more)\b|\s(?:now|then|next)\s+\w")  # "Right - and right again?": only the second asks
-_ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right(?!\s+(?:below|above|next|beside|under|there|here|of|after|before|at|on)\b)|best|the (?:best|right) (?:move|choice|option))\b(?!\s*,?\s*but\b)", re.IGNORECASE)
+_ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right(?!\s+(?:below|above|next|beside|under|there|here|of|after|before|at|on)\b)|best|the (?:best|right) (?:move|choice|option))\b(?![^.;!?]{0,16}\bbut\b)", re.IGNORECASE)
 _HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved|we'?ve moved|we moved|history|recap|moves? made)\b", re.IGNORECASE)
 _MAP_QUESTION = re.compile(r"\b(?:open|wall|blocked|free|clear|see|map|hidden|what'?s|what is|where)\b", re.IGNORECASE)
-_DEFERRED = re.compile(r"[^.;!?]{0,20}?\b(?:i'?ll|we'?ll|let'?s|we can|i can)\s+(?:confirm|decide|check|see|talk|discuss|think)\b", re.IGNORECASE)
+_OPEN_AFTER = re.compile(r"\s*(?:open|free|clear|blocked|a wall|walkable|passable|hidden)\b", re.IGNORECASE)
+_CHALLENGE = re.compile(r"\b(?:why|sure|really|open|wall|blocked|what|how come|certain)\b", re.IGNORECASE)
+_DEFERRED = re.compile(r"[^.;!?,]{0,20}?\b(?:i'?ll|we'?ll|let'?s|we can|i can)\s+(?:confirm|decide|check|see|talk|discuss|think)\b", re.IGNORECASE)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
 
 
@@ -208,6 +211,8 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
     goal = _GOAL_EARLIER.search(sentence[:start])
     if goal and not _PROPOSAL_MARKER.search(sentence[goal.end() : start]) and not re.search(r"\s[-–—]\s|:", sentence[goal.end() : start]):
         return "info"  # "I can see the goal on my side, in the top row, at (0,4)."
+    if cells and _OPEN_AFTER.match(after) and not _PROPOSAL_MARKER.search(left):
+        return "info"  # "Is (1,0) open for you?"
     if (_INFO_AFTER.match(after) and not plan) or (_INFO_BEFORE.search(left) and not _PROPOSAL_MARKER.search(left)):
         return "info"
     if alternatives:
@@ -267,6 +272,7 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
                 parts=len(group),
                 marked=bool(_PROPOSAL_MARKER.search(left) or _NEW_PROPOSAL.search(sentence)),
                 asks=bool(_NEW_PROPOSAL.search(sentence)),
+                challenges=question and bool(_CHALLENGE.search(sentence)),
             )
         )  # fmt: skip
     if _LIST.search(sentence):
@@ -283,7 +289,7 @@ def _merge_then(text: str, runs: list[Run]) -> list[Run]:
             m = re.search(r"(?:and\s+)?(?:then|followed by|after that|afterwards)\b(?:\s+[\w'*]+){0,5}?[\s,:*_]*$", gap, re.IGNORECASE)
             if m and len(gap) <= 40:
                 p = out[-1]
-                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts)
+                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts, p.challenges or r.challenges)
                 continue
         out.append(r)
     return out
@@ -298,7 +304,7 @@ def _merge_list(runs: list[Run]) -> list[Run]:
     for r in runs:
         if out and r.role == "proposal" and out[-1].role == "proposal":
             p = out[-1]
-            out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts)
+            out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts, p.challenges or r.challenges)
         else:
             out.append(r)
     return out
@@ -319,7 +325,7 @@ def _merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
             gap = text[out[-1].end : r.start]
             if re.fullmatch(r"[^\n]{0,3}?[.!]\s*(?:(?:and\s+)?(?:then|after that|afterwards)\b|(?:step|move)\s*\d{1,2}\s*[:.)-])[\s,:]*(?:(?:we\s+)?(?:go|move|to)\s+)?", gap, re.IGNORECASE):
                 p = out[-1]
-                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts)
+                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts, r.challenges)
                 continue
         out.append(r)
     return out

@@ -145,7 +145,8 @@ def _collab(transcript: Transcript) -> Extraction:
                 if _matches(r.steps, table.steps, strict=not (loose or r.narration)) and not r.question and k not in fresh_ask
                 and not any(lo <= r.start < hi for lo, hi in acts.reject_sentences)  # "No, (1,3) gets us nowhere"
             ]  # fmt: skip
-            echoed = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question]
+            # "why →?", "is ← open on your side?": a challenge leaves the proposal on the table; "Down then?" adopts it.
+            echoed = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question and r.challenges]
             prefix = [k for k, r in enumerate(moving) if not r.question and len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])]
             extends = [
                 k for k, r in enumerate(moving)
