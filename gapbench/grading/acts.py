@@ -64,7 +64,7 @@ _INFO_AFTER = re.compile(
     re.IGNORECASE,
 )
 _INFO_BEFORE = re.compile(
-    r"(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|issue|problem|danger|trap|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way|the whole way))*\s*(?:the\s+)?(?:cell\s+)?)$",
+    r"(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|issue|problem|danger|trap|check|verify|inspect|look at|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way|the whole way))*\s*(?:the\s+)?(?:cell\s+)?)$",
     re.IGNORECASE,
 )
 _QUESTION_SEEKS_AGREEMENT = re.compile(
@@ -361,7 +361,8 @@ def _json_message(text: str) -> Acts | None:
 
 
 _ONLY_FIRST = re.compile(
-    r"\b(?:only|just)\b[^.?!]{0,20}?\bfirst\b(?:\s+(?P<n>two|three|2|3))?|\bfirst\s+(?:step|move|one)\s+only\b|\bone\s+(?:step|move\s+)?at\s+a\s+time\b",
+    r"\b(?:only|just)\b[^.?!]{0,20}?\bfirst\b(?:\s+(?P<n>two|three|2|3))?|\bfirst\s+(?:step|move|one)\s+only\b|\bone\s+(?:step|move\s+)?at\s+a\s+time\b"
+    r"|\bsteps?\s*1\s*(?:and|&|-|to|through)\s*(?P<m>[2-5])\b|\bstep\s*1\s+(?:only|agreed|ok)\b",
     re.IGNORECASE,
 )
 
@@ -370,6 +371,8 @@ def _only_first(text: str) -> int:
     m = _ONLY_FIRST.search(text)
     if m is None:
         return 0
+    if m.group("m"):
+        return int(m.group("m"))  # "Steps 1 and 2 agreed"
     return {"two": 2, "2": 2, "three": 3, "3": 3}.get((m.group("n") or "").lower(), 1)
 
 

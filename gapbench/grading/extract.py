@@ -147,7 +147,11 @@ def _collab(transcript: Transcript) -> Extraction:
             ]  # fmt: skip
             # "why →?", "is ← open on your side?": a challenge leaves the proposal on the table; "Down then?" adopts it.
             echoed = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question and r.challenges]
-            prefix = [k for k, r in enumerate(moving) if not r.question and len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])]
+            prefix = [
+                k for k, r in enumerate(moving)
+                if not r.question and len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])
+                and not any(lo <= r.start < hi for lo, hi in acts.reject_sentences)
+            ]  # fmt: skip
             extends = [
                 k for k, r in enumerate(moving)
                 if not r.question and len(r.steps) > len(table.steps) and r.parts > 1 and _matches(r.steps[: len(table.steps)], table.steps)
@@ -156,14 +160,14 @@ def _collab(transcript: Transcript) -> Extraction:
             if restating:
                 accepted = _richer(moving[restating[0]].steps, table.steps)
                 consumed.add(restating[0])
-            elif _rejects(acts, table.steps):
-                accepted = None
             elif prefix and acts.accepts and moving[prefix[0]].narration:
                 accepted = table.steps  # "Agreed. Moving right.": the plan, narrated from its first step
                 consumed.add(prefix[0])
             elif prefix:
-                accepted = table.steps[: len(moving[prefix[0]].steps)]
+                accepted = table.steps[: len(moving[prefix[0]].steps)]  # "Down, yes. Not the right yet."
                 consumed.add(prefix[0])
+            elif _rejects(acts, table.steps):
+                accepted = None
             elif extends:
                 accepted = table.steps  # "Right again, and then down": accepts right, proposes down
                 accepting = moving[extends[0]]

@@ -160,6 +160,7 @@ _CORNER_BEFORE = re.compile(r"\b(?:top|bottom|upper|lower|far)[\s-]*$", re.IGNOR
 _CORRECT_BEFORE = re.compile(r"\b(?:that's|that is|you're|you are|is|are|all|exactly|quite|it's)\s*$", re.IGNORECASE)
 _SPAN = re.compile(r"\s+to\s+(?:the\s+)?(?:right|left|bottom|top)\b", re.IGNORECASE)
 _SPAN_END = re.compile(r"\b(?:left|right)\s+to\s+(?:the\s+)?$|\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
+_DIR_BEFORE_COMMA = re.compile(r"\b(?:up|down|left|right)\s*,\s*$", re.IGNORECASE)
 _MOVE_IS = re.compile(r"\b(?:move|moves|direction|way|step|choice|option|plan|answer|proposal|suggestion)\b[^.?!]{0,15}\bis\s*$", re.IGNORECASE)
 _RIGHT_AS_IN_DIRECTLY = re.compile(r"\s+(?:below|above|beneath|under|behind|next to|beside|in front|there|here|away|after|before|at the|on the)\b", re.IGNORECASE)
 _PHRASAL_UP = re.compile(r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)\s*$", re.IGNORECASE)
@@ -291,8 +292,8 @@ def _is_move_word(text: str, m: re.Match[str]) -> bool:
     if word == "right" and not m.group("pre"):
         if _CORRECT_BEFORE.search(text, max(0, start - 16), start) and not _MOVE_IS.search(text, max(0, start - 40), start):
             return False  # "that's right", but not "the best move now is right"
-        if text[end : end + 1] == "?" and text[:start].rstrip().endswith(","):
-            return False
+        if text[end : end + 1] == "?" and text[:start].rstrip().endswith(",") and not _DIR_BEFORE_COMMA.search(text, max(0, start - 16), start):
+            return False  # "We're at (1,1), right?" - but "How about right, right?" is two moves
     return True
 
 
