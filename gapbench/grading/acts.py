@@ -155,6 +155,7 @@ _HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved
 _MAP_QUESTION = re.compile(r"\b(?:open|wall|blocked|free|clear|see|map|hidden|what'?s|what is|where)\b", re.IGNORECASE)
 _OPEN_AFTER = re.compile(r"\s*(?:open|free|clear|blocked|a wall|walkable|passable|hidden)\b", re.IGNORECASE)
 _CHALLENGE = re.compile(r"\b(?:why|sure|really|open|wall|blocked|what|how come|certain)\b", re.IGNORECASE)
+_NEG_AFTER = re.compile(r"\s*(?:is\s+|are\s+|would\s+|will\s+)?(?:not|never|isn't|aren't|won't|wouldn't)\b", re.IGNORECASE)
 _DEFERRED = re.compile(r"[^.;!?,]{0,20}?\b(?:i'?ll|we'?ll|let'?s|we can|i can)\s+(?:confirm|decide|check|see|talk|discuss|think)\b", re.IGNORECASE)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
 
@@ -194,7 +195,7 @@ def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = 
     after = sentence[end:]
     if cells and (_CLAIM_AFTER.match(sentence, end) or (_CLAIM_BEFORE.search(before) and not _NARRATION_BEFORE.search(left[-14:]))):
         return "claim"  # a position is a cell: "back up" is a move
-    if _BLOCKED_AFTER.match(_clause_right(sentence, end)) or _WHICH_BLOCKED.match(after) or _NEGATION.search(left) or _NEGATION.search(_clause_right(sentence, end)[:12]):
+    if _BLOCKED_AFTER.match(_clause_right(sentence, end)) or _WHICH_BLOCKED.match(after) or _NEGATION.search(left) or _NEG_AFTER.match(_clause_right(sentence, end)):
         return "negated"
     if _ENDORSED_AFTER.match(after):
         return "proposal"  # "Right is fine.": the move, endorsed
@@ -259,7 +260,7 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
         if _OR_GAP.match(text[split[i - 1][-1].end : split[i][0].start]):
             joined_by_or[i - 1] = joined_by_or[i] = True
     runs = []
-    for group, alt in zip(split, joined_by_or):
+    for group, alt in zip(_split_claims(sentence, offset, split), _pad(joined_by_or, split, sentence, offset)):
         s, e = group[0].start - offset, group[-1].end - offset
         plan = len(group) > 1 and all(st.is_direction for m in group for st in m.steps)
         role = _role(sentence, s, e, alt, plan, any(not st.is_direction for m in group for st in m.steps))
@@ -296,6 +297,29 @@ def _merge_then(text: str, runs: list[Run]) -> list[Run]:
 
 
 _LIST = re.compile(r"\n[ \t]*(?:\d{1,2}[.)]|[-*•+]|(?:step|move)\s*\d{1,2})", re.IGNORECASE)
+
+
+def _split_claims(sentence: str, offset: int, groups: list[list[Mention]]) -> list[list[Mention]]:
+    """"From (2,1): right -> (2,2), down -> (3,2)": the stated position is only the first cell."""
+    out: list[list[Mention]] = []
+    for g in groups:
+        s = g[0].start - offset
+        first_is_cell = not g[0].steps[0].is_direction
+        if len(g) > 1 and first_is_cell and _CLAIM_BEFORE.search(sentence[max(0, s - 60) : s]):
+            out += [g[:1], g[1:]]
+        else:
+            out.append(g)
+    return out
+
+
+def _pad(flags: list[bool], groups: list[list[Mention]], sentence: str, offset: int) -> list[bool]:
+    """The alternatives flags, one per group after claims are split off (a split group keeps False)."""
+    out: list[bool] = []
+    for flag, g in zip(flags, groups):
+        s = g[0].start - offset
+        split = len(g) > 1 and not g[0].steps[0].is_direction and _CLAIM_BEFORE.search(sentence[max(0, s - 60) : s])
+        out += [flag, flag] if split else [flag]
+    return out
 
 
 def _merge_list(runs: list[Run]) -> list[Run]:

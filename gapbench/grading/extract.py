@@ -164,8 +164,13 @@ def _collab(transcript: Transcript) -> Extraction:
                 accepted = table.steps  # "Agreed. Moving right.": the plan, narrated from its first step
                 consumed.add(prefix[0])
             elif prefix:
-                accepted = table.steps[: len(moving[prefix[0]].steps)]  # "Down, yes. Not the right yet."
-                consumed.add(prefix[0])
+                # "d1, e1 fine. e2, e3 fine.": consecutive runs that go on with the plan add up.
+                n, k = 0, prefix[0]
+                while k < len(moving) and not moving[k].question and _matches(moving[k].steps, table.steps[n : n + len(moving[k].steps)]) and n + len(moving[k].steps) <= len(table.steps):
+                    consumed.add(k)
+                    n += len(moving[k].steps)
+                    k += 1
+                accepted = table.steps[:n]  # "Down, yes. Not the right yet."
             elif _rejects(acts, table.steps):
                 accepted = None
             elif extends:

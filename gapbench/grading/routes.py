@@ -166,7 +166,7 @@ _RIGHT_AS_IN_DIRECTLY = re.compile(r"\s+(?:below|above|beneath|under|behind|next
 _PHRASAL_UP = re.compile(r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)\s*$", re.IGNORECASE)
 _NOT_A_MOVE_AFTER = re.compile(r"[\s-]*(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE)
 _NOT_A_LETTER_MOVE_BEFORE = re.compile(r"(?:\b(?:plan|option|choice|route|path|agent|model|map|view|part|section|step)\s*)$", re.IGNORECASE)
-_CONNECTOR = re.compile(r"[\s,]*(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*", re.IGNORECASE)
+_CONNECTOR = re.compile(r"[\s,]*(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*", re.IGNORECASE)
 _BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
 
 
@@ -332,6 +332,8 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 continue  # a connector: "(0,0) → (0,1)", "right → down"
             if touching_next and not next_tok[1][0].is_direction:
                 continue  # "✓ → (2,0)": an arrow pointing at a cell introduces it
+            if touching_next and next_tok[0].group("dir") and next_tok[1][0] != steps[0]:
+                continue  # "⇒ down ⇒ right": arrows used as bullets before direction words
         start = m.start()
         prev = out[-1] if out else None
         if prev is not None and len(prev.steps) > 1 and len(steps) == 1 and prev.steps[-1].is_direction and not steps[0].is_direction and len(set(prev.steps)) == 1:
