@@ -81,6 +81,7 @@ _ACCEPT_WEAK = re.compile(
     r"^\W*(?:go|proceed|onward|let'?s go|done|it is|fine|good|great|nice|cool|perfect|excellent|fair (?:point|enough)|correct|true)\b\s*(?:[.!,;:]|$)",
     re.IGNORECASE,
 )
+_ACCEPT_AT_END = re.compile(r"(?:[-—,:]|\s)\s*(?:agreed|ok|okay|yes|confirmed|deal|sure)\W*$", re.IGNORECASE)  # "down, and right three more — agreed."
 _NOT_ACCEPT = re.compile(r"\b(?:agree (?:that|with you that|on|we|we're|we are|you're|you are|it's|it is|this|the|down|up|left|right)\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b", re.IGNORECASE)
 _REJECT = re.compile(
     r"(?:^\W*(?:no(?!\s+(?:change|problem|worries|doubt|need|issue))|nope|nah|negative|stop)\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
@@ -155,7 +156,7 @@ _HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved
 _MAP_QUESTION = re.compile(r"\b(?:open|wall|blocked|free|clear|see|map|hidden|what'?s|what is|where)\b", re.IGNORECASE)
 _OPEN_AFTER = re.compile(r"\s*(?:open|free|clear|blocked|a wall|walkable|passable|hidden)\b", re.IGNORECASE)
 _CHALLENGE = re.compile(r"\b(?:why|sure|really|open|wall|blocked|what|how come|certain)\b", re.IGNORECASE)
-_NEG_AFTER = re.compile(r"\s*(?:is\s+|are\s+|would\s+|will\s+)?(?:not|never|isn't|aren't|won't|wouldn't)\b", re.IGNORECASE)
+_NEG_AFTER = re.compile(r"\s*(?:(?:is\s+|are\s+|would\s+|will\s+)?(?:not|never|isn't|aren't|won't|wouldn't)|(?:i|we)\s+(?:can'?t|cannot|don'?t|do not)\s+(?:see|confirm|go|do|agree))\b", re.IGNORECASE)
 _DEFERRED = re.compile(r"[^.;!?,]{0,20}?\b(?:i'?ll|we'?ll|let'?s|we can|i can)\s+(?:confirm|decide|check|see|talk|discuss|think)\b", re.IGNORECASE)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
 
@@ -442,7 +443,7 @@ def read_message(text: str) -> Acts:
             words = stripped.split()
             m = _ACCEPT.search(stripped)
             head = len(stripped[: m.start()].split()) if m else 99
-            if head <= 2 or len(words) <= 6:
+            if head <= 2 or len(words) <= 6 or _ACCEPT_AT_END.search(stripped):
                 accepts = True
         elif _ACCEPT_WEAK.match(stripped) and (not mine or re.match(r"^\W*\w+(?:\s+\w+)?\s*[.!,;:]", stripped)):
             accepts = True

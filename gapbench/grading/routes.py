@@ -147,7 +147,7 @@ _TOKEN = re.compile(
     # "two steps down", "3x right", "2 right", then the direction word, then "twice", "3 times", "x2"
     r"|(?P<dir>(?:(?:\b(?P<pre>" + _NUM + r"|twice|thrice)\s*(?:more\s+)?" + _UNIT + r"?|\(\s*(?P<ppx>\d)\s*x\s*\))\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>" + _DIR + r")\b"
     r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>" + _NUM + r")\s*(?:more\s+)?" + _UNIT + r"\b|\b(?P<pt>twice|thrice)\b)"
-    r"|[ \t]+(?:by\s+)?(?P<pd>[1-9]|one|two|three|four|five|six|seven|eight|nine)\b(?!\s*[,;.]?\s*\d|\s*[)\]:]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
+    r"|[ \t]+(?:by\s+)?(?P<pd>[1-9]|one|two|three|four|five|six|seven|eight|nine)\b(?!\s*[,;.]?\s*\d|\s*[)\]]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
     # arrows, singly or repeated, with an optional count
     r"|(?P<arrow>(?P<aw>" + _ARROW + r")(?:\s*(?:x\s*(?P<ax>\d)))?)"
     # U D L R, in capitals, as a sequence (R, R, D / RRD) or alone
@@ -161,6 +161,7 @@ _CORRECT_BEFORE = re.compile(r"\b(?:that's|that is|you're|you are|is|are|all|exa
 _SPAN = re.compile(r"\s+to\s+(?:the\s+)?(?:right|left|bottom|top)\b", re.IGNORECASE)
 _SPAN_END = re.compile(r"\b(?:left|right)\s+to\s+(?:the\s+)?$|\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
 _DIR_BEFORE_COMMA = re.compile(r"\b(?:up|down|left|right)\s*,\s*$", re.IGNORECASE)
+_UP_TO = re.compile(r"\b(?:open|clear|free|visible|walls?|blocked|row|column|col|counting|count)\b[^.]{0,10}$", re.IGNORECASE)
 _MOVE_IS = re.compile(r"\b(?:move|moves|direction|way|step|choice|option|plan|answer|proposal|suggestion)\b[^.?!]{0,15}\bis\s*$", re.IGNORECASE)
 _RIGHT_AS_IN_DIRECTLY = re.compile(r"\s+(?:below|above|beneath|under|behind|next to|beside|in front|there|here|away|after|before|at the|on the)\b", re.IGNORECASE)
 _PHRASAL_UP = re.compile(r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)\s*$", re.IGNORECASE)
@@ -285,6 +286,8 @@ def _is_move_word(text: str, m: re.Match[str]) -> bool:
         return False  # "left to right", "rows 1-6 top to bottom"
     if word == "up" and _PHRASAL_UP.search(text, max(0, start - 12), start):
         return False  # "split up", "hurry up", "ended up"
+    if word == "up" and text[end : end + 4].lower() == " to " and _UP_TO.search(text, max(0, start - 24), start):
+        return False  # "the top row is open up to (0,4)": as far as
     if word in ("left", "right") and _CORNER_BEFORE.search(text, max(0, start - 12), start):
         return False
     if word == "right" and not m.group("pre") and _RIGHT_AS_IN_DIRECTLY.match(text, end):
@@ -332,6 +335,8 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 continue  # a connector: "(0,0) → (0,1)", "right → down"
             if touching_next and not next_tok[1][0].is_direction:
                 continue  # "✓ → (2,0)": an arrow pointing at a cell introduces it
+            if touching_prev and re.match(r"\s*[A-Za-z*]", text[m.end() :]) and not (next_tok is not None and touching_next):
+                continue  # "Down → goal": an arrow from a move to a word points, it does not move
             if touching_next and next_tok[0].group("dir") and next_tok[1][0] != steps[0]:
                 continue  # "⇒ down ⇒ right": arrows used as bullets before direction words
         start = m.start()
