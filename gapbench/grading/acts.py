@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from gapbench.grading.routes import Mention, Step, find_mentions
@@ -156,7 +156,8 @@ _HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved
 _MAP_QUESTION = re.compile(r"\b(?:open|wall|blocked|free|clear|see|map|hidden|what'?s|what is|where)\b", re.IGNORECASE)
 _OPEN_AFTER = re.compile(r"\s*(?:open|free|clear|blocked|a wall|walkable|passable|hidden)\b", re.IGNORECASE)
 _CHALLENGE = re.compile(r"\b(?:why|sure|really|open|wall|blocked|what|how come|certain)\b", re.IGNORECASE)
-_NEG_AFTER = re.compile(r"\s*(?:(?:is\s+|are\s+|would\s+|will\s+)?(?:not|never|isn't|aren't|won't|wouldn't)|(?:i|we)\s+(?:can'?t|cannot|don'?t|do not)\s+(?:see|confirm|go|do|agree))\b", re.IGNORECASE)
+_NEG_AFTER = re.compile(r"\s*(?:(?:is\s+|are\s+|would\s+|will\s+)?(?:not|no|never|isn't|aren't|won't|wouldn't)|(?:i|we)\s+(?:can'?t|cannot|don'?t|do not)\s+(?:see|confirm|go|do|agree))\b", re.IGNORECASE)
+_IF_THEN = re.compile(r"\W*if\b(?!\s+(?:you|that|this|it|everything)\s+(?:agree|agrees|works?|sounds|is ok|'s ok|is fine|suits))[^.?!]*?,?\s*then\b", re.IGNORECASE)
 _DEFERRED = re.compile(r"[^.;!?,]{0,20}?\b(?:i'?ll|we'?ll|let'?s|we can|i can)\s+(?:confirm|decide|check|see|talk|discuss|think)\b", re.IGNORECASE)
 _REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
 
@@ -297,7 +298,7 @@ def _merge_then(text: str, runs: list[Run]) -> list[Run]:
     return out
 
 
-_LIST = re.compile(r"\n[ \t]*(?:\d{1,2}[.)]|[-*•+]|(?:step|move)\s*\d{1,2})", re.IGNORECASE)
+_LIST = re.compile(r"\n[ \t]*(?:\d{1,2}[.)]|[-*•+|]|(?:step|move)\s*\d{1,2})", re.IGNORECASE)
 
 
 def _split_claims(sentence: str, offset: int, groups: list[list[Mention]]) -> list[list[Mention]]:
@@ -426,6 +427,8 @@ def read_message(text: str) -> Acts:
             index += 1
         question = sentence.rstrip().endswith("?")
         here = _sentence_runs(text, offset, sentence, mine)
+        if _IF_THEN.match(sentence):
+            here = [replace(r, role="conditional") if r.role == "proposal" else r for r in here]  # "If (5,3) is open, then right right."
         if not mine and _THERE.search(sentence.strip()):
             # "r0c1 is open. Go there?": the cell named just before is the proposal.
             named = [r for r in runs if r.role in ("info", "proposal") and not r.steps[-1].is_direction]

@@ -176,7 +176,7 @@ def _collab(transcript: Transcript) -> Extraction:
             elif extends:
                 accepted = table.steps  # "Right again, and then down": accepts right, proposes down
                 accepting = moving[extends[0]]
-            elif (acts.accepts and not (table.asked and moving)) or (acts.reports_arrival and not moving):
+            elif (acts.accepts and not table.asked) or (acts.reports_arrival and not moving):
                 accepted = table.steps[: acts.only_first] if acts.only_first else table.steps  # "only the first step"
             if accepted is not None:
                 # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing.
