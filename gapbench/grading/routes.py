@@ -140,7 +140,7 @@ _TOKEN = re.compile(
     # (r, c), [r, c], {r, c}, (A, B)
     r"|(?P<pair>[\(\[\{]\s*(?P<pa>\d{1,2}|[A-Za-z])\s*[,;]\s*(?P<pb>\d{1,2}|[A-Za-z])\s*[\)\]\}])"
     # "to 2,3", "at 2, 3", "cell 2,3"
-    r"|(?P<bare>(?<![\d,.(\[])(?<!rows )(?<!columns )(?<!cols )\b(?P<ba>\d{1,2}) ?, ?(?P<bb>\d{1,2})\b(?!\.\d| ?, ?\d))"
+    r"|(?P<bare>(?<![\d,.(\[-])(?<!rows )(?<!columns )(?<!cols )\b(?P<ba>\d{1,2}) ?, ?(?P<bb>\d{1,2})\b(?!\.\d| ?, ?\d))"
     # A1, 1A (capitals only: "a1" in prose is not a cell)
     r"|(?P<ln>(?-i:\b(?P<lna>[A-J]|[a-j](?=[1-9]\b|1[0-9]\b))(?P<lnb>\d{1,2})\b))"
     r"|(?P<nl>(?-i:\b(?P<nla>\d{1,2})(?P<nlb>[A-J])\b))"
