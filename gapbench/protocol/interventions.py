@@ -164,5 +164,5 @@ def _check_structured(templates: Templates, overlay: Overlay) -> None:
     if parse_tag(templates.completion_phrase) is not None:
         raise ValueError(f"interventions: {overlay.name}: the templates' completion_phrase {templates.completion_phrase!r} reads as a tag line; {fix}")
     for key in CLAUSE_KEYS:
-        if any(parse_tag(line) or line.strip().upper().startswith("MOVE:") for line in getattr(templates, key).splitlines()):
+        if any(parse_tag(line) or "MOVE:" in line.upper() for line in getattr(templates, key).splitlines()):
             raise ValueError(f"interventions: {overlay.name}: templates {templates.version} already define tag lines in {key}; {fix}")
