@@ -15,12 +15,17 @@ from gapbench.engines.base import ChatMessage
 from gapbench.experiment import load_config, plan
 from gapbench.maze import parse_maze, split_views
 from gapbench.protocol import Dialogue, chat_for, load_templates
-from gapbench.protocol.interventions import REFEREE_CLAUSE, load_overlay, parse_tag, shipped_overlays
+from gapbench.protocol.interventions import (
+    REFEREE_CLAUSE,
+    load_overlay,
+    parse_tag,
+    shipped_overlays,
+)
 from gapbench.referee import Referee
 from gapbench.report import build_report
 from gapbench.results import read_results
-from gapbench.runner import load_mazes
 from gapbench.rundir import run_hash
+from gapbench.runner import load_mazes
 
 GAPBENCH = [sys.executable, "-m", "gapbench.cli"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -314,3 +319,20 @@ def test_smollm2_runs_a_referee_study_end_to_end(tmp_path, smollm2_dir):
     rows = json.loads((tmp_path / "report/report.json").read_text())["interventions"]
     assert {(r["condition"], r["intervention"]) for r in rows} == {("referee", "none"), ("referee", "structured_moves")}
     assert all(r["referee_agreement"]["n"] == 2 for r in rows)
+
+
+def test_paired_ratio_recovers_a_known_share_of_the_gap_and_refuses_no_gap():
+    from gapbench.stats import paired_ratio
+
+    mazes = [f"m{i}" for i in range(12)]
+    solo = {m: [1.0] for m in mazes}
+    base = {m: [0.2 + 0.05 * (i % 3)] for i, m in enumerate(mazes)}
+    half = {m: [base[m][0] + 0.5 * (1.0 - base[m][0])] for m in mazes}  # closes exactly half on every maze
+    est = paired_ratio([half, base, solo], [1, -1, 0], [0, -1, 1])
+    assert est is not None and est.mean == pytest.approx(0.5) and est.low == pytest.approx(0.5) and est.high == pytest.approx(0.5)
+    assert est.mazes == 12 and est.n == 36
+    noisy = {m: [half[m][0] + (0.1 if i % 2 else -0.1)] for i, m in enumerate(mazes)}
+    wide = paired_ratio([noisy, base, solo], [1, -1, 0], [0, -1, 1])
+    assert wide.low < wide.mean < wide.high
+    assert paired_ratio([half, solo, solo], [1, -1, 0], [0, -1, 1]) is None  # no gap to close
+    assert paired_ratio([half, base, {"elsewhere": [1.0]}], [1, -1, 0], [0, -1, 1]) is None  # no shared maze

@@ -17,7 +17,15 @@ from gapbench.grading.acts import read_message
 from gapbench.grading.text import message_text
 from gapbench.protocol.interventions import NONE, parse_tag
 from gapbench.report.load import Entry
-from gapbench.report.tables import SOLO, Contrast, Metrics, by_maze, difference, group, metrics
+from gapbench.report.tables import (
+    SOLO,
+    Contrast,
+    Metrics,
+    by_maze,
+    difference,
+    group,
+    metrics,
+)
 from gapbench.stats import Estimate, mean_ci, paired_ratio
 from gapbench.transcript import Message
 
