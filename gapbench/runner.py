@@ -488,4 +488,7 @@ def summary_table(records: list[DialogueRecord]) -> str:
         a = rule_vs_llm(r.grades for r in records if r.condition.startswith("solo") == solo)
         if a.n:
             lines.append(f"\nLLM grader vs rule grader, {kind}: {a.describe()}")
+    refereed = [r.referee_agreement for r in records if r.referee_agreement is not None]
+    if refereed:
+        lines.append(f"\nrule grader vs referee: the same route in {sum(refereed)} of {len(refereed)} refereed dialogues")
     return "\n".join(lines)

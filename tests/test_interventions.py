@@ -253,6 +253,8 @@ def test_records_carry_the_intervention_and_the_referee_grades_the_route(tmp_pat
     out = cli("run", str(write_study(tmp_path)), "--no-progress")
     assert out.returncode == 0, out.stderr
     records = read_results(tmp_path / "run")
+    refereed = [r.referee_agreement for r in records if r.condition == "referee"]
+    assert f"rule grader vs referee: the same route in {sum(refereed)} of {len(refereed)} refereed dialogues" in out.stdout
     seen = {(r.condition, r.intervention) for r in records}
     assert seen == {("solo_full", "none"), ("collab", "none"), ("collab", "state_position"), ("referee", "none"), ("referee", "state_position")}
     lines = [json.loads(line) for line in (tmp_path / "run/results/shard-0000-of-0001.jsonl").read_text().splitlines()]
