@@ -63,11 +63,11 @@ class Referee:
                 out.append(nxt)
         return out
 
-    def observe(self, messages: list[Message], transcript: Transcript) -> str | None:
-        """Judge the last of ``messages`` (``transcript``: the dialogue so far); the text of the
-        ``[user]`` message for both agents, or None when nothing was agreed."""
+    def observe(self, transcript: Transcript) -> str | None:
+        """Judge the last message of the dialogue so far; the text of the ``[user]`` message for
+        both agents, or None when nothing was agreed."""
         if self.structured:
-            return self._execute(self._structured(messages[-1]), ALL_SCHEMES[0])
+            return self._execute(self._structured(transcript.messages[-1]), ALL_SCHEMES[0])
         return self._execute(*self._free_form(transcript))
 
     def _structured(self, message: Message) -> list[Step]:

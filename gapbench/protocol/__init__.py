@@ -88,7 +88,7 @@ class Environment(Protocol):
 
     end: str | None  # set once the game is over: goal, wall or off_grid
 
-    def observe(self, messages: list[Message], transcript: Transcript) -> str | None: ...  # a [user] note for both agents
+    def observe(self, transcript: Transcript) -> str | None: ...  # after an agent message: a [user] note for both agents
 
     def summary(self) -> dict[str, Any]: ...  # kept in the transcript's meta
 
@@ -192,7 +192,7 @@ class Dialogue:
         if self.condition != "collab" and self.turns == 1:
             self.messages.append(Message("user", self.templates.critic, audience="agent_1"))
         if self.environment is not None:
-            note = self.environment.observe(self.messages, self.transcript())
+            note = self.environment.observe(self.transcript())
             if note is not None:
                 self.messages.append(Message("user", note, audience="all"))
             if self.environment.end is not None:
