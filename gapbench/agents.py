@@ -7,7 +7,15 @@ they exercise the real prompts, role flipping and grading.
 - ``scripted:oracle`` shares its map, plans on the merged map, proposes one move per turn, agrees
   with correct proposals and says ACTI! at the goal: success on every maze.
 - ``scripted:degraded:P`` errs with probability P (seeded): misreports cells of its map, wanders
-  off the plan, and agrees blindly, so failures of every kind happen.
+  off the plan, loses count of its position, and agrees blindly, so failures of every kind happen.
+
+Both respond to the interventions they find in their instructions (a known truth for tests and for
+``examples/interventions.yaml``): under ``share_map_first`` and ``grid_labels`` the degraded agent
+misreports half as many cells (each); it loses count of its position half as often under
+``coordinate_convention`` and never under ``state_position`` (it recounts to state it) or the referee
+(it reads the position the referee announces); under the referee it disagrees with a move into a
+wall it can see instead of agreeing blindly; under ``structured_moves`` every message ends with one
+tag line, and the degraded agent writes a malformed one with probability P/2.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Sequence
 
+
 from gapbench.engines.base import ChatMessage, ChatRequest, Completion
 from gapbench.maze import GOAL, HIDDEN, MOVES, OPEN, START, WALL, Cell
 
@@ -27,6 +36,21 @@ _AGREED = re.compile(r"Agreed: we move (up|down|left|right)")
 _PROPOSAL = re.compile(r"I propose we move (up|down|left|right)")
 PREFIX = "scripted:"
 _PARTNER = "[other agent]: "
+_REFEREE_AT = re.compile(r"now at row (\d+), column (\d+)")
+# The clauses of the shipped overlays (gapbench/protocol/overlays) and of the referee, as the agents recognise them.
+_CLAUSES = {
+    "coordinate_convention": re.compile(r"agree with the other agent on one coordinate system"),
+    "state_position": re.compile(r"state your current position"),
+    "share_map_first": re.compile(r"describe your whole map"),
+    "grid_labels": re.compile(r"rows and columns of your map are numbered"),
+    "structured_moves": re.compile(r"^MOVE: up$", re.MULTILINE),
+    "referee": re.compile(r"A referee executes each move"),
+}
+
+
+def interventions_in(instructions: str) -> set[str]:
+    """The interventions (and the referee) whose clauses ``instructions`` hold."""
+    return {name for name, clause in _CLAUSES.items() if clause.search(instructions)}
 
 
 def _grids(text: str) -> list[list[str]]:
@@ -59,6 +83,8 @@ class ScriptedAgent:
         own_map = _grid(chat[1].content) if len(chat) > 1 else None
         if own_map is None:
             return "I cannot find my map in the instructions."
+        ways = interventions_in(chat[1].content)
+        p = self.error_rate
         mine = [m.content for m in chat if m.role == "assistant"]
         theirs = [m.content.split(_PARTNER, 1)[1] for m in chat if m.role == "user" and _PARTNER in m.content]
         rng = random.Random(f"{seed}:{len(mine)}")
@@ -71,31 +97,52 @@ class ScriptedAgent:
             for c in range(size):
                 if belief[r][c] == HIDDEN:
                     belief[r][c] = partner_map[r][c]  # type: ignore[index]
+        agreed = [d for m in chat[1:] if m.role == "assistant" or _PARTNER in m.content for d in _AGREED.findall(m.content)]
+        slip = 0.0 if ways & {"state_position", "referee"} else p / 2 if "coordinate_convention" in ways else p
+        slipped = random.Random(f"{seed}:{len(mine)}:slip").random() < slip  # its own stream: the other errors stay as they were
+        counted = agreed[:-1] if agreed and slipped else agreed  # loses count of the last move
         position = start
-        for text in [m.content for m in chat[1:] if m.role == "assistant" or _PARTNER in m.content]:
-            for direction in _AGREED.findall(text):
-                position = (position[0] + MOVES[direction][0], position[1] + MOVES[direction][1])
+        for direction in counted:
+            position = (position[0] + MOVES[direction][0], position[1] + MOVES[direction][1])
+        announced = [m for c in chat[2:] if c.role == "user" for m in _REFEREE_AT.finditer(c.content)]
+        if "referee" in ways and announced:
+            position = (int(announced[-1].group(1)) - 1, int(announced[-1].group(2)) - 1)
         parts: list[str] = []
         if not mine:
-            parts.append("Here is my map (? marks cells hidden from me):\n" + self._share(own_map, rng))
+            misreport = p * (0.5 if "share_map_first" in ways else 1) * (0.5 if "grid_labels" in ways else 1)
+            parts.append("Here is my map (? marks cells hidden from me):\n" + self._share(own_map, rng, misreport))
+            if "coordinate_convention" in ways:
+                parts.append("Let us use (row, column) coordinates, counting from 0 at the top-left.")
+        if "state_position" in ways:
+            parts.append(f"I am at ({position[0]}, {position[1]}).")
         proposal = _PROPOSAL.search(theirs[-1]) if theirs else None
+        tag = ""
         if proposal:
             direction = proposal.group(1)
             target = (position[0] + MOVES[direction][0], position[1] + MOVES[direction][1])
             on_grid = 0 <= target[0] < size and 0 <= target[1] < size
-            if self.error_rate == 0 and (not on_grid or belief[target[0]][target[1]] == WALL):
+            careful = self.error_rate == 0 or "referee" in ways  # a referee makes a wall hit final at once
+            if careful and (not on_grid or belief[target[0]][target[1]] == WALL):
                 parts.append(f"I disagree: ({target[0]}, {target[1]}) is a wall or off the map on my side.")
+                tag = "DISAGREE"
             else:  # the degraded agent agrees blindly
                 parts.append(f"Agreed: we move {direction} to ({target[0]}, {target[1]}).")
-                position = target
+                position, tag = target, "AGREE"
+        structured = "structured_moves" in ways
         if position == goal:
             parts.append("We have reached the goal. ACTI!")
-        elif partner_map is None:
+        elif structured and tag == "AGREE":
+            pass  # one tag per message: the partner proposes the next move
+        elif partner_map is None and not structured:
             parts.append("Please share your map so we can plan the route.")
         else:
             direction = self._plan(belief, position, goal, rng)
             dr, dc = MOVES[direction]
             parts.append(f"I propose we move {direction} to ({position[0] + dr}, {position[1] + dc}).")
+            tag = f"MOVE: {direction}"
+        if structured:
+            tag = tag or "DISAGREE"
+            parts.append(f"Move {tag.split()[-1].lower()}" if rng.random() < p / 2 else tag)  # malformed: no move
         return "\n".join(parts)
 
     def _solo(self, chat: Sequence[ChatMessage], seed: int | None) -> str:
@@ -118,12 +165,12 @@ class ScriptedAgent:
             route.append((route[-1][0] + dr, route[-1][1] + dc))
         return "Route: " + " -> ".join(f"({r}, {c})" for r, c in route)
 
-    def _share(self, rows: list[str], rng: random.Random) -> str:
+    def _share(self, rows: list[str], rng: random.Random, rate: float) -> str:
         out = []
         for row in rows:
             cells = list(row)
             for c, ch in enumerate(cells):
-                if ch in (OPEN, WALL) and rng.random() < self.error_rate:
+                if ch in (OPEN, WALL) and rng.random() < rate:
                     cells[c] = WALL if ch == OPEN else OPEN  # misreport
             out.append(" ".join(cells))
         return "\n".join(out)

@@ -228,7 +228,7 @@ def _cmd_prompts_show(args: argparse.Namespace) -> None:
     from gapbench.prompts import show_prompts
 
     config = Path(args.config) if args.config else DEFAULT_CONFIG
-    print(show_prompts(config, condition=args.condition, maze=args.maze, agent=args.agent, model=args.model), end="")
+    print(show_prompts(config, condition=args.condition, maze=args.maze, agent=args.agent, model=args.model, intervention=args.intervention), end="")
 
 
 def _add_prompts(sub: argparse._SubParsersAction) -> None:
@@ -244,7 +244,8 @@ def _add_prompts(sub: argparse._SubParsersAction) -> None:
         ),
     )
     s.add_argument("config", nargs="?", help="experiment YAML (default: the quickstart)")
-    s.add_argument("--condition", choices=["solo_full", "solo_distributed", "collab"], help="one condition (default: the study's)")
+    s.add_argument("--condition", choices=["solo_full", "solo_distributed", "collab", "referee"], help="one condition (default: the study's)")
+    s.add_argument("--intervention", default="none", help="collaboration prompts under this intervention of the study (default: none)")
     s.add_argument("--maze", type=int, default=0, metavar="I", help="which of the study's mazes (default 0)")
     s.add_argument("--agent", type=int, choices=[1, 2], help="one agent (default: both)")
     s.add_argument("--model", metavar="NAME", help="a key of the study's models, or a registry name, card or model directory")

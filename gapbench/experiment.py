@@ -20,9 +20,11 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from gapbench._resources import shipped
 from gapbench.maze import MazeParams
 from gapbench.protocol import DEFAULT_TEMPLATES, Templates, configure, load_templates
+from gapbench.protocol.interventions import NONE, apply, load_overlay, overlay_name, shipped_overlays
 from gapbench.protocol.templates import shipped_versions
 
-ConditionName = Literal["solo_full", "solo_distributed", "collab", "relay"]
+ConditionName = Literal["solo_full", "solo_distributed", "collab", "referee", "relay"]
+TALKING = ("collab", "referee")  # conditions crossed with pairs and interventions
 DEFAULT_CONFIG = shipped("examples") / "quickstart.yaml"
 
 
@@ -117,6 +119,9 @@ class ExperimentConfig(_Strict):
     max_turns: Annotated[int, Field(ge=2, le=1000, strict=True)] = 50
     grader: Union[Literal["rule"], LLMGraderConfig] = "rule"
     protocol: ProtocolConfig = ProtocolConfig()
+    # Prompt overlays crossed with pairs in collab and referee (solo and relay run with none):
+    # none, a shipped overlay, or the path of an overlay .yaml file (relative to the study file).
+    interventions: Annotated[list[str], Field(min_length=1)] = [NONE]
     max_concurrent: Count = 256  # dialogues in flight (bounds KV-cache memory)
 
     @field_validator("models")
@@ -166,7 +171,25 @@ class ExperimentConfig(_Strict):
             raise ValueError("relay: the section is set but conditions do not include relay; add relay to conditions or remove the section")
         if len(set(self.conditions)) != len(self.conditions):
             raise ValueError("conditions: listed twice")
+        if len(set(self.interventions)) != len(self.interventions):
+            raise ValueError("interventions: listed twice; keep each intervention once")
+        if self.interventions != [NONE] and not set(TALKING) & set(self.conditions):
+            raise ValueError("interventions: they change collaboration prompts, but conditions have no collab or referee; add one, or remove interventions")
         return self
+
+    @field_validator("interventions")
+    @classmethod
+    def _known_interventions(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if name == "referee":
+                raise ValueError("referee is a collaboration condition, not a prompt overlay (solo conditions have no moves to referee); add `referee` to conditions instead")
+            if name not in (NONE, *shipped_overlays()) and not name.endswith((".yaml", ".yml")):
+                raise ValueError(f"unknown intervention {name!r}; use {', '.join([NONE, *shipped_overlays()])} or the path of an overlay .yaml file")
+        return v
+
+    def templates_for(self, intervention: str = NONE, *, referee: bool = False) -> Templates:
+        """The study's templates under an intervention (and with the referee's clause)."""
+        return apply(self.protocol.load(), load_overlay(intervention), referee=referee)
 
     def entry(self, key: str) -> ModelEntry:
         value = self.models[key]
@@ -215,7 +238,13 @@ def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
     if config.protocol.templates not in shipped_versions() and not templates.is_absolute():
         protocol = config.protocol.model_copy(update={"templates": str((path.parent / templates).resolve())})
         config = config.model_copy(update={"protocol": protocol})
-    config.protocol.load()  # a bad templates file stops here, with its one-line error
+    overlays = [i if i == NONE or i in shipped_overlays() or Path(i).expanduser().is_absolute() else str((path.parent / i).resolve()) for i in config.interventions]
+    config = config.model_copy(update={"interventions": overlays})
+    names = [load_overlay(i).name for i in overlays]  # a bad overlay file stops here, with its one-line error
+    if len(set(names)) != len(names):
+        raise ValueError(f"interventions: two overlays share the name {next(n for n in names if names.count(n) > 1)!r}; rename one file")
+    for intervention in overlays:  # a bad templates file, or an overlay that breaks them, stops here
+        config.templates_for(intervention, referee="referee" in config.conditions)
     out = Path(config.output_dir)
     return config, out if out.is_absolute() else (path.parent / out).resolve()
 
@@ -231,15 +260,18 @@ class DialogueSpec:
     relay_k: int | None = None
     relay_after: tuple[str, ...] | None = None  # seats once relay_k turns exist
     base_id: str | None = None  # relay: the rollout whose first K turns it continues
+    intervention: str = NONE  # the prompt overlay (as configured: a name or an overlay file's path)
 
     @property
     def protocol_condition(self) -> str:
-        return "collab" if self.condition.startswith("relay") or self.condition == "collab" else self.condition
+        return "collab" if self.condition.startswith("relay") or self.condition in TALKING else self.condition
 
 
-def _spec(condition: str, maze_id: str, seats: tuple[str, ...], rollout: int, seed: int, **relay: Any) -> DialogueSpec:
-    key = json.dumps([condition, maze_id, seats, rollout, seed, relay.get("relay_k"), relay.get("relay_after")])
-    return DialogueSpec(hashlib.sha256(key.encode()).hexdigest()[:16], condition, maze_id, seats, rollout, seed, **relay)
+def _spec(condition: str, maze_id: str, seats: tuple[str, ...], rollout: int, seed: int, intervention: str = NONE, **relay: Any) -> DialogueSpec:
+    parts: list[Any] = [condition, maze_id, seats, rollout, seed, relay.get("relay_k"), relay.get("relay_after")]
+    # Without an intervention the id is what it was before interventions existed (runs resume).
+    key = json.dumps(parts if intervention == NONE else [*parts, overlay_name(intervention)])
+    return DialogueSpec(hashlib.sha256(key.encode()).hexdigest()[:16], condition, maze_id, seats, rollout, seed, intervention=intervention, **relay)
 
 
 def plan(config: ExperimentConfig, maze_ids: list[str]) -> list[DialogueSpec]:
@@ -267,6 +299,9 @@ def plan(config: ExperimentConfig, maze_ids: list[str]) -> list[DialogueSpec]:
             spec = _spec("collab", maze_id, seats, rollout, seed)
             by_key[(seats, rollout, maze_id)] = spec
             specs.append(spec)
+        for condition, intervention, seats in itertools.product(TALKING, config.interventions, pairs):
+            if condition in config.conditions and (condition, intervention) != ("collab", NONE):
+                specs.append(_spec(condition, maze_id, seats, rollout, seed, intervention))
     if "relay" in config.conditions and config.relay:
         s, w = config.relay.strong, config.relay.weak
         for rollout, maze_id in itertools.product(range(config.rollouts), maze_ids):

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from gapbench.engines.base import ChatMessage, ChatRequest
-from gapbench.experiment import ExperimentConfig, load_config
+from gapbench.experiment import TALKING, ExperimentConfig, load_config
 from gapbench.mazeset import MazeItem
 from gapbench.protocol import Dialogue, Layout, Templates, fit_layout
+from gapbench.protocol.interventions import NONE, overlay_name
 from gapbench.transcript import Condition
 
 if TYPE_CHECKING:
@@ -43,8 +44,10 @@ def show_prompts(
     maze: int = 0,
     agent: Agent | None = None,
     model: str | None = None,
+    intervention: str = NONE,
 ) -> str:
-    """The turn-1 chats of a study's conditions (or one) on one of its mazes, as text."""
+    """The turn-1 chats of a study's conditions (or one) on one of its mazes, as text; collaboration
+    chats under one of the study's interventions (default none)."""
     from gapbench.runner import load_mazes
 
     config, _ = load_config(config_path)
@@ -53,8 +56,11 @@ def show_prompts(
         raise ValueError(f"--maze {maze}: the study has {len(mazes)} mazes; give 0 to {len(mazes) - 1}")
     item = mazes[maze]
     templates = config.protocol.load()
+    overlays = {overlay_name(i): i for i in config.interventions}
+    if intervention not in overlays:
+        raise ValueError(f"--intervention {intervention}: not one of the study's interventions ({', '.join(overlays)}); add it to `interventions` or pick one of those")
     conditions = [condition] if condition else list(dict.fromkeys("collab" if c == "relay" else c for c in config.conditions))
-    if agent == 2 and all(c != "collab" for c in conditions):
+    if agent == 2 and all(c not in TALKING for c in conditions):
         raise ValueError("--agent 2: solo conditions have one agent; use --agent 1 or --condition collab")
     renderer = _renderer(config, model) if model else None
     layout = fit_layout(templates, renderer.renders) if renderer else templates.layout
@@ -62,14 +68,17 @@ def show_prompts(
     if renderer is not None and layout != templates.layout:
         out.append(f"notice: {model}: its chat template cannot render two user turns in a row; it gets the merged layout\n")
     for cond in conditions:
-        for who in ((1, 2) if cond == "collab" else (1,)) if agent is None else (agent,):
-            if cond != "collab" and who == 2:
+        talking = cond in TALKING
+        for who in ((1, 2) if talking else (1,)) if agent is None else (agent,):
+            if not talking and who == 2:
                 continue
-            chat = turn_one_chat(templates, item, cond, who, layout=layout)  # type: ignore[arg-type]
-            role = {1: " (speaks first)", 2: " (speaks second)"}[who] if cond == "collab" else ""
+            shown = config.templates_for(overlays[intervention], referee=cond == "referee") if talking else templates
+            chat = turn_one_chat(shown, item, "collab" if talking else cond, who, layout=layout)  # type: ignore[arg-type]
+            role = {1: " (speaks first)", 2: " (speaks second)"}[who] if talking else ""
             block = [
                 f"=== {cond} | maze {maze} of {len(mazes)} ({item.maze.size}x{item.maze.size}, id {item.id}) | agent {who}{role} | "
-                f"prompts {templates.version}" + (f" | layout {layout}" if cond == "collab" else "") + " ===\n"
+                f"prompts {templates.version}" + (f" | layout {layout}" if talking else "")
+                + (f" | intervention {intervention}" if talking and intervention != NONE else "") + " ===\n"
             ]
             block += [f"--- {m.role}\n{m.content}\n" for m in chat]
             if renderer is not None:

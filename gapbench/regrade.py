@@ -58,7 +58,7 @@ def _merge(record: DialogueRecord, method: str, new: GradeRecord) -> tuple[Dialo
         archived = 1
     grades[method] = new
     primary = record.primary
-    if method == "llm":
+    if method == "llm" and primary != "referee":  # the referee's executed route stays the ground truth
         primary = "llm" if new.error is None else "rule"
     return replace(record, grades=grades, primary=primary), archived
 

@@ -24,8 +24,8 @@ from gapbench.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
-CONDITIONS = ("solo_full", "solo_distributed", "collab", "relay_primer", "relay_recovery")
-RECORD_FORMAT = 2  # 1: records before format_version (read as such)
+CONDITIONS = ("solo_full", "solo_distributed", "collab", "referee", "relay_primer", "relay_recovery")
+RECORD_FORMAT = 3  # 3: intervention and the referee condition; 2: format_version; 1: records before it (read as such)
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class DialogueRecord:
     dialogue_id: str
     run_hash: str  # hash of the config's result-relevant settings
     prompt_version: str
-    condition: str  # solo_full | solo_distributed | collab | relay_primer | relay_recovery
+    condition: str  # solo_full | solo_distributed | collab | referee | relay_primer | relay_recovery
     maze_id: str
     maze_size: int
     models: list[str]  # model keys seated at the start, first speaker first
@@ -45,6 +45,7 @@ class DialogueRecord:
     relay_k: int | None = None
     relay_after: list[str] | None = None
     base_id: str | None = None
+    intervention: str = "none"  # the prompt overlay (none, a shipped name, or an overlay file's stem)
     timings: dict[str, float] = field(default_factory=dict)
     format_version: int = 1  # records without it are format 1; writers write RECORD_FORMAT
 
@@ -59,6 +60,13 @@ class DialogueRecord:
             return None
         a, b = self.grades["llm"], self.grades["rule"]
         return a.success == b.success and abs(a.weighted - b.weighted) < 1e-9
+
+    @property
+    def referee_agreement(self) -> bool | None:
+        """Does the rule grader's route equal the referee's executed one? None without a referee."""
+        if "referee" not in self.grades:
+            return None
+        return self.grades["rule"].cells == self.grades["referee"].cells and self.grades["rule"].end == self.grades["referee"].end
 
     @property
     def pair(self) -> str:
@@ -250,7 +258,7 @@ def export(run_dir: Path, out: Path) -> Path:
             "dialogue_id": r.dialogue_id, "run_hash": r.run_hash, "prompt_version": r.prompt_version,
             "condition": r.condition, "maze_id": r.maze_id, "maze_size": r.maze_size, "models": r.models,
             "pair": r.pair, "rollout": r.rollout, "seed": r.seed, "relay_k": r.relay_k,
-            "relay_after": r.relay_after, "end": r.transcript.end, "turns": len(r.transcript.agent_messages),
+            "relay_after": r.relay_after, "intervention": r.intervention, "end": r.transcript.end, "turns": len(r.transcript.agent_messages),
             "success": g.success, "weighted": g.weighted, "grade_method": g.method,
             "grader_agreement": r.grader_agreement, **{f"{k}_tokens": v for k, v in r.tokens().items()},
             "transcript": r.transcript.to_json(), "grades": json.dumps({k: asdict(v) for k, v in r.grades.items()}),

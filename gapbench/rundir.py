@@ -71,9 +71,14 @@ def run_hash(config: ExperimentConfig, maze_ids: Sequence[str]) -> str:
     either, only which mazes they are (so a maze set regenerated in place is a new study).
     """
     from gapbench.protocol import load_templates
+    from gapbench.protocol.interventions import NONE, load_overlay
 
     data = config.model_dump(mode="json", exclude={"output_dir", "max_concurrent", "name", "mazes"})
     data["protocol"]["templates"] = load_templates(config.protocol.templates).version  # a file by its content
+    if config.interventions == [NONE]:
+        del data["interventions"]  # studies without interventions keep the hash they had before the factor
+    else:
+        data["interventions"] = [f"{o.name}@{o.version}" for o in map(load_overlay, config.interventions)]  # files by content
     data["maze_ids"] = sorted(maze_ids)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -25,7 +25,9 @@ from gapbench.grading.llm import GRADER_VERSION, grader_request, parse_grader_ou
 from gapbench.grading.record import grade_transcript
 from gapbench.mazeset import MazeItem, build_set, load_set
 from gapbench.protocol import Dialogue, Layout, Templates, fit_layout
+from gapbench.protocol.interventions import NONE, load_overlay, overlay_name
 from gapbench.redact import redact_text
+from gapbench.referee import REFEREE_METHOD, Referee, referee_extraction
 from gapbench.results import RECORD_FORMAT, DialogueRecord, GradeRecord, ResultsWriter, iter_records, latest, shard_files, shard_name, RESULTS_DIR
 from gapbench.scheduler import Throughput, run_jobs
 from gapbench.transcript import Transcript
@@ -238,12 +240,12 @@ def describe_plan(config: ExperimentConfig, specs: list[DialogueSpec], mazes: li
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for s in specs:
         label = "+".join(s.seats) + (f" -> {'+'.join(s.relay_after)} @K={s.relay_k}" if s.relay_k else "")
-        counts[(s.condition, label)] += 1
+        counts[(s.condition + ("" if s.intervention == NONE else f" + {overlay_name(s.intervention)}"), label)] += 1
     sizes = sorted({m.maze.size for m in mazes})
     lines = [f"plan: {len(specs)} dialogues on {len(mazes)} mazes (sizes {', '.join(map(str, sizes))}), {done} already done", ""]
-    lines.append(f"{'condition':<18} {'models':<40} {'dialogues':>9}")
+    lines.append(f"{'condition':<34} {'models':<40} {'dialogues':>9}")
     for (cond, label), n in sorted(counts.items()):
-        lines.append(f"{cond:<18} {label:<40} {n:>9}")
+        lines.append(f"{cond:<34} {label:<40} {n:>9}")
     turns = {"solo_full": 2, "solo_distributed": 2}
     max_gen = sum(turns.get(s.condition, config.max_turns - (s.relay_k or 0)) for s in specs) * config.sampling.max_tokens
     # ~4 characters a token: the instructions plus one map, the text every dialogue starts from.
@@ -321,6 +323,7 @@ def _run(
         if s.base_id is not None:
             relays[s.base_id].append(s)
     templates = config.protocol.load()
+    variants = {(s.intervention, s.condition == "referee"): config.templates_for(s.intervention, referee=s.condition == "referee") for s in specs}
     grader = None if config.grader == "rule" else config.grader
     keys = sorted({k for s in specs for k in (*s.seats, *(s.relay_after or ()))} | ({grader.model} if grader else set()))
     echo(f"run {config.name} -> {run_dir} ({len(todo)} of {len(specs)} dialogues to go, shard {shard[0]}/{shard[1]})")
@@ -333,9 +336,11 @@ def _run(
     def start(spec: DialogueSpec, prefix: Transcript | None = None) -> DialogueJob:
         item = by_id[spec.maze_id]
         relay = (spec.relay_k, spec.relay_after) if spec.relay_k else None
+        referee = Referee(item.maze, structured=load_overlay(spec.intervention).structured) if spec.condition == "referee" else None
         dialogue = Dialogue.start(
             maze=item.maze, views=item.views, condition=spec.protocol_condition, seats=spec.seats,  # type: ignore[arg-type]
-            max_turns=config.max_turns, templates=templates, relay=relay, prefix=prefix, layouts=layouts,
+            max_turns=config.max_turns, templates=variants[(spec.intervention, referee is not None)], relay=relay, prefix=prefix,
+            layouts=layouts, environment=referee,
         )  # fmt: skip
         return DialogueJob(spec, item, dialogue, config)
 
@@ -418,6 +423,9 @@ def _record(job: DialogueJob, llm: Extraction | None, run_hash: str) -> Dialogue
     if llm is not None:
         grades["llm"] = grade_transcript(maze, transcript, llm)
         primary = "llm" if llm.error is None else "rule"  # unusable grader output: fall back, recorded
+    if "referee" in transcript.meta:  # the executed route is the ground truth; the graders are checks
+        grades[REFEREE_METHOD] = grade_transcript(maze, transcript, referee_extraction(transcript.meta["referee"]))
+        primary = REFEREE_METHOD
     spec = job.spec
     finished = time.time()
     return DialogueRecord(
@@ -425,7 +433,7 @@ def _record(job: DialogueJob, llm: Extraction | None, run_hash: str) -> Dialogue
         condition=spec.condition, maze_id=spec.maze_id, maze_size=maze.size, models=list(spec.seats),
         rollout=spec.rollout, seed=spec.seed, transcript=transcript, grades=grades, primary=primary,
         relay_k=spec.relay_k, relay_after=list(spec.relay_after) if spec.relay_after else None,
-        base_id=spec.base_id, timings={"started": job.started, "finished": finished, "seconds": finished - job.started},
+        base_id=spec.base_id, intervention=overlay_name(spec.intervention), timings={"started": job.started, "finished": finished, "seconds": finished - job.started},
         format_version=RECORD_FORMAT,
     )  # fmt: skip
 
@@ -463,9 +471,9 @@ def summary_table(records: list[DialogueRecord]) -> str:
 
     groups: dict[tuple[str, str], list[DialogueRecord]] = defaultdict(list)
     for r in records:
-        label = r.pair + (f" K={r.relay_k}" if r.relay_k else "")
+        label = r.pair + (f" K={r.relay_k}" if r.relay_k else "") + ("" if r.intervention == NONE else f" +{r.intervention}")
         groups[(label, r.condition)].append(r)
-    header = f"{'models':<28} {'condition':<17} {'n':>4}  {'success [95% CI]':<19} {'weighted [95% CI]':<20} {'turns':>5} {'tokens':>7} {'errors':>6}"
+    header = f"{'models':<40} {'condition':<17} {'n':>4}  {'success [95% CI]':<19} {'weighted [95% CI]':<20} {'turns':>5} {'tokens':>7} {'errors':>6}"
     lines = [header, "-" * len(header)]
     for (label, cond), rs in sorted(groups.items()):
         succ = mean_ci([float(r.grade.success) for r in rs])
@@ -473,11 +481,14 @@ def summary_table(records: list[DialogueRecord]) -> str:
         turns = sum(len(r.transcript.agent_messages) for r in rs) / len(rs)
         tokens = sum(r.tokens()["completion"] for r in rs) / len(rs)
         errors = sum(r.transcript.end == "error" for r in rs)
-        lines.append(f"{label:<28} {cond:<17} {len(rs):>4}  {str(succ):<19} {str(wtd):<20} {turns:>5.1f} {tokens:>7.0f} {errors:>6}")
+        lines.append(f"{label:<40} {cond:<17} {len(rs):>4}  {str(succ):<19} {str(wtd):<20} {turns:>5.1f} {tokens:>7.0f} {errors:>6}")
     from gapbench.grading.agreement import rule_vs_llm
 
     for kind, solo in (("solo", True), ("collaboration", False)):
         a = rule_vs_llm(r.grades for r in records if r.condition.startswith("solo") == solo)
         if a.n:
             lines.append(f"\nLLM grader vs rule grader, {kind}: {a.describe()}")
+    refereed = [r.referee_agreement for r in records if r.referee_agreement is not None]
+    if refereed:
+        lines.append(f"\nrule grader vs referee: the same route in {sum(refereed)} of {len(refereed)} refereed dialogues")
     return "\n".join(lines)

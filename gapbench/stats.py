@@ -206,3 +206,30 @@ def holm(p: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (len(p) - rank) * p[i]))
         adjusted[i] = running
     return adjusted
+
+
+def paired_ratio(
+    cells: Sequence[Sample], numerator: Sequence[float], denominator: Sequence[float], *, seed: int = 0, level: float = 0.95,
+    resamples: int = N_BOOTSTRAP,
+) -> Estimate | None:
+    """Ratio of two contrasts of the same cells (e.g. the share of a gap an intervention closes), on the
+    mazes every cell finished; both contrasts are taken on the same resampled mazes. None when the
+    cells share no maze or the denominator's mean is not positive (no gap to close)."""
+    mazes = shared_mazes(cells)
+    if not mazes:
+        return None
+    means = np.array([[sum(cell[m]) / len(cell[m]) for m in mazes] for cell in cells], dtype=float)
+    num, den = np.asarray(numerator, dtype=float) @ means, np.asarray(denominator, dtype=float) @ means
+    if den.mean() <= 0:
+        return None
+    rng = np.random.default_rng(seed)
+    k = len(mazes)
+    ratios = []
+    for rows in _chunks(resamples, k):
+        idx = rng.integers(0, k, size=(rows, k))
+        d = den[idx].mean(axis=1)
+        ratios.append(np.where(d > 0, num[idx].mean(axis=1) / np.where(d > 0, d, 1.0), np.nan))
+    boot = np.concatenate(ratios)
+    boot = boot[~np.isnan(boot)]
+    low, high = _interval(boot, level) if boot.size else (math.nan, math.nan)
+    return Estimate(float(num.mean() / den.mean()), low, high, sum(len(cell[m]) for cell in cells for m in mazes), k)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 Speaker = Literal["user", "agent_1", "agent_2"]
-EndReason = Literal["acti", "max_turns", "answered", "error", "gave_up", "in_progress"]  # gave_up: a person ended a game (gapbench play)
+EndReason = Literal["acti", "max_turns", "answered", "error", "gave_up", "in_progress", "goal", "wall"]  # gave_up: a person ended a game (gapbench play); goal, wall: a referee ended it
 Condition = Literal["solo_full", "solo_distributed", "collab"]
 AGENTS: tuple[Speaker, Speaker] = ("agent_1", "agent_2")
 

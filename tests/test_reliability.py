@@ -25,7 +25,7 @@ from gapbench import rundir
 from gapbench.cli import main
 from gapbench.experiment import load_config, plan
 from gapbench.registry import DEFAULT_MODEL
-from gapbench.results import iter_records, read_results, shard_files, shard_name
+from gapbench.results import RECORD_FORMAT, iter_records, read_results, shard_files, shard_name
 from gapbench.runner import load_mazes, run_experiment
 
 GAPBENCH = [sys.executable, "-m", "gapbench.cli"]
@@ -106,7 +106,7 @@ def test_old_records_and_run_json_without_format_version_read_as_version_1(tmp_p
     run_experiment(path, progress=False, echo=lambda _: None)
     shard = shard_files(tmp_path / "run")[0]
     lines = [json.loads(line) for line in shard.read_text().splitlines()]
-    assert {line["format_version"] for line in lines} == {2}
+    assert {line["format_version"] for line in lines} == {RECORD_FORMAT}
     shard.write_text("".join(json.dumps({k: v for k, v in line.items() if k != "format_version"}) + "\n" for line in lines))
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     del info["format_version"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from gapbench.engines.base import ChatMessage
 from gapbench.maze import Maze, View
@@ -83,6 +83,16 @@ def fit_layout(templates: Templates, renders: Callable[[Sequence[ChatMessage]], 
     return "separate" if renders(chat_for(probe, "agent_2", templates, layout="separate")) else "merged"
 
 
+class Environment(Protocol):
+    """What enforces the rules during a dialogue (the referee); the study had none."""
+
+    end: str | None  # set once the game is over: goal, wall or off_grid
+
+    def observe(self, transcript: Transcript) -> str | None: ...  # after an agent message: a [user] note for both agents
+
+    def summary(self) -> dict[str, Any]: ...  # kept in the transcript's meta
+
+
 def says_done(text: str, templates: Templates) -> bool:
     """True when a message contains the completion phrase (any capitalisation)."""
     return re.search(re.escape(templates.completion_phrase), text, re.IGNORECASE) is not None
@@ -107,6 +117,7 @@ class Dialogue:
     end: EndReason = "in_progress"
     error: str | None = None
     meta: dict = field(default_factory=dict)
+    environment: Environment | None = None  # the referee, in the referee condition
 
     @classmethod
     def start(
@@ -122,6 +133,7 @@ class Dialogue:
         prefix: Transcript | None = None,
         meta: dict | None = None,
         layouts: dict[str, Layout] | None = None,
+        environment: Environment | None = None,
     ) -> "Dialogue":
         """A new dialogue, or (``prefix``) one continuing the first turns of a stored transcript."""
         templates = templates or load_templates()
@@ -139,7 +151,8 @@ class Dialogue:
         else:
             messages = opening_messages(condition, maze, views, max_turns=max_turns, templates=templates)
         dialogue = cls(
-            maze.id, condition, tuple(seats), max_turns, templates, messages, relay, dict(layouts or {}), meta=dict(meta or {})
+            maze.id, condition, tuple(seats), max_turns, templates, messages, relay, dict(layouts or {}), meta=dict(meta or {}),
+            environment=environment,
         )
         dialogue._update_end()
         return dialogue
@@ -178,6 +191,13 @@ class Dialogue:
         self.messages.append(Message(self.speaker(), text, model=self.model(), **stats))  # type: ignore[arg-type]
         if self.condition != "collab" and self.turns == 1:
             self.messages.append(Message("user", self.templates.critic, audience="agent_1"))
+        if self.environment is not None:
+            note = self.environment.observe(self.transcript())
+            if note is not None:
+                self.messages.append(Message("user", note, audience="all"))
+            if self.environment.end is not None:
+                self.end = "goal" if self.environment.end == "goal" else "wall"
+                return
         self._update_end()
 
     def fail(self, error: str) -> None:
@@ -204,6 +224,8 @@ class Dialogue:
         if self.condition == "collab":
             models = dict.fromkeys((*self.seats, *(self.relay[1] if self.relay else ())))
             meta["layout"] = {m: self.layout(m) for m in models}
+        if self.environment is not None:
+            meta["referee"] = self.environment.summary()
         return Transcript(
             maze_id=self.maze_id,
             condition=self.condition,

@@ -113,7 +113,7 @@ def parse_templates(raw: bytes, *, where: str, version: str) -> Templates:
         if type(value) is not type(choices[key][0]) or value not in choices[key]:
             raise ValueError(f"{where}: {key}: {value!r} is not allowed; use one of {', '.join(str(c).lower() for c in choices[key])}")
     templates = Templates(version=version, **{k: data[k] for k in _text_keys()}, **options)
-    _check_texts(templates, where)
+    check_texts(templates, where)
     return templates
 
 
@@ -126,7 +126,8 @@ def _text_keys() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Templates) if f.name not in ("version", *OPTION_KEYS))
 
 
-def _check_texts(t: Templates, where: str) -> None:
+def check_texts(t: Templates, where: str) -> None:
+    """Every text's placeholders, rendering and completion phrase (templates files and overlays alike)."""
     if not t.completion_phrase.strip():
         raise ValueError(f"{where}: completion_phrase: empty; give the phrase that ends a dialogue, e.g. \"ACTI!\"")
     sample = {"max_turns": 50, "map": "@.\n*#", "map_1": "@?\n*#", "map_2": "@.\n*?"}

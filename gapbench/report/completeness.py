@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from gapbench.protocol.interventions import overlay_name
 from gapbench.report.load import Entry, Loaded
 from gapbench.report.sections import Section, Table
 
@@ -37,7 +38,8 @@ def cells(loaded: Loaded) -> list[Cell]:
         done: Counter = Counter()
         errors: Counter = Counter()
         for s in specs:
-            key = (s.condition, " + ".join(labels[run].get(k, k) for k in s.seats), s.relay_k)
+            condition = s.condition + ("" if s.intervention == "none" else f" + {overlay_name(s.intervention)}")
+            key = (condition, " + ".join(labels[run].get(k, k) for k in s.seats), s.relay_k)
             planned[key] += 1
             if s.id in records:
                 done[key] += 1

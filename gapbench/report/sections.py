@@ -71,6 +71,13 @@ def contrast_cells(c: Contrast | None) -> list[str]:
     return [*diff_cells(c.weighted)[:2], *diff_cells(c.success)]
 
 
+FOLLOW_UP_CLOSED = "38.3% \u00b1 14.1%"  # "The Collaboration Tax" (2026), the same maze protocol
+
+
+def _pct(e: Estimate | None) -> str:
+    return "-" if e is None or math.isnan(e.mean) else f"{e.mean:.0%} [{e.low:.0%}, {e.high:.0%}]"
+
+
 CACHE_TURNS = 8  # columns of the cache table; report.json has every turn
 
 
@@ -197,6 +204,28 @@ def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
             for name, d in (("drop solo", r.drop_solo), ("drop collab", r.drop_collab), ("collapse", r.collapse)) if d
         ])] if report.relations else [],
         plots.get("relations", []), n.get("relations"),
+    ))  # fmt: skip
+    out.append(Section(
+        "interventions", "Interventions and the referee",
+        "Beyond the study. Per model (two copies) and collaboration variant: each prompt intervention, and the referee, "
+        "which executes a move as soon as both agents agree on it and reports the result (its executed route is the "
+        "ground truth). Gap closed = (collab with intervention - collab without) / (solo - collab without), on the mazes "
+        "all three cells share, with a maze-clustered bootstrap CI of the ratio (resamples without a positive gap "
+        "dropped); solo runs without interventions. Reference point: a four-clause prompt intervention closed "
+        f"{FOLLOW_UP_CLOSED} of the gap in \"The Collaboration Tax\" (arXiv 2608.22152). Walls: share of dialogues ending "
+        "in a wall or off the maze. Disagreements: messages that reject a move (a DISAGREE tag, or a rejection the "
+        "grader's dialogue acts find). Referee agreement: the rule grader's route equals the route the referee "
+        "executed, a continuous check of the grader on this very output. " + SIGNIFICANCE,
+        [Table(["model", "variant", "intervention", "weighted", "success", "gap closed: weighted [95% CI]",
+                "gap closed: success [95% CI]", "vs collab: weighted difference [95% CI]", "p (Holm)", "walls/dialogue",
+                "disagreements/dialogue", "referee agreement [95% CI]"], [
+            [r.model, r.condition, r.intervention, _w(r.metrics), _s(r.metrics), _pct(r.closed), _pct(r.closed_success),
+             *(diff_cells(r.change.weighted)[:2] if r.change else ["-", "-"]), f"{r.walls:.2f}", f"{r.disagreements:.2f}",
+             est(r.referee_agreement)]
+            for r in report.interventions
+        ], "Gap closed against " + ", ".join(sorted({f"{r.model}: {r.solo}" for r in report.interventions if r.solo})))]
+        if report.interventions else [],
+        note=n.get("interventions"),
     ))  # fmt: skip
     out.append(Section(
         "efficiency", "Efficiency",

@@ -10,12 +10,15 @@ import dataclasses
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 from gapbench.play import is_human
 from gapbench.report.load import Entry, RelationTriple, RunSource
 from gapbench.grading.agreement import rule_vs_llm
 from gapbench.stats import METHOD, Difference, Estimate, holm, mean_ci, paired_contrast
+
+if TYPE_CHECKING:
+    from gapbench.report.interventions import InterventionRow
 
 SOLO = ("solo_full", "solo_distributed")
 BUCKETS: tuple[tuple[str, float, float], ...] = (
@@ -197,6 +200,7 @@ class Report:
     published: list[PublishedHomogeneous]
     published_ordering: list[dict[str, Any]]
     source: dict[str, str]  # the paper
+    interventions: list[InterventionRow] = field(default_factory=list)  # beyond the study: overlays and the referee
     notes: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
     method: str = METHOD  # the statistics, in one line
     human_ai: list[HumanAIRow] = field(default_factory=list)  # empty unless people played (gapbench play)
@@ -470,10 +474,17 @@ def adjust(report: Report) -> Report:
 
 def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTriple], published: dict[str, Any], notes: dict[str, str]) -> Report:
     """Every table of the report, with a note for each section the runs cannot fill. Games people
-    played (`gapbench play`) fill the human-AI table only, so no participant becomes a model row."""
+    played (`gapbench play`) fill the human-AI table only, so no participant becomes a model row. The
+    study's tables use the dialogues without intervention; the interventions section compares the rest with them."""
+    from gapbench.report.interventions import rows as intervention_rows  # it builds on this module's helpers
+
     notes = dict(notes)
     people = [e for e in entries if any(is_human(m) for m in e.models)]
     entries = [e for e in entries if not any(is_human(m) for m in e.models)]
+    beyond = intervention_rows(entries)
+    if not beyond:
+        notes["interventions"] = "no interventions and no referee in these runs (set `interventions:` or add `referee` to `conditions`)"
+    entries = [e for e in entries if e.record.intervention == "none" and e.record.condition != "referee"]
     conditions = {e.record.condition for e in entries}
     homo = homogeneous(entries)
     if not homo:
@@ -507,6 +518,6 @@ def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTripl
     return adjust(Report(
         runs=runs, homogeneous=homo, matrix=matrix, ordering=order, relay=curves, relations=rels, efficiency=eff,
         buckets=buckets, cache=reuse, agreement=agree, schemes=schemes(entries), published=published_homogeneous(published, homo),
-        published_ordering=list(published.get("ordering", [])), source=dict(published.get("source", {})), notes=notes,
+        published_ordering=list(published.get("ordering", [])), source=dict(published.get("source", {})), interventions=beyond, notes=notes,
         human_ai=human_ai(people, entries),
     ))  # fmt: skip
