@@ -92,7 +92,7 @@ def test_plan_power_on_a_scripted_pilot(pilot: Path, capsys: pytest.CaptureFixtu
     assert f"({gpu_seconds(dialogues, cost):.0f} s)" in out and "estimated GPU time:" in out and "the pilot ran scripted:" in out
     assert "ordering" not in out  # the planned config runs homogeneous pairs only
     # the pilot's own variance, at the planned size, reaches the target power
-    assert abs(_power(gap, plan.mazes or 0, plan.rollouts, studies=600, seed=2) - TARGET) <= 0.05
+    assert abs(_power(gap, plan.mazes or 0, plan.rollouts, studies=800, seed=0) - TARGET) <= 0.05
 
 
 def test_plan_power_without_a_pilot_states_its_defaults(capsys: pytest.CaptureFixture[str]) -> None:
