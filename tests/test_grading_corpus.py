@@ -15,12 +15,12 @@ from gapbench.grading.record import grade_transcript
 from gapbench.grading.validate import walk
 from grading_corpus import CORPUS, SPLITS, load_cases, walk_gold
 
-# Floors at the accuracy measured when the act-based extractor landed (docs/GRADING.md); a change
-# that loses accuracy fails here. The targets (held-out outcome-exact >= 97%, route-exact
-# >= 95%, zero false credit) are not reached yet: see docs/GRADING.md.
+# Floors at today's accuracy (docs/GRADING.md); a change that loses accuracy fails here. The issue's
+# targets (held-out outcome-exact >= 97%, route-exact >= 95%, zero false credit) are not all reached
+# yet: see docs/GRADING.md.
 FLOORS = {
-    "dev": {"outcome_exact": 0.91, "route_exact": 0.89, "false_credit": 2},
-    "heldout": {"outcome_exact": 0.81, "route_exact": 0.78, "false_credit": 3},
+    "dev": {"outcome_exact": 0.91, "route_exact": 0.90, "false_credit": 1},
+    "heldout": {"outcome_exact": 0.84, "route_exact": 0.83, "false_credit": 0},
 }
 
 
@@ -42,7 +42,7 @@ def test_the_corpus_is_large_and_labelled_by_the_independent_walker():
             assert case["note"].strip(), case["id"]
             collab += case["condition"] == "collab"
             solo += case["condition"] != "collab"
-    assert collab >= 300 and solo >= 140  # 340 collaborations and 143 solo answers today
+    assert collab >= 400 and solo >= 140  # 418 collaborations and 143 solo answers today
 
 
 def test_gapbench_reads_every_case_as_the_independent_walker_does():
