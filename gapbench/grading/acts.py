@@ -28,7 +28,7 @@ Role = Literal["proposal", "claim", "info", "negated", "conditional", "alternati
 
 # What may stand between two symbols of one run: punctuation, arrows, "and", "then", list numbering.
 _RUN_GAP = re.compile(
-    r"(?:[\s,;:/+>|*_]|->|=>|→|⟶|\band\b|\bthen\b|\bnext\b|\bonce more\b|\bagain\b|\bfollowed by\b|\bafter that\b|\bfinally\b"
+    r"(?:[\s,;:/+>|*_]|->|=>|→|⟶|\band\b|\bthen\b|\bnext\b|\bonce more\b|\bagain\b|\b(?:first|second|third|fourth|fifth|sixth|last)\b|\bfollowed by\b|\bafter that\b|\bfinally\b"
     r"|\b(?:go|move|step|head|and go|and move)\b|\b(?:to|into|onto)\b|\b(?:a|an)\b|\b\d{1,2}[.)]\s)*",
     re.IGNORECASE,
 )
@@ -388,7 +388,7 @@ def _json_message(text: str) -> Acts | None:
 
 _ONLY_FIRST = re.compile(
     r"\b(?:only|just)\b[^.?!]{0,20}?\bfirst\b(?:\s+(?P<n>two|three|2|3))?|\bfirst\s+(?:step|move|one)\s+only\b|\bone\s+(?:step|move\s+)?at\s+a\s+time\b"
-    r"|\bsteps?\s*1\s*(?:and|&|-|to|through)\s*(?P<m>[2-5])\b|\bstep\s*1\s+(?:only|agreed|ok)\b",
+    r"|\bsteps?\s*(?:1|one)\s*(?:and|&|-|to|through)\s*(?P<m>[2-5]|two|three|four|five)\b|\bstep\s*(?:1|one)\s+(?:only|agreed|ok)\b",
     re.IGNORECASE,
 )
 
@@ -398,7 +398,7 @@ def _only_first(text: str) -> int:
     if m is None:
         return 0
     if m.group("m"):
-        return int(m.group("m"))  # "Steps 1 and 2 agreed"
+        return {"two": 2, "three": 3, "four": 4, "five": 5}.get(m.group("m").lower()) or int(m.group("m"))  # "Steps 1 and 2 agreed"
     return {"two": 2, "2": 2, "three": 3, "3": 3}.get((m.group("n") or "").lower(), 1)
 
 

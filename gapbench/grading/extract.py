@@ -64,6 +64,13 @@ def _matches(run: tuple[Step, ...], proposal: tuple[Step, ...], *, strict: bool 
 _ACTI = re.compile(r"\bACTI\b", re.IGNORECASE)
 
 
+def _sentence_end(text: str, pos: int) -> int:
+    for start, piece in sentences(text):
+        if start <= pos < start + len(piece):
+            return start + len(piece)
+    return len(text)
+
+
 def _first_sentence_end(text: str) -> int:
     pieces = sentences(text)
     return pieces[0][0] + len(pieces[0][1]) if pieces else 0
@@ -166,7 +173,8 @@ def _collab(transcript: Transcript) -> Extraction:
             elif prefix:
                 # "d1, e1 fine. e2, e3 fine.": consecutive runs that go on with the plan add up.
                 n, k = 0, prefix[0]
-                while k < len(moving) and not moving[k].question and _matches(moving[k].steps, table.steps[n : n + len(moving[k].steps)]) and n + len(moving[k].steps) <= len(table.steps):
+                end = _sentence_end(acts.text, moving[k].start)  # "r2c2, r2c3 yes; r2c4 onward later."
+                while k < len(moving) and moving[k].start < end and not moving[k].question and _matches(moving[k].steps, table.steps[n : n + len(moving[k].steps)]) and n + len(moving[k].steps) <= len(table.steps):
                     consumed.add(k)
                     n += len(moving[k].steps)
                     k += 1
@@ -176,7 +184,7 @@ def _collab(transcript: Transcript) -> Extraction:
             elif extends:
                 accepted = table.steps  # "Right again, and then down": accepts right, proposes down
                 accepting = moving[extends[0]]
-            elif (acts.accepts and not table.asked) or (acts.reports_arrival and not moving):
+            elif (acts.accepts and not table.asked) or (acts.reports_arrival and not moving) or (acts.only_first and not acts.rejects):
                 accepted = table.steps[: acts.only_first] if acts.only_first else table.steps  # "only the first step"
             if accepted is not None:
                 # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing.
