@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gapbench.grading.extract import Extraction, extract_rule
-from gapbench.grading.routes import ALL_SCHEMES, Scheme, Step, to_cell
+from gapbench.grading.schemes import ALL_SCHEMES, Scheme, Step, to_cell
 from gapbench.grading.validate import grade_extraction
 from gapbench.maze import MOVES, Cell, Maze
 from gapbench.protocol.interventions import parse_tag

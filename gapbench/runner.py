@@ -28,7 +28,7 @@ from gapbench.protocol import Dialogue, Layout, Templates, fit_layout
 from gapbench.protocol.interventions import NONE, load_overlay, overlay_name
 from gapbench.redact import redact_text
 from gapbench.referee import REFEREE_METHOD, Referee, referee_extraction
-from gapbench.results import RECORD_FORMAT, DialogueRecord, GradeRecord, ResultsWriter, iter_records, latest, shard_files, shard_name, RESULTS_DIR
+from gapbench.results import RECORD_FORMAT, DialogueRecord, ResultsWriter, iter_records, latest, shard_files, shard_name, RESULTS_DIR
 from gapbench.scheduler import Throughput, run_jobs
 from gapbench.transcript import Transcript
 

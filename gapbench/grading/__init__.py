@@ -5,7 +5,8 @@
 
 from gapbench.grading.extract import Extraction, extract_rule
 from gapbench.grading.record import GradeRecord, grade_transcript
-from gapbench.grading.routes import ALL_SCHEMES, Scheme, Step, interpret, parse_route, render_route
+from gapbench.grading.routes import parse_route
+from gapbench.grading.schemes import ALL_SCHEMES, Scheme, Step, interpret, render_route
 from gapbench.grading.validate import Grade, Outcome, grade, grade_extraction, walk
 
 __all__ = [

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from gapbench.grading.acts import Acts, Run, read_message
-from gapbench.grading.routes import Step, convention
+from gapbench.grading.routes import convention
+from gapbench.grading.schemes import Step
 from gapbench.grading.text import message_text, sentences
 from gapbench.transcript import Transcript
 

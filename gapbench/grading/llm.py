@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from gapbench.engines.base import ChatMessage, ChatRequest, Engine, Sampling
 from gapbench.grading.extract import Extraction
-from gapbench.grading.routes import Scheme, Step, parse_route
+from gapbench.grading.routes import parse_route
+from gapbench.grading.schemes import Scheme, Step
 from gapbench.grading.text import normalise
 from gapbench.transcript import Transcript
 

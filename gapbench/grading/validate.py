@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gapbench.grading.extract import Claim, Extraction
-from gapbench.grading.routes import ALL_SCHEMES, Scheme, Step, interpret, positions, to_cell
+from gapbench.grading.schemes import ALL_SCHEMES, Scheme, Step, interpret, positions, to_cell
 from gapbench.maze import MOVES, Cell, Maze
 
 WalkEnd = Literal["goal", "wall", "off_grid", "not_adjacent", "route_ended", "no_route"]
