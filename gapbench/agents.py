@@ -23,9 +23,8 @@ from __future__ import annotations
 import random
 import re
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
-
 
 from gapbench.engines.base import ChatMessage, ChatRequest, Completion
 from gapbench.maze import GOAL, HIDDEN, MOVES, OPEN, START, WALL, Cell
@@ -97,9 +96,18 @@ class ScriptedAgent:
             for c in range(size):
                 if belief[r][c] == HIDDEN:
                     belief[r][c] = partner_map[r][c]  # type: ignore[index]
-        agreed = [d for m in chat[1:] if m.role == "assistant" or _PARTNER in m.content for d in _AGREED.findall(m.content)]
-        slip = 0.0 if ways & {"state_position", "referee"} else p / 2 if "coordinate_convention" in ways else p
-        slipped = random.Random(f"{seed}:{len(mine)}:slip").random() < slip  # its own stream: the other errors stay as they were
+        agreed = [
+            d
+            for m in chat[1:]
+            if m.role == "assistant" or _PARTNER in m.content
+            for d in _AGREED.findall(m.content)
+        ]
+        slip = (
+            0.0 if ways & {"state_position", "referee"} else p / 2 if "coordinate_convention" in ways else p
+        )
+        slipped = (
+            random.Random(f"{seed}:{len(mine)}:slip").random() < slip
+        )  # its own stream: the other errors stay as they were
         counted = agreed[:-1] if agreed and slipped else agreed  # loses count of the last move
         position = start
         for direction in counted:
@@ -110,7 +118,9 @@ class ScriptedAgent:
         parts: list[str] = []
         if not mine:
             misreport = p * (0.5 if "share_map_first" in ways else 1) * (0.5 if "grid_labels" in ways else 1)
-            parts.append("Here is my map (? marks cells hidden from me):\n" + self._share(own_map, rng, misreport))
+            parts.append(
+                "Here is my map (? marks cells hidden from me):\n" + self._share(own_map, rng, misreport)
+            )
             if "coordinate_convention" in ways:
                 parts.append("Let us use (row, column) coordinates, counting from 0 at the top-left.")
         if "state_position" in ways:
@@ -142,7 +152,9 @@ class ScriptedAgent:
             tag = f"MOVE: {direction}"
         if structured:
             tag = tag or "DISAGREE"
-            parts.append(f"Move {tag.split()[-1].lower()}" if rng.random() < p / 2 else tag)  # malformed: no move
+            parts.append(
+                f"Move {tag.split()[-1].lower()}" if rng.random() < p / 2 else tag
+            )  # malformed: no move
         return "\n".join(parts)
 
     def _solo(self, chat: Sequence[ChatMessage], seed: int | None) -> str:
@@ -186,7 +198,12 @@ class ScriptedAgent:
             cell = queue.popleft()
             for name, (dr, dc) in sorted(MOVES.items()):
                 nxt = (cell[0] - dr, cell[1] - dc)
-                if 0 <= nxt[0] < size and 0 <= nxt[1] < size and nxt not in prev and belief[nxt[0]][nxt[1]] != WALL:
+                if (
+                    0 <= nxt[0] < size
+                    and 0 <= nxt[1] < size
+                    and nxt not in prev
+                    and belief[nxt[0]][nxt[1]] != WALL
+                ):
                     prev[nxt] = (cell, name)
                     queue.append(nxt)
         step = prev.get(position)
@@ -205,7 +222,9 @@ def parse_scripted(name: str) -> ScriptedAgent:
             rate = -1.0
         if 0 < rate <= 1:
             return ScriptedAgent(rate)
-    raise ValueError(f"unknown scripted agent {name!r}; use scripted:oracle or scripted:degraded:P with 0 < P <= 1")
+    raise ValueError(
+        f"unknown scripted agent {name!r}; use scripted:oracle or scripted:degraded:P with 0 < P <= 1"
+    )
 
 
 class ScriptedEngine:
@@ -226,4 +245,3 @@ class ScriptedEngine:
 
     def close(self) -> None:
         pass
-

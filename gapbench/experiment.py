@@ -12,10 +12,19 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gapbench._resources import shipped
 from gapbench.maze import MazeParams
@@ -51,7 +60,9 @@ class GeneratedMazes(_Strict):
     max_path: Count | None = None
 
     def params(self) -> MazeParams:
-        return MazeParams(size=self.size, density=self.density, min_path=self.min_path, max_path=self.max_path)
+        return MazeParams(
+            size=self.size, density=self.density, min_path=self.min_path, max_path=self.max_path
+        )
 
 
 class MazeSetPath(_Strict):
@@ -60,11 +71,16 @@ class MazeSetPath(_Strict):
 
 def _maze_source(value: Any) -> str:
     """Which kind of maze source an entry is, so errors speak of that kind only."""
-    return "MazeSetPath" if isinstance(value, MazeSetPath) or (isinstance(value, dict) and "path" in value) else "GeneratedMazes"
+    return (
+        "MazeSetPath"
+        if isinstance(value, MazeSetPath) or (isinstance(value, dict) and "path" in value)
+        else "GeneratedMazes"
+    )
 
 
 MazeSource = Annotated[
-    Union[Annotated[GeneratedMazes, Tag("GeneratedMazes")], Annotated[MazeSetPath, Tag("MazeSetPath")]], Discriminator(_maze_source)
+    Annotated[GeneratedMazes, Tag("GeneratedMazes")] | Annotated[MazeSetPath, Tag("MazeSetPath")],
+    Discriminator(_maze_source),
 ]
 
 
@@ -98,26 +114,39 @@ class ProtocolConfig(_Strict):
     @classmethod
     def _known_templates(cls, v: str) -> str:
         if v not in shipped_versions() and not v.endswith((".yaml", ".yml")):
-            raise ValueError(f"unknown templates {v!r}; use {', '.join(shipped_versions())} or the path of a .yaml templates file")
+            raise ValueError(
+                f"unknown templates {v!r}; use {', '.join(shipped_versions())} or the path of a .yaml templates file"
+            )
         return v
 
     def load(self) -> Templates:
-        return configure(load_templates(self.templates), layout=self.layout, map_style=self.map_style, map_labels=self.map_labels)
+        return configure(
+            load_templates(self.templates),
+            layout=self.layout,
+            map_style=self.map_style,
+            map_labels=self.map_labels,
+        )
 
 
 class ExperimentConfig(_Strict):
     name: str = "experiment"
     seed: Annotated[int, Field(strict=True)] = 0
     output_dir: str = "runs/experiment"  # relative paths are relative to the config file
-    models: dict[str, Union[str, ModelEntry]]
+    models: dict[str, str | ModelEntry]
     mazes: Annotated[list[MazeSource], Field(min_length=1)] = [GeneratedMazes()]
-    conditions: Annotated[list[ConditionName], Field(min_length=1)] = ["solo_full", "solo_distributed", "collab"]
-    pairs: Union[Literal["homogeneous", "all_ordered"], Annotated[list[tuple[str, str]], Field(min_length=1)]] = "homogeneous"
+    conditions: Annotated[list[ConditionName], Field(min_length=1)] = [
+        "solo_full",
+        "solo_distributed",
+        "collab",
+    ]
+    pairs: Literal["homogeneous", "all_ordered"] | Annotated[list[tuple[str, str]], Field(min_length=1)] = (
+        "homogeneous"
+    )
     relay: RelayConfig | None = None
     rollouts: Count = 1  # dialogues per (condition, models, maze)
     sampling: SamplingConfig = SamplingConfig()
     max_turns: Annotated[int, Field(ge=2, le=1000, strict=True)] = 50
-    grader: Union[Literal["rule"], LLMGraderConfig] = "rule"
+    grader: Literal["rule"] | LLMGraderConfig = "rule"
     protocol: ProtocolConfig = ProtocolConfig()
     # Prompt overlays crossed with pairs in collab and referee (solo and relay run with none):
     # none, a shipped overlay, or the path of an overlay .yaml file (relative to the study file).
@@ -135,14 +164,18 @@ class ExperimentConfig(_Strict):
     @classmethod
     def _output_dir_given(cls, v: str) -> str:
         if not v.strip():
-            raise ValueError("empty: it would mean the config's own directory; set a directory of its own, e.g. runs/NAME")
+            raise ValueError(
+                "empty: it would mean the config's own directory; set a directory of its own, e.g. runs/NAME"
+            )
         return v
 
     @model_validator(mode="before")
     @classmethod
     def _renamed(cls, data: Any) -> Any:
         if isinstance(data, dict) and "prompt_version" in data:
-            raise ValueError(f"prompt_version was renamed: write `protocol: {data['prompt_version']}` (v1, v2 or a templates file)")
+            raise ValueError(
+                f"prompt_version was renamed: write `protocol: {data['prompt_version']}` (v1, v2 or a templates file)"
+            )
         return data
 
     @field_validator("protocol", mode="before")
@@ -151,7 +184,7 @@ class ExperimentConfig(_Strict):
         return {"templates": v} if isinstance(v, str) else v
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "ExperimentConfig":
+    def _cross_checks(self) -> ExperimentConfig:
         keys = set(self.models)
         if isinstance(self.pairs, list):
             for a, b in self.pairs:
@@ -160,7 +193,9 @@ class ExperimentConfig(_Strict):
                         raise ValueError(f"pairs: {m!r} is not a key of `models` ({', '.join(sorted(keys))})")
         if "relay" in self.conditions:
             if self.relay is None:
-                raise ValueError("conditions include relay but the `relay` section is missing (strong, weak, k, modes)")
+                raise ValueError(
+                    "conditions include relay but the `relay` section is missing (strong, weak, k, modes)"
+                )
             for role in ("strong", "weak"):
                 if getattr(self.relay, role) not in keys:
                     raise ValueError(f"relay.{role}: {getattr(self.relay, role)!r} is not a key of `models`")
@@ -168,13 +203,17 @@ class ExperimentConfig(_Strict):
             if too_long:
                 raise ValueError(f"relay.k: {too_long} must be below max_turns={self.max_turns}")
         elif self.relay is not None:
-            raise ValueError("relay: the section is set but conditions do not include relay; add relay to conditions or remove the section")
+            raise ValueError(
+                "relay: the section is set but conditions do not include relay; add relay to conditions or remove the section"
+            )
         if len(set(self.conditions)) != len(self.conditions):
             raise ValueError("conditions: listed twice")
         if len(set(self.interventions)) != len(self.interventions):
             raise ValueError("interventions: listed twice; keep each intervention once")
         if self.interventions != [NONE] and not set(TALKING) & set(self.conditions):
-            raise ValueError("interventions: they change collaboration prompts, but conditions have no collab or referee; add one, or remove interventions")
+            raise ValueError(
+                "interventions: they change collaboration prompts, but conditions have no collab or referee; add one, or remove interventions"
+            )
         return self
 
     @field_validator("interventions")
@@ -182,9 +221,13 @@ class ExperimentConfig(_Strict):
     def _known_interventions(cls, v: list[str]) -> list[str]:
         for name in v:
             if name == "referee":
-                raise ValueError("referee is a collaboration condition, not a prompt overlay (solo conditions have no moves to referee); add `referee` to conditions instead")
+                raise ValueError(
+                    "referee is a collaboration condition, not a prompt overlay (solo conditions have no moves to referee); add `referee` to conditions instead"
+                )
             if name not in (NONE, *shipped_overlays()) and not name.endswith((".yaml", ".yml")):
-                raise ValueError(f"unknown intervention {name!r}; use {', '.join([NONE, *shipped_overlays()])} or the path of an overlay .yaml file")
+                raise ValueError(
+                    f"unknown intervention {name!r}; use {', '.join([NONE, *shipped_overlays()])} or the path of an overlay .yaml file"
+                )
         return v
 
     def templates_for(self, intervention: str = NONE, *, referee: bool = False) -> Templates:
@@ -204,7 +247,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice; keep one", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice; keep one", key_node.start_mark
+                )
             seen.add(key)
         return super().construct_mapping(node, deep)
 
@@ -220,7 +265,7 @@ def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
     if not path.is_file():
         raise FileNotFoundError(f"config {path} not found")
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ValueError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -231,18 +276,29 @@ def load_config(path: Path) -> tuple[ExperimentConfig, Path]:
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"] if not _union_tag(str(p)))
-            got = f" (got {err['input']!r})" if isinstance(err.get("input"), (bool, int, float, str)) and err["type"] != "missing" else ""
+            got = (
+                f" (got {err['input']!r})"
+                if isinstance(err.get("input"), (bool, int, float, str)) and err["type"] != "missing"
+                else ""
+            )
             problems.append(f"  {where or '(top level)'}: {err['msg']}{got}")
         raise ValueError(f"{path} has invalid settings:\n" + "\n".join(dict.fromkeys(problems))) from None
     templates = Path(config.protocol.templates).expanduser()
     if config.protocol.templates not in shipped_versions() and not templates.is_absolute():
         protocol = config.protocol.model_copy(update={"templates": str((path.parent / templates).resolve())})
         config = config.model_copy(update={"protocol": protocol})
-    overlays = [i if i == NONE or i in shipped_overlays() or Path(i).expanduser().is_absolute() else str((path.parent / i).resolve()) for i in config.interventions]
+    overlays = [
+        i
+        if i == NONE or i in shipped_overlays() or Path(i).expanduser().is_absolute()
+        else str((path.parent / i).resolve())
+        for i in config.interventions
+    ]
     config = config.model_copy(update={"interventions": overlays})
     names = [load_overlay(i).name for i in overlays]  # a bad overlay file stops here, with its one-line error
     if len(set(names)) != len(names):
-        raise ValueError(f"interventions: two overlays share the name {next(n for n in names if names.count(n) > 1)!r}; rename one file")
+        raise ValueError(
+            f"interventions: two overlays share the name {next(n for n in names if names.count(n) > 1)!r}; rename one file"
+        )
     for intervention in overlays:  # a bad templates file, or an overlay that breaks them, stops here
         config.templates_for(intervention, referee="referee" in config.conditions)
     out = Path(config.output_dir)
@@ -267,11 +323,36 @@ class DialogueSpec:
         return "collab" if self.condition.startswith("relay") or self.condition in TALKING else self.condition
 
 
-def _spec(condition: str, maze_id: str, seats: tuple[str, ...], rollout: int, seed: int, intervention: str = NONE, **relay: Any) -> DialogueSpec:
-    parts: list[Any] = [condition, maze_id, seats, rollout, seed, relay.get("relay_k"), relay.get("relay_after")]
+def _spec(
+    condition: str,
+    maze_id: str,
+    seats: tuple[str, ...],
+    rollout: int,
+    seed: int,
+    intervention: str = NONE,
+    **relay: Any,
+) -> DialogueSpec:
+    parts: list[Any] = [
+        condition,
+        maze_id,
+        seats,
+        rollout,
+        seed,
+        relay.get("relay_k"),
+        relay.get("relay_after"),
+    ]
     # Without an intervention the id is what it was before interventions existed (runs resume).
     key = json.dumps(parts if intervention == NONE else [*parts, overlay_name(intervention)])
-    return DialogueSpec(hashlib.sha256(key.encode()).hexdigest()[:16], condition, maze_id, seats, rollout, seed, intervention=intervention, **relay)
+    return DialogueSpec(
+        hashlib.sha256(key.encode()).hexdigest()[:16],
+        condition,
+        maze_id,
+        seats,
+        rollout,
+        seed,
+        intervention=intervention,
+        **relay,
+    )
 
 
 def plan(config: ExperimentConfig, maze_ids: list[str]) -> list[DialogueSpec]:
@@ -308,5 +389,16 @@ def plan(config: ExperimentConfig, maze_ids: list[str]) -> list[DialogueSpec]:
             for mode, k in itertools.product(config.relay.modes, config.relay.k):
                 seats, after = ((s, w), (w, w)) if mode == "primer" else ((w, w), (s, w))
                 base = by_key[(seats, rollout, maze_id)]
-                specs.append(_spec(f"relay_{mode}", maze_id, seats, rollout, config.seed, relay_k=k, relay_after=after, base_id=base.id))
+                specs.append(
+                    _spec(
+                        f"relay_{mode}",
+                        maze_id,
+                        seats,
+                        rollout,
+                        config.seed,
+                        relay_k=k,
+                        relay_after=after,
+                        base_id=base.id,
+                    )
+                )
     return specs

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 Cell = tuple[int, int]
 
@@ -42,7 +42,9 @@ class MazeParams:
         if not 1 <= lo <= hi:
             raise MazeError(f"need 1 <= min_path <= max_path, got min_path={lo}, max_path={hi}")
         if lo >= self.size * self.size:
-            raise MazeError(f"min_path={lo} cannot fit on a {self.size}x{self.size} grid (at most {self.size**2 - 1})")
+            raise MazeError(
+                f"min_path={lo} cannot fit on a {self.size}x{self.size} grid (at most {self.size**2 - 1})"
+            )
 
     @property
     def path_range(self) -> tuple[int, int]:
@@ -186,7 +188,9 @@ def split_views(maze: Maze, seed: int = 0) -> tuple[View, View]:
 
     Half of those cells (rounded down) go to the first view, chosen by a seeded shuffle.
     """
-    cells = [(r, c) for r in range(maze.size) for c in range(maze.size) if (r, c) not in (maze.start, maze.goal)]
+    cells = [
+        (r, c) for r in range(maze.size) for c in range(maze.size) if (r, c) not in (maze.start, maze.goal)
+    ]
     _rng("split", maze.id, seed).shuffle(cells)
     first = set(cells[: len(cells) // 2])
     views = []

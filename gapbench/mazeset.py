@@ -11,7 +11,17 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gapbench.maze import Maze, MazeError, MazeParams, View, generate, merge_views, parse_maze, parse_view, split_views
+from gapbench.maze import (
+    Maze,
+    MazeError,
+    MazeParams,
+    View,
+    generate,
+    merge_views,
+    parse_maze,
+    parse_view,
+    split_views,
+)
 
 DATA_FILE = "mazes.parquet"
 META_FILE = "mazeset.json"
@@ -95,7 +105,9 @@ def load_set(path: Path) -> MazeSet:
         params = MazeParams(p["size"], p["density"], tuple(p["start"]), p["min_path"], p["max_path"])
         seed = meta["seed"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{meta_path} is not a maze set description ({type(exc).__name__}: {exc}); regenerate it with `gapbench mazes generate --out {path}`") from None
+        raise ValueError(
+            f"{meta_path} is not a maze set description ({type(exc).__name__}: {exc}); regenerate it with `gapbench mazes generate --out {path}`"
+        ) from None
     items = []
     for row in pq.read_table(data).to_pylist():
         where = f"{path}: maze {row.get('index')}"
@@ -107,7 +119,9 @@ def load_set(path: Path) -> MazeSet:
         except (MazeError, KeyError) as exc:
             raise ValueError(f"{where} is invalid: {exc}") from None
         if maze.id != row["id"]:
-            raise ValueError(f"{where}: id {row['id']} does not match its content ({maze.id}); the set was edited")
+            raise ValueError(
+                f"{where}: id {row['id']} does not match its content ({maze.id}); the set was edited"
+            )
         path_cells = [tuple(c) for c in row["optimal_path"]]
         if len(path_cells) - 1 != len(maze.shortest_path() or []) - 1:
             raise ValueError(f"{where}: stored optimal path length is wrong")
@@ -118,14 +132,20 @@ def load_set(path: Path) -> MazeSet:
 def describe(mazes: MazeSet, index: int = 0) -> str:
     """A maze of the set with both agents' views, for people."""
     if not 0 <= index < len(mazes):
-        raise ValueError(f"--index {index} is out of range: the set has {len(mazes)} mazes (0..{len(mazes) - 1})")
+        raise ValueError(
+            f"--index {index} is out of range: the set has {len(mazes)} mazes (0..{len(mazes) - 1})"
+        )
     item = mazes.items[index]
     lines = [
         f"maze {item.index} of {len(mazes)}  id {item.id}  size {item.maze.size}  "
         f"start {item.maze.start}  goal {item.maze.goal}  optimal path {len(item.optimal_path) - 1} moves",
         "",
     ]
-    blocks = [("full maze", item.maze.render()), ("agent 1 view", item.views[0].render()), ("agent 2 view", item.views[1].render())]
+    blocks = [
+        ("full maze", item.maze.render()),
+        ("agent 1 view", item.views[0].render()),
+        ("agent 2 view", item.views[1].render()),
+    ]
     width = max(2 * item.maze.size - 1, max(len(title) for title, _ in blocks))
     columns = [[title] + text.splitlines() for title, text in blocks]
     for parts in zip(*columns):

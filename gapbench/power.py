@@ -24,7 +24,12 @@ from gapbench.results import DialogueRecord
 from gapbench.stats import Difference
 
 KINDS = ("gap", "ordering", "collapse", "relay")
-SCALE = {"gap": 2.0, "ordering": 2.0, "collapse": 4.0, "relay": 2.0}  # cells whose rollout noise adds up in the contrast
+SCALE = {
+    "gap": 2.0,
+    "ordering": 2.0,
+    "collapse": 4.0,
+    "relay": 2.0,
+}  # cells whose rollout noise adds up in the contrast
 DEFAULT_BETWEEN = 0.04  # variance across mazes of a true difference (SD 0.2) on the weighted outcome
 DEFAULT_WITHIN = 0.09  # variance of one dialogue around its maze's mean (SD 0.3)
 MIN_MAZES = 6  # below this, no sign pattern reaches p < 0.05: the smallest two-sided p is 2 / 2**mazes
@@ -64,7 +69,14 @@ def mazes_needed(variance: float, effect: float, *, alpha: float = 0.05, power: 
     return max(MIN_MAZES, math.ceil((za + zb) ** 2 * variance / effect**2 + za**2 / 2))
 
 
-def need(variance: Variance, effect: float, *, alpha: float = 0.05, power: float = 0.8, max_mazes: int | None = None) -> Need:
+def need(
+    variance: Variance,
+    effect: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    max_mazes: int | None = None,
+) -> Need:
     """Fewest dialogues per cell (mazes x rollouts) reaching ``power``, with at most ``max_mazes`` mazes."""
     counts = [1] if variance.within is None else list(range(1, MAX_ROLLOUTS + 1))
     options = [(n, mazes_needed(variance.per_maze(n), effect, alpha=alpha, power=power)) for n in counts]
@@ -90,7 +102,9 @@ def _hardest(kind: str, diffs: list[tuple[str, Difference]]) -> Variance | None:
     c = d.components
     if c.within is None:  # one dialogue per maze and cell: the total is the variance at one rollout
         return Variance(kind, c.total, None, f"pilot: {label} ({d.mazes} mazes, one rollout each)")
-    return Variance(kind, c.between or 0.0, c.within, f"pilot: {label} ({d.mazes} mazes, {c.rollouts:g} rollouts)")
+    return Variance(
+        kind, c.between or 0.0, c.within, f"pilot: {label} ({d.mazes} mazes, {c.rollouts:g} rollouts)"
+    )
 
 
 def pilot_variances(run_dirs: list[Path]) -> tuple[dict[str, Variance], PilotCost]:
@@ -121,12 +135,18 @@ def pilot_variances(run_dirs: list[Path]) -> tuple[dict[str, Variance], PilotCos
     if "collapse" not in out and "gap" in out:
         # collapse = gap of the derived model - gap of the source: two independent gaps
         g = out["gap"]
-        out["collapse"] = Variance("collapse", 2 * g.between, g.within, "derived from the pilot's gaps (two independent gaps)")
-    return out, pilot_cost([e.record for e in loaded.entries], sorted({m for r in loaded.runs for m in r.models.values()}))
+        out["collapse"] = Variance(
+            "collapse", 2 * g.between, g.within, "derived from the pilot's gaps (two independent gaps)"
+        )
+    return out, pilot_cost(
+        [e.record for e in loaded.entries], sorted({m for r in loaded.runs for m in r.models.values()})
+    )
 
 
 def default_variance(kind: str) -> Variance:
-    return Variance(kind, DEFAULT_BETWEEN * (2 if kind == "collapse" else 1), DEFAULT_WITHIN, "default (no pilot)")
+    return Variance(
+        kind, DEFAULT_BETWEEN * (2 if kind == "collapse" else 1), DEFAULT_WITHIN, "default (no pilot)"
+    )
 
 
 @dataclass(frozen=True)
@@ -155,7 +175,9 @@ def pilot_cost(records: list[DialogueRecord], models: list[str]) -> PilotCost:
     """Completion tokens (or, without token counts, agent messages) per dialogue and per busy second."""
     timed = [r for r in records if "started" in r.timings and "finished" in r.timings]
     if not timed:
-        raise ValueError("the pilot's records carry no timings (started/finished); rerun the pilot with this gapbench")
+        raise ValueError(
+            "the pilot's records carry no timings (started/finished); rerun the pilot with this gapbench"
+        )
     tokens = any(r.tokens()["completion"] for r in timed)
 
     def units(r: DialogueRecord) -> float:
@@ -167,9 +189,13 @@ def pilot_cost(records: list[DialogueRecord], models: list[str]) -> PilotCost:
     busy = _busy_seconds([(r.timings["started"], r.timings["finished"]) for r in timed])
     total = sum(units(r) for r in timed)
     return PilotCost(
-        unit="tokens" if tokens else "messages", per_dialogue={c: sum(v) / len(v) for c, v in by.items()},
-        overall=total / len(timed), rate=total / busy if busy > 0 else math.inf, busy=busy, models=models,
-    )  # fmt: skip
+        unit="tokens" if tokens else "messages",
+        per_dialogue={c: sum(v) / len(v) for c, v in by.items()},
+        overall=total / len(timed),
+        rate=total / busy if busy > 0 else math.inf,
+        busy=busy,
+        models=models,
+    )
 
 
 def planned_dialogues(config: ExperimentConfig, mazes: int, rollouts: int) -> Counter[str]:
@@ -207,7 +233,13 @@ def kinds_in(config: ExperimentConfig, relations: list[tuple[str, str, str]]) ->
 
 
 def plan_power(
-    config_path: Path, effect: float, *, pilot: list[Path] | None = None, alpha: float = 0.05, power: float = 0.8, max_mazes: int | None = None
+    config_path: Path,
+    effect: float,
+    *,
+    pilot: list[Path] | None = None,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    max_mazes: int | None = None,
 ) -> str:
     """The text `gapbench plan-power` prints: per comparison the mazes and rollouts needed, the study's size and GPU time."""
     from gapbench.experiment import load_config
@@ -216,9 +248,14 @@ def plan_power(
     config, _ = load_config(config_path)
     kinds = kinds_in(config, registry_relations()[0])
     if not kinds:
-        raise ValueError(f"{config_path} makes no gap, ordering, collapse or relay comparison (it needs solo and collab conditions, pairs in both orders or relay)")
+        raise ValueError(
+            f"{config_path} makes no gap, ordering, collapse or relay comparison (it needs solo and collab conditions, pairs in both orders or relay)"
+        )
     variances, cost = pilot_variances(pilot) if pilot else ({}, None)
-    needs = [need(variances.get(k) or default_variance(k), effect, alpha=alpha, power=power, max_mazes=max_mazes) for k in kinds]
+    needs = [
+        need(variances.get(k) or default_variance(k), effect, alpha=alpha, power=power, max_mazes=max_mazes)
+        for k in kinds
+    ]
     lines = [
         f"plan-power {config_path}: a difference of {effect:g} in weighted outcome, {power:.0%} power, two-sided alpha {alpha:g} per comparison",
         f"variance from {'the pilot ' + ', '.join(str(p) for p in pilot) if pilot else 'stated defaults (give --pilot RUN_DIR for your models)'}",
@@ -231,13 +268,18 @@ def plan_power(
     for n in needs:
         v = n.variance
         between, within = ("-", "-") if v.within is None else (f"{v.between:.3f}", f"{v.within:.3f}")
-        lines.append(f"{n.kind:<11} {v.per_maze(n.rollouts):>8.3f} {between:>8} {within:>7} {n.rollouts:>8} {n.mazes if n.mazes else 'none':>6}  {v.source}")
+        lines.append(
+            f"{n.kind:<11} {v.per_maze(n.rollouts):>8.3f} {between:>8} {within:>7} {n.rollouts:>8} {n.mazes if n.mazes else 'none':>6}  {v.source}"
+        )
         if len(n.options) > 1:
             lines.append(" " * 12 + "mazes by rollouts: " + ", ".join(f"{r}: {m}" for r, m in n.options))
     short = [n for n in needs if n.mazes is None]
     if short:
-        lines += ["", f"no size within --max-mazes {max_mazes} reaches {power:.0%} power for {', '.join(n.kind for n in short)}: "
-                  "the maze-to-maze variance alone needs more mazes; allow more mazes or look for a larger effect"]  # fmt: skip
+        lines += [
+            "",
+            f"no size within --max-mazes {max_mazes} reaches {power:.0%} power for {', '.join(n.kind for n in short)}: "
+            "the maze-to-maze variance alone needs more mazes; allow more mazes or look for a larger effect",
+        ]
         return "\n".join(lines)
     biggest = max(needs, key=lambda n: (n.mazes or 0) * n.rollouts)
     dialogues = planned_dialogues(config, biggest.mazes or 0, biggest.rollouts)
@@ -247,9 +289,13 @@ def plan_power(
         f"{sum(dialogues.values())} dialogues ({', '.join(f'{c} {k}' for c, k in sorted(dialogues.items()))})",
     ]
     if max_mazes is None and any(n.variance.within is not None for n in needs):
-        lines.append("one rollout per maze needs the fewest dialogues: extra rollouts only average out rollout noise; pass --max-mazes when mazes are scarce")
+        lines.append(
+            "one rollout per maze needs the fewest dialogues: extra rollouts only average out rollout noise; pass --max-mazes when mazes are scarce"
+        )
     if cost is None:
-        lines.append("GPU time: unknown without a pilot (its tokens and throughput give it); run a small pilot and pass --pilot RUN_DIR")
+        lines.append(
+            "GPU time: unknown without a pilot (its tokens and throughput give it); run a small pilot and pass --pilot RUN_DIR"
+        )
         return "\n".join(lines)
     seconds = gpu_seconds(dialogues, cost)
     lines.append(
@@ -258,7 +304,11 @@ def plan_power(
     )
     models = sorted({config.entry(k).model for k in config.models})
     if cost.unit == "messages":
-        lines.append("the pilot recorded no token counts (scripted agents?): the time is scaled from its messages per second")
+        lines.append(
+            "the pilot recorded no token counts (scripted agents?): the time is scaled from its messages per second"
+        )
     if set(models) != set(cost.models):
-        lines.append(f"note: the pilot ran {', '.join(cost.models)}, the config runs {', '.join(models)}: the time holds only for the pilot's speed")
+        lines.append(
+            f"note: the pilot ran {', '.join(cost.models)}, the config runs {', '.join(models)}: the time holds only for the pilot's speed"
+        )
     return "\n".join(lines)

@@ -25,13 +25,19 @@ PARTNER_STAND_IN = "<agent 1's first message>"
 Agent = Literal[1, 2]
 
 
-def turn_one_chat(templates: Templates, item: MazeItem, condition: Condition, agent: Agent, *, layout: Layout | None = None) -> tuple[ChatMessage, ...]:
+def turn_one_chat(
+    templates: Templates, item: MazeItem, condition: Condition, agent: Agent, *, layout: Layout | None = None
+) -> tuple[ChatMessage, ...]:
     """What ``agent`` is given at its first turn on ``item`` (agent 2: after agent 1's first message)."""
     seats = ("agent", "agent") if condition == "collab" else ("agent",)
     dialogue = Dialogue.start(
-        maze=item.maze, views=item.views, condition=condition, seats=seats, templates=templates,
+        maze=item.maze,
+        views=item.views,
+        condition=condition,
+        seats=seats,
+        templates=templates,
         layouts={"agent": layout} if layout else None,
-    )  # fmt: skip
+    )
     if agent == 2:
         dialogue.add_reply(PARTNER_STAND_IN)
     return dialogue.chat()
@@ -58,32 +64,48 @@ def show_prompts(
     templates = config.protocol.load()
     overlays = {overlay_name(i): i for i in config.interventions}
     if intervention not in overlays:
-        raise ValueError(f"--intervention {intervention}: not one of the study's interventions ({', '.join(overlays)}); add it to `interventions` or pick one of those")
-    conditions = [condition] if condition else list(dict.fromkeys("collab" if c == "relay" else c for c in config.conditions))
+        raise ValueError(
+            f"--intervention {intervention}: not one of the study's interventions ({', '.join(overlays)}); add it to `interventions` or pick one of those"
+        )
+    conditions = (
+        [condition]
+        if condition
+        else list(dict.fromkeys("collab" if c == "relay" else c for c in config.conditions))
+    )
     if agent == 2 and all(c not in TALKING for c in conditions):
         raise ValueError("--agent 2: solo conditions have one agent; use --agent 1 or --condition collab")
     renderer = _renderer(config, model) if model else None
     layout = fit_layout(templates, renderer.renders) if renderer else templates.layout
     out = []
     if renderer is not None and layout != templates.layout:
-        out.append(f"notice: {model}: its chat template cannot render two user turns in a row; it gets the merged layout\n")
+        out.append(
+            f"notice: {model}: its chat template cannot render two user turns in a row; it gets the merged layout\n"
+        )
     for cond in conditions:
         talking = cond in TALKING
         for who in ((1, 2) if talking else (1,)) if agent is None else (agent,):
             if not talking and who == 2:
                 continue
-            shown = config.templates_for(overlays[intervention], referee=cond == "referee") if talking else templates
+            shown = (
+                config.templates_for(overlays[intervention], referee=cond == "referee")
+                if talking
+                else templates
+            )
             chat = turn_one_chat(shown, item, "collab" if talking else cond, who, layout=layout)  # type: ignore[arg-type]
             role = {1: " (speaks first)", 2: " (speaks second)"}[who] if talking else ""
             block = [
                 f"=== {cond} | maze {maze} of {len(mazes)} ({item.maze.size}x{item.maze.size}, id {item.id}) | agent {who}{role} | "
-                f"prompts {templates.version}" + (f" | layout {layout}" if talking else "")
-                + (f" | intervention {intervention}" if talking and intervention != NONE else "") + " ===\n"
+                f"prompts {templates.version}"
+                + (f" | layout {layout}" if talking else "")
+                + (f" | intervention {intervention}" if talking and intervention != NONE else "")
+                + " ===\n"
             ]
             block += [f"--- {m.role}\n{m.content}\n" for m in chat]
             if renderer is not None:
                 ids, _ = renderer.prompt_ids(ChatRequest(f"show/{cond}/{who}", chat))
-                block.append(f"--- rendered by {model}'s chat template: {len(ids)} tokens\n{renderer.render_text(chat)}\n")
+                block.append(
+                    f"--- rendered by {model}'s chat template: {len(ids)} tokens\n{renderer.render_text(chat)}\n"
+                )
             out.append("".join(block))
     return "\n".join(out)  # every section ends in one newline after its text, blocks apart by a blank line
 
@@ -96,6 +118,8 @@ def _renderer(config: ExperimentConfig, model: str) -> ChatRenderer:
 
     name = config.entry(model).model if model in config.models else model
     if name.startswith(PREFIX):
-        raise ValueError(f"--model {model}: scripted agents have no chat template; they read the chats shown without --model")
+        raise ValueError(
+            f"--model {model}: scripted agents have no chat template; they read the chats shown without --model"
+        )
     spec = load_spec(name)
     return ChatRenderer(load_tokenizer(spec, prepare(spec)), template_kwargs=spec.chat_template_kwargs)

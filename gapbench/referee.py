@@ -42,7 +42,9 @@ class Referee:
     structured: bool  # read tags (structured_moves) instead of the grader's extraction
     moves: list[str] = field(default_factory=list)  # executed directions
     end: str | None = None  # goal | wall | off_grid once the game is over
-    tags: list[str | None] = field(default_factory=list)  # structured: each agent message's tag (None: no move)
+    tags: list[str | None] = field(
+        default_factory=list
+    )  # structured: each agent message's tag (None: no move)
     _open: tuple[str, str] | None = None  # structured: (speaker, direction) of the proposal on the table
     _extracted: int = 0  # free-form: steps of the extraction already executed
 
@@ -72,11 +74,17 @@ class Referee:
 
     def _structured(self, message: Message) -> list[Step]:
         tag = parse_tag(message.text)
-        self.tags.append(None if tag is None else (f"MOVE: {tag.direction}" if tag.kind == "move" else tag.kind.upper()))
+        self.tags.append(
+            None if tag is None else (f"MOVE: {tag.direction}" if tag.kind == "move" else tag.kind.upper())
+        )
         table, self._open = self._open, None
         if tag is None or tag.kind == "disagree":
             return []
-        if table is not None and table[0] != message.speaker and (tag.kind == "agree" or table[1] == tag.direction):
+        if (
+            table is not None
+            and table[0] != message.speaker
+            and (tag.kind == "agree" or table[1] == tag.direction)
+        ):
             return [Step(table[1])]
         if tag.kind == "move":
             self._open = (message.speaker, tag.direction)
@@ -104,7 +112,10 @@ class Referee:
                     continue  # the current cell restated
                 direction = next((d for d, m in MOVES.items() if m == delta), "")
                 if not direction:
-                    return self._say(done, f"The agreed cell ({step.first}, {step.second}) is not next to your position, {_where(position)}: it is not executed.")
+                    return self._say(
+                        done,
+                        f"The agreed cell ({step.first}, {step.second}) is not next to your position, {_where(position)}: it is not executed.",
+                    )
             dr, dc = MOVES[direction]
             target = (position[0] + dr, position[1] + dc)
             self.moves.append(direction)
@@ -114,7 +125,9 @@ class Referee:
                 return self._say(done, f"Moving {direction} leaves the maze. The game is over.")
             if not self.maze.is_open(target):
                 self.end = "wall"
-                return self._say(done, f"Moving {direction} runs into a wall at {_where(target)}. The game is over.")
+                return self._say(
+                    done, f"Moving {direction} runs into a wall at {_where(target)}. The game is over."
+                )
             if target == self.maze.goal:
                 self.end = "goal"
                 return self._say(done, f"You reached the goal at {_where(target)}. The game is over.")
@@ -126,7 +139,11 @@ class Referee:
 
     def summary(self) -> dict[str, Any]:
         """What the record keeps: the executed route, how the game ended, the tags read."""
-        out: dict[str, Any] = {"moves": list(self.moves), "cells": [list(c) for c in self.cells], "end": self.end or "open"}
+        out: dict[str, Any] = {
+            "moves": list(self.moves),
+            "cells": [list(c) for c in self.cells],
+            "end": self.end or "open",
+        }
         if self.structured:
             out["tags"] = list(self.tags)
         return out

@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gapbench._resources import shipped
 
@@ -119,7 +127,9 @@ class ModelSpec(_Strict):
     @model_validator(mode="after")
     def _revision_needs_hub(self) -> ModelSpec:
         if self.revision is not None and self.source.kind != "hub":
-            raise ValueError(f"revision is only meaningful for hub sources; this source is {self.source.kind}")
+            raise ValueError(
+                f"revision is only meaningful for hub sources; this source is {self.source.kind}"
+            )
         return self
 
     @field_validator("distilled_from", "base_of")
@@ -202,7 +212,11 @@ def _spec_for_directory(path: Path) -> ModelSpec:
     max_len = int(text.get("max_position_embeddings") or 4096)
     name = re.sub(r"[^a-z0-9._-]+", "-", path.name.lower()).strip("-") or "local-model"
     return ModelSpec(
-        name=name, family="local", source=Source(path=str(path.resolve())), dtype="auto", max_model_len=max_len
+        name=name,
+        family="local",
+        source=Source(path=str(path.resolve())),
+        dtype="auto",
+        max_model_len=max_len,
     )
 
 

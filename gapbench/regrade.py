@@ -11,14 +11,14 @@ rename), so a crash leaves either the old or the new file, never a mix.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
+from gapbench import rundir
 from gapbench.grading.extract import Extraction
 from gapbench.grading.record import GradeRecord, grade_transcript
 from gapbench.maze import Maze
-from gapbench import rundir
 from gapbench.results import MERGED_FILE, DialogueRecord, iter_records, shard_files
 from gapbench.transcript import Transcript
 
@@ -76,7 +76,9 @@ def regrade(
     if merged.is_file():
         files.append(merged)
     if not files:
-        raise FileNotFoundError(f"{run_dir} has no results to regrade (expected results/shard-*.jsonl); run `gapbench run CONFIG` first")
+        raise FileNotFoundError(
+            f"{run_dir} has no results to regrade (expected results/shard-*.jsonl); run `gapbench run CONFIG` first"
+        )
     mazes = _mazes(run_dir)
     method = "rule" if llm is None else "llm"
     total = changed = archived = 0
@@ -85,16 +87,25 @@ def regrade(
             records = list(iter_records([path]))
             missing = sorted({r.maze_id for r in records} - mazes.keys())
             if missing:
-                raise ValueError(f"{path}: records refer to mazes the run's config does not produce ({', '.join(missing[:3])}); was the maze set changed?")
+                raise ValueError(
+                    f"{path}: records refer to mazes the run's config does not produce ({', '.join(missing[:3])}); was the maze set changed?"
+                )
             extractions = llm([r.transcript for r in records]) if llm is not None else None
             out: list[DialogueRecord] = []
             for i, r in enumerate(records):
                 maze = mazes[r.maze_id]
-                new = grade_transcript(maze, r.transcript, extractions[i]) if extractions is not None else grade_transcript(maze, r.transcript)
+                new = (
+                    grade_transcript(maze, r.transcript, extractions[i])
+                    if extractions is not None
+                    else grade_transcript(maze, r.transcript)
+                )
                 before = r.grade
                 updated, n = _merge(r, method, new)
                 archived += n
-                changed += (before.success, before.weighted) != (updated.grade.success, updated.grade.weighted)
+                changed += (before.success, before.weighted) != (
+                    updated.grade.success,
+                    updated.grade.weighted,
+                )
                 out.append(updated)
                 total += 1
             _rewrite(path, out)
@@ -122,4 +133,3 @@ def describe(report: RegradeReport) -> str:
         f"regraded {report.records} records in {report.files} file(s): {report.changed} changed outcome, "
         f"{report.archived} earlier grades kept beside the new ones"
     )
-

@@ -11,10 +11,11 @@ import json
 import logging
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -25,7 +26,9 @@ from gapbench.transcript import Transcript
 log = logging.getLogger(__name__)
 
 CONDITIONS = ("solo_full", "solo_distributed", "collab", "referee", "relay_primer", "relay_recovery")
-RECORD_FORMAT = 3  # 3: intervention and the referee condition; 2: format_version; 1: records before it (read as such)
+RECORD_FORMAT = (
+    3  # 3: intervention and the referee condition; 2: format_version; 1: records before it (read as such)
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,10 @@ class DialogueRecord:
         """Does the rule grader's route equal the referee's executed one? None without a referee."""
         if "referee" not in self.grades:
             return None
-        return self.grades["rule"].cells == self.grades["referee"].cells and self.grades["rule"].end == self.grades["referee"].end
+        return (
+            self.grades["rule"].cells == self.grades["referee"].cells
+            and self.grades["rule"].end == self.grades["referee"].end
+        )
 
     @property
     def pair(self) -> str:
@@ -84,7 +90,7 @@ class DialogueRecord:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, data: Any) -> "DialogueRecord":
+    def from_dict(cls, data: Any) -> DialogueRecord:
         """A record from its JSON form, every field type-checked; ValueError names the bad field."""
         try:
             record = _adapter().validate_python(data)
@@ -93,14 +99,20 @@ class DialogueRecord:
             where = ".".join(map(str, err["loc"])) or "(the line)"
             raise ValueError(f"{where}: {err['msg'].lower()}") from None
         if record.format_version > RECORD_FORMAT:
-            raise ValueError(f"format_version {record.format_version} is newer than this gapbench reads ({RECORD_FORMAT}); upgrade gapbench")
+            raise ValueError(
+                f"format_version {record.format_version} is newer than this gapbench reads ({RECORD_FORMAT}); upgrade gapbench"
+            )
         if record.condition not in CONDITIONS:
             raise ValueError(f"condition: {record.condition!r} is not one of {', '.join(CONDITIONS)}")
         seats = 1 if record.condition.startswith("solo") else 2
         if len(record.models) != seats:
-            raise ValueError(f"models: {record.condition} seats {seats} model(s), the record names {len(record.models)}")
+            raise ValueError(
+                f"models: {record.condition} seats {seats} model(s), the record names {len(record.models)}"
+            )
         if record.primary not in record.grades:
-            raise ValueError(f"primary: {record.primary!r} is not one of its grades ({', '.join(record.grades) or 'none'})")
+            raise ValueError(
+                f"primary: {record.primary!r} is not one of its grades ({', '.join(record.grades) or 'none'})"
+            )
         for method, g in record.grades.items():
             if not math.isfinite(g.weighted):
                 raise ValueError(f"grades.{method}.weighted: {g.weighted} is not a finite number")
@@ -138,12 +150,14 @@ class ResultsWriter:
                 os.ftruncate(self._fd, size)
             except OSError:
                 pass
-            raise OSError(f"cannot write results to {self.path}: {exc.strerror or exc}; free space or choose another output_dir, then rerun to resume") from None
+            raise OSError(
+                f"cannot write results to {self.path}: {exc.strerror or exc}; free space or choose another output_dir, then rerun to resume"
+            ) from None
 
     def close(self) -> None:
         os.close(self._fd)
 
-    def __enter__(self) -> "ResultsWriter":
+    def __enter__(self) -> ResultsWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -178,7 +192,9 @@ def iter_records(paths: Iterable[Path]) -> Iterable[DialogueRecord]:
                 try:
                     record = DialogueRecord.from_dict(json.loads(raw))
                 except (ValueError, RecursionError) as exc:
-                    raise ValueError(f"{path}:{lineno}: not a gapbench record ({exc}); fix or remove that line") from None
+                    raise ValueError(
+                        f"{path}:{lineno}: not a gapbench record ({exc}); fix or remove that line"
+                    ) from None
                 yield record
 
 
@@ -191,7 +207,12 @@ def latest(records: Iterable[DialogueRecord]) -> dict[str, DialogueRecord]:
         if kept is None or (kept.transcript.end == "error" and record.transcript.end != "error"):
             seen[record.dialogue_id] = record
         elif record.transcript.end != "error" and _outcome(kept) != _outcome(record):
-            log.warning("dialogue %s has two records that disagree (%s vs %s); the first is kept", record.dialogue_id, _outcome(kept), _outcome(record))
+            log.warning(
+                "dialogue %s has two records that disagree (%s vs %s); the first is kept",
+                record.dialogue_id,
+                _outcome(kept),
+                _outcome(record),
+            )
     return seen
 
 
@@ -207,7 +228,9 @@ def read_results(run_dir: Path | str) -> list[DialogueRecord]:
     run_dir = Path(run_dir)
     files = shard_files(run_dir)
     if not files:
-        raise FileNotFoundError(f"{run_dir} has no results (expected {RESULTS_DIR}/shard-*.jsonl); run `gapbench run CONFIG` first")
+        raise FileNotFoundError(
+            f"{run_dir} has no results (expected {RESULTS_DIR}/shard-*.jsonl); run `gapbench run CONFIG` first"
+        )
     records = list(latest(iter_records(files)).values())
     for r in records:
         check_same_config(run_dir, records[0].run_hash, r.run_hash, "keep one run per directory")
@@ -254,15 +277,32 @@ def export(run_dir: Path, out: Path) -> Path:
     rows = []
     for r in read_results(run_dir):
         g = r.grade
-        rows.append({
-            "dialogue_id": r.dialogue_id, "run_hash": r.run_hash, "prompt_version": r.prompt_version,
-            "condition": r.condition, "maze_id": r.maze_id, "maze_size": r.maze_size, "models": r.models,
-            "pair": r.pair, "rollout": r.rollout, "seed": r.seed, "relay_k": r.relay_k,
-            "relay_after": r.relay_after, "intervention": r.intervention, "end": r.transcript.end, "turns": len(r.transcript.agent_messages),
-            "success": g.success, "weighted": g.weighted, "grade_method": g.method,
-            "grader_agreement": r.grader_agreement, **{f"{k}_tokens": v for k, v in r.tokens().items()},
-            "transcript": r.transcript.to_json(), "grades": json.dumps({k: asdict(v) for k, v in r.grades.items()}),
-        })  # fmt: skip
+        rows.append(
+            {
+                "dialogue_id": r.dialogue_id,
+                "run_hash": r.run_hash,
+                "prompt_version": r.prompt_version,
+                "condition": r.condition,
+                "maze_id": r.maze_id,
+                "maze_size": r.maze_size,
+                "models": r.models,
+                "pair": r.pair,
+                "rollout": r.rollout,
+                "seed": r.seed,
+                "relay_k": r.relay_k,
+                "relay_after": r.relay_after,
+                "intervention": r.intervention,
+                "end": r.transcript.end,
+                "turns": len(r.transcript.agent_messages),
+                "success": g.success,
+                "weighted": g.weighted,
+                "grade_method": g.method,
+                "grader_agreement": r.grader_agreement,
+                **{f"{k}_tokens": v for k, v in r.tokens().items()},
+                "transcript": r.transcript.to_json(),
+                "grades": json.dumps({k: asdict(v) for k, v in r.grades.items()}),
+            }
+        )
     out.mkdir(parents=True, exist_ok=True)
     path = out / "dialogues.parquet"
     pq.write_table(pa.Table.from_pylist(rows), path)

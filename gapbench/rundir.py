@@ -19,10 +19,11 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -60,7 +61,9 @@ class RunInfo(BaseModel):
     config: dict[str, Any]
     config_path: str | None = None
     prompt_version: str | None = None
-    grader_version: str | dict[str, str] | None = None  # by grader (rule, llm); a string before grader versions
+    grader_version: str | dict[str, str] | None = (
+        None  # by grader (rule, llm); a string before grader versions
+    )
     created: str | None = None
 
 
@@ -78,23 +81,34 @@ def run_hash(config: ExperimentConfig, maze_ids: Sequence[str]) -> str:
     if config.interventions == [NONE]:
         del data["interventions"]  # studies without interventions keep the hash they had before the factor
     else:
-        data["interventions"] = [f"{o.name}@{o.version}" for o in map(load_overlay, config.interventions)]  # files by content
+        data["interventions"] = [
+            f"{o.name}@{o.version}" for o in map(load_overlay, config.interventions)
+        ]  # files by content
     data["maze_ids"] = sorted(maze_ids)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def new_info(config: ExperimentConfig, results_hash: str, config_path: Path, grader_version: dict[str, str]) -> RunInfo:
+def new_info(
+    config: ExperimentConfig, results_hash: str, config_path: Path, grader_version: dict[str, str]
+) -> RunInfo:
     return RunInfo(
-        format_version=RUN_FORMAT, name=config.name, results_hash=results_hash, config=redact(config.model_dump(mode="json")),
-        config_path=str(config_path.resolve()), prompt_version=config.protocol.load().version, grader_version=grader_version,
+        format_version=RUN_FORMAT,
+        name=config.name,
+        results_hash=results_hash,
+        config=redact(config.model_dump(mode="json")),
+        config_path=str(config_path.resolve()),
+        prompt_version=config.protocol.load().version,
+        grader_version=grader_version,
         created=datetime.now(timezone.utc).isoformat(),
-    )  # fmt: skip
+    )
 
 
 def check_same_config(where: Path | str, expected: str, found: str | None, fix: str) -> None:
     """The one same-config check: results of config ``found`` may not join a run of ``expected``."""
     if found is not None and found != expected:
-        raise RunDirError(f"{where} holds results of another config (hash {found}, expected {expected}); {fix}")
+        raise RunDirError(
+            f"{where} holds results of another config (hash {found}, expected {expected}); {fix}"
+        )
 
 
 def read_info(run_dir: Path) -> RunInfo | None:
@@ -107,7 +121,9 @@ def read_info(run_dir: Path) -> RunInfo | None:
     except (ValueError, ValidationError) as exc:
         first = exc.errors()[0] if isinstance(exc, ValidationError) else {"loc": (), "msg": str(exc)}
         where = ".".join(map(str, first["loc"])) or "(top level)"
-        raise RunDirError(f"{path} is not a gapbench run.json ({where}: {first['msg']}); restore it from a backup, or move the directory aside") from None
+        raise RunDirError(
+            f"{path} is not a gapbench run.json ({where}: {first['msg']}); restore it from a backup, or move the directory aside"
+        ) from None
 
 
 def write_info(run_dir: Path, info: RunInfo) -> None:
@@ -128,7 +144,9 @@ def check_output_dir(run_dir: Path, config_path: Path) -> None:
     config_path = config_path.resolve()
     forbidden = {Path("/"): "the file system root", Path.home().resolve(): "the home directory"}
     if run_dir in forbidden:
-        raise RunDirError(f"output_dir {run_dir} is {forbidden[run_dir]}; set output_dir to a directory of its own, e.g. runs/NAME")
+        raise RunDirError(
+            f"output_dir {run_dir} is {forbidden[run_dir]}; set output_dir to a directory of its own, e.g. runs/NAME"
+        )
     if config_path.is_relative_to(run_dir):
         raise RunDirError(
             f"output_dir {run_dir} contains the config {config_path}; set output_dir to a directory of its own, e.g. runs/NAME"
@@ -141,10 +159,16 @@ def _check_own(run_dir: Path) -> None:
     """A directory without run.json may hold only what gapbench puts there before the first record."""
     if not run_dir.is_dir():
         return
-    foreign = sorted(p.name for p in run_dir.iterdir() if p.name not in OWN_ENTRIES and not p.name.startswith(f"{RUN_FILE}."))
+    foreign = sorted(
+        p.name
+        for p in run_dir.iterdir()
+        if p.name not in OWN_ENTRIES and not p.name.startswith(f"{RUN_FILE}.")
+    )
     if foreign:
         shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-        raise RunDirError(f"output_dir {run_dir} is not empty ({shown}) and was not made by gapbench; set output_dir to a new directory")
+        raise RunDirError(
+            f"output_dir {run_dir} is not empty ({shown}) and was not made by gapbench; set output_dir to a new directory"
+        )
 
 
 def check_writable(run_dir: Path) -> None:
@@ -153,12 +177,18 @@ def check_writable(run_dir: Path) -> None:
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise RunDirError(f"output_dir {run_dir}: {probe} is a file, not a directory; set output_dir elsewhere")
+        raise RunDirError(
+            f"output_dir {run_dir}: {probe} is a file, not a directory; set output_dir elsewhere"
+        )
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise RunDirError(f"output_dir {run_dir}: {probe} is not writable by this user; set output_dir elsewhere or fix its permissions")
+        raise RunDirError(
+            f"output_dir {run_dir}: {probe} is not writable by this user; set output_dir elsewhere or fix its permissions"
+        )
 
 
-def open_run(run_dir: Path, results_hash: str, config_path: Path, *, new_run: bool, dry_run: bool) -> str | None:
+def open_run(
+    run_dir: Path, results_hash: str, config_path: Path, *, new_run: bool, dry_run: bool
+) -> str | None:
     """Check a run directory before anything in it is read or skipped; with ``new_run``, move a
     finished run of another config aside. Returns a line to show when something was (or would be) moved."""
     check_output_dir(run_dir, config_path)
@@ -174,8 +204,12 @@ def open_run(run_dir: Path, results_hash: str, config_path: Path, *, new_run: bo
     if info.results_hash == results_hash:
         return None
     if not new_run:
-        check_same_config(run_dir, results_hash, info.results_hash,
-                          "rerun with --new-run to move the old results aside and start afresh, or set another output_dir")  # fmt: skip
+        check_same_config(
+            run_dir,
+            results_hash,
+            info.results_hash,
+            "rerun with --new-run to move the old results aside and start afresh, or set another output_dir",
+        )
     aside = run_dir.with_name(f"{run_dir.name}.old-{info.results_hash}-{int(time.time())}")
     if dry_run:
         return f"--new-run would move the previous results to {aside}"
@@ -192,7 +226,12 @@ def claim(run_dir: Path, info: RunInfo, config_text: str) -> None:
         try:
             existing = read_info(run_dir)
             if existing is not None:
-                check_same_config(run_dir, info.results_hash, existing.results_hash, "another config started writing here first; set another output_dir")
+                check_same_config(
+                    run_dir,
+                    info.results_hash,
+                    existing.results_hash,
+                    "another config started writing here first; set another output_dir",
+                )
                 return
             write_info(run_dir, info)
             (run_dir / "config.yaml").write_text(config_text, encoding="utf-8")
@@ -217,7 +256,9 @@ def shard_lock(shard: Path) -> Iterator[None]:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
                 raise
             holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "a process that is starting"
-            raise RunLocked(f"{shard} is being written by {holder}; wait for it to finish or stop it, then rerun") from None
+            raise RunLocked(
+                f"{shard} is being written by {holder}; wait for it to finish or stop it, then rerun"
+            ) from None
         stamp = f"host {socket.gethostname()} pid {os.getpid()} since {datetime.now(timezone.utc).isoformat(timespec='seconds')}"
         os.ftruncate(fd, 0)
         os.pwrite(fd, stamp.encode(), 0)

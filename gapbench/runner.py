@@ -12,10 +12,11 @@ import signal
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from gapbench import rundir
 from gapbench.engines.base import ChatRequest, Completion, Engine, Sampling, TemplatedEngine
@@ -28,7 +29,16 @@ from gapbench.protocol import Dialogue, Layout, Templates, fit_layout
 from gapbench.protocol.interventions import NONE, load_overlay, overlay_name
 from gapbench.redact import redact_text
 from gapbench.referee import REFEREE_METHOD, Referee, referee_extraction
-from gapbench.results import RECORD_FORMAT, DialogueRecord, ResultsWriter, iter_records, latest, shard_files, shard_name, RESULTS_DIR
+from gapbench.results import (
+    RECORD_FORMAT,
+    RESULTS_DIR,
+    DialogueRecord,
+    ResultsWriter,
+    iter_records,
+    latest,
+    shard_files,
+    shard_name,
+)
 from gapbench.scheduler import Throughput, run_jobs
 from gapbench.transcript import Transcript
 
@@ -50,9 +60,14 @@ def load_mazes(config: ExperimentConfig, config_dir: Path) -> list[MazeItem]:
 
     The plan's size is checked first, so a typo fails at once instead of generating forever.
     """
-    sets = {i: load_set(Path(s.path) if Path(s.path).is_absolute() else config_dir / s.path)
-            for i, s in enumerate(config.mazes) if not isinstance(s, GeneratedMazes)}  # fmt: skip
-    count = sum(len(m.items) for m in sets.values()) + sum(s.count for s in config.mazes if isinstance(s, GeneratedMazes))
+    sets = {
+        i: load_set(Path(s.path) if Path(s.path).is_absolute() else config_dir / s.path)
+        for i, s in enumerate(config.mazes)
+        if not isinstance(s, GeneratedMazes)
+    }
+    count = sum(len(m.items) for m in sets.values()) + sum(
+        s.count for s in config.mazes if isinstance(s, GeneratedMazes)
+    )
     size = count * config.rollouts * len(plan(config.model_copy(update={"rollouts": 1}), ["one maze"]))
     if size > MAX_DIALOGUES:
         raise ValueError(
@@ -61,7 +76,11 @@ def load_mazes(config: ExperimentConfig, config_dir: Path) -> list[MazeItem]:
         )
     items: dict[str, MazeItem] = {}
     for i, source in enumerate(config.mazes):
-        mazeset = build_set(source.params(), count=source.count, seed=source.seed) if isinstance(source, GeneratedMazes) else sets[i]
+        mazeset = (
+            build_set(source.params(), count=source.count, seed=source.seed)
+            if isinstance(source, GeneratedMazes)
+            else sets[i]
+        )
         for item in mazeset.items:
             items.setdefault(item.id, item)
     return list(items.values())
@@ -72,7 +91,11 @@ def select_shard(specs: list[DialogueSpec], shard: Shard) -> list[DialogueSpec]:
     index, count = shard
     if not (count >= 1 and 0 <= index < count):
         raise ValueError(f"shard {index}/{count} is out of range: use --shard i/N with 0 <= i < N")
-    return [s for s in specs if int(hashlib.sha256((s.base_id or s.id).encode()).hexdigest()[:8], 16) % count == index]
+    return [
+        s
+        for s in specs
+        if int(hashlib.sha256((s.base_id or s.id).encode()).hexdigest()[:8], 16) % count == index
+    ]
 
 
 def _turn_seed(spec: DialogueSpec, turn: int) -> int:
@@ -101,7 +124,12 @@ class DialogueJob:
         cid = f"{self.spec.id}/{speaker}/{model}"
         self._ids[model].add(cid)
         s = self.config.sampling
-        sampling = Sampling(max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p, seed=_turn_seed(self.spec, self.dialogue.turns))
+        sampling = Sampling(
+            max_tokens=s.max_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            seed=_turn_seed(self.spec, self.dialogue.turns),
+        )
         return ChatRequest(cid, self.dialogue.chat(), sampling)
 
     def take(self, c: Completion) -> None:
@@ -110,9 +138,12 @@ class DialogueJob:
             self.dialogue.fail(f"{self.dialogue.model()}: {c.error}")
         else:
             self.dialogue.add_reply(
-                c.text, prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
-                cached_tokens=c.cached_tokens, finish_reason=c.finish_reason,
-            )  # fmt: skip
+                c.text,
+                prompt_tokens=c.prompt_tokens,
+                completion_tokens=c.completion_tokens,
+                cached_tokens=c.cached_tokens,
+                finish_reason=c.finish_reason,
+            )
 
     def conversation_ids(self) -> dict[str, set[str]]:
         return self._ids
@@ -136,11 +167,17 @@ class GradingJob:
         return self.grader
 
     def request(self) -> ChatRequest:
-        return grader_request(self.source.dialogue.transcript(), f"grade/{self.source.spec.id}", max_tokens=self.max_tokens)
+        return grader_request(
+            self.source.dialogue.transcript(), f"grade/{self.source.spec.id}", max_tokens=self.max_tokens
+        )
 
     def take(self, c: Completion) -> None:
         self.transient = c.error if c.retryable else None
-        self.extraction = Extraction((), "llm", error=f"grader failed: {c.error}") if c.error else parse_grader_output(c.text)
+        self.extraction = (
+            Extraction((), "llm", error=f"grader failed: {c.error}")
+            if c.error
+            else parse_grader_output(c.text)
+        )
 
     def conversation_ids(self) -> dict[str, set[str]]:
         return {self.grader: {f"grade/{self.source.spec.id}"}}
@@ -175,17 +212,23 @@ def resolve_model(config: ExperimentConfig, key: str) -> ModelChoice:
         except ValueError as exc:
             raise ValueError(f"{field_name}: {exc}") from None
         if entry.engine not in (None, "scripted") or entry.options:
-            raise ValueError(f"{field_name}: a scripted agent takes no engine or options; remove `engine` and `options` from it")
+            raise ValueError(
+                f"{field_name}: a scripted agent takes no engine or options; remove `engine` and `options` from it"
+            )
         return ModelChoice(entry.model, None, {})
     if entry.engine == "scripted":
-        raise ValueError(f"{field_name}.engine: scripted needs a scripted model (scripted:oracle or scripted:degraded:P), not {entry.model!r}")
+        raise ValueError(
+            f"{field_name}.engine: scripted needs a scripted model (scripted:oracle or scripted:degraded:P), not {entry.model!r}"
+        )
     try:
         spec = load_spec(entry.model)
     except (ValueError, OSError) as exc:
         raise ValueError(f"{field_name}: {exc}") from None
     backend = entry.engine or spec.engine.backend
     try:
-        options = engine_options(backend, {**(spec.engine.options if backend == spec.engine.backend else {}), **entry.options})
+        options = engine_options(
+            backend, {**(spec.engine.options if backend == spec.engine.backend else {}), **entry.options}
+        )
     except ValueError as exc:
         raise ValueError(f"{field_name}.options: {exc}") from None
     if config.sampling.max_tokens >= spec.max_model_len:
@@ -220,34 +263,50 @@ def build_engines(config: ExperimentConfig, keys: Iterable[str]) -> dict[str, En
                 from gapbench.engines import build_engine
                 from gapbench.registry import load_spec
 
-                built[choice.ident] = build_engine(load_spec(choice.model), backend=choice.backend, **choice.options)
+                built[choice.ident] = build_engine(
+                    load_spec(choice.model), backend=choice.backend, **choice.options
+                )
         engines[key] = built[choice.ident]
     return engines
 
 
-def fit_layouts(templates: Templates, engines: dict[str, Engine], echo: Callable[[str], None]) -> dict[str, Layout]:
+def fit_layouts(
+    templates: Templates, engines: dict[str, Engine], echo: Callable[[str], None]
+) -> dict[str, Layout]:
     """Each talking model's message layout: the templates' own, or merged where its chat template
     cannot render the separate one (found by rendering the second speaker's first chat), with a notice."""
     layouts: dict[str, Layout] = {}
     for key, engine in engines.items():
         layouts[key] = fit_layout(templates, engine.renders if isinstance(engine, TemplatedEngine) else None)
         if layouts[key] != templates.layout:
-            echo(f"notice: {key}: its chat template cannot render two user turns in a row; using the merged layout")
+            echo(
+                f"notice: {key}: its chat template cannot render two user turns in a row; using the merged layout"
+            )
     return layouts
 
 
-def describe_plan(config: ExperimentConfig, specs: list[DialogueSpec], mazes: list[MazeItem], done: int) -> str:
+def describe_plan(
+    config: ExperimentConfig, specs: list[DialogueSpec], mazes: list[MazeItem], done: int
+) -> str:
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for s in specs:
         label = "+".join(s.seats) + (f" -> {'+'.join(s.relay_after)} @K={s.relay_k}" if s.relay_k else "")
-        counts[(s.condition + ("" if s.intervention == NONE else f" + {overlay_name(s.intervention)}"), label)] += 1
+        counts[
+            (s.condition + ("" if s.intervention == NONE else f" + {overlay_name(s.intervention)}"), label)
+        ] += 1
     sizes = sorted({m.maze.size for m in mazes})
-    lines = [f"plan: {len(specs)} dialogues on {len(mazes)} mazes (sizes {', '.join(map(str, sizes))}), {done} already done", ""]
+    lines = [
+        f"plan: {len(specs)} dialogues on {len(mazes)} mazes (sizes {', '.join(map(str, sizes))}), {done} already done",
+        "",
+    ]
     lines.append(f"{'condition':<34} {'models':<40} {'dialogues':>9}")
     for (cond, label), n in sorted(counts.items()):
         lines.append(f"{cond:<34} {label:<40} {n:>9}")
     turns = {"solo_full": 2, "solo_distributed": 2}
-    max_gen = sum(turns.get(s.condition, config.max_turns - (s.relay_k or 0)) for s in specs) * config.sampling.max_tokens
+    max_gen = (
+        sum(turns.get(s.condition, config.max_turns - (s.relay_k or 0)) for s in specs)
+        * config.sampling.max_tokens
+    )
     # ~4 characters a token: the instructions plus one map, the text every dialogue starts from.
     templates = config.protocol.load()
     opening = len(templates.system) + len(templates.collab) + len(templates.legend)
@@ -269,7 +328,9 @@ class RunResult:
     skipped: int
     total: int
     throughput: Throughput | None
-    deferred: list[str] = field(default_factory=list)  # transient failures, not recorded: a rerun retries them
+    deferred: list[str] = field(
+        default_factory=list
+    )  # transient failures, not recorded: a rerun retries them
 
 
 def run_experiment(
@@ -299,7 +360,9 @@ def run_experiment(
         if dry_run:
             echo(describe_plan(config, specs, mazes, sum(s.id in done_records for s in specs)))
             return RunResult(run_dir, shard_file, 0, len(done_records), len(specs), None)
-        info = rundir.new_info(config, results_hash, config_path, {"rule": RULE_GRADER_VERSION, "llm": GRADER_VERSION})
+        info = rundir.new_info(
+            config, results_hash, config_path, {"rule": RULE_GRADER_VERSION, "llm": GRADER_VERSION}
+        )
         return _run(config, info, config_path, specs, by_id, shard, shard_file, done_records, progress, echo)
 
 
@@ -308,14 +371,27 @@ def _done(run_dir: Path, results_hash: str, retry_errors: bool) -> dict[str, Dia
     those that ended in an error count as not done."""
     done = latest(iter_records(shard_files(run_dir)))
     for r in done.values():
-        rundir.check_same_config(run_dir / RESULTS_DIR, results_hash, r.run_hash, "move the directory aside or set another output_dir")
+        rundir.check_same_config(
+            run_dir / RESULTS_DIR,
+            results_hash,
+            r.run_hash,
+            "move the directory aside or set another output_dir",
+        )
     return {k: r for k, r in done.items() if not (retry_errors and r.transcript.end == "error")}
 
 
 def _run(
-    config: ExperimentConfig, info: rundir.RunInfo, config_path: Path, specs: list[DialogueSpec], by_id: dict[str, MazeItem],
-    shard: Shard, shard_file: Path, done_records: dict[str, DialogueRecord], progress: bool, echo: Callable[[str], None],
-) -> RunResult:  # fmt: skip
+    config: ExperimentConfig,
+    info: rundir.RunInfo,
+    config_path: Path,
+    specs: list[DialogueSpec],
+    by_id: dict[str, MazeItem],
+    shard: Shard,
+    shard_file: Path,
+    done_records: dict[str, DialogueRecord],
+    progress: bool,
+    echo: Callable[[str], None],
+) -> RunResult:
     run_dir = shard_file.parent.parent
     todo = [s for s in specs if s.id not in done_records]
     relays: dict[str, list[DialogueSpec]] = defaultdict(list)
@@ -323,25 +399,47 @@ def _run(
         if s.base_id is not None:
             relays[s.base_id].append(s)
     templates = config.protocol.load()
-    variants = {(s.intervention, s.condition == "referee"): config.templates_for(s.intervention, referee=s.condition == "referee") for s in specs}
+    variants = {
+        (s.intervention, s.condition == "referee"): config.templates_for(
+            s.intervention, referee=s.condition == "referee"
+        )
+        for s in specs
+    }
     grader = None if config.grader == "rule" else config.grader
-    keys = sorted({k for s in specs for k in (*s.seats, *(s.relay_after or ()))} | ({grader.model} if grader else set()))
-    echo(f"run {config.name} -> {run_dir} ({len(todo)} of {len(specs)} dialogues to go, shard {shard[0]}/{shard[1]})")
+    keys = sorted(
+        {k for s in specs for k in (*s.seats, *(s.relay_after or ()))} | ({grader.model} if grader else set())
+    )
+    echo(
+        f"run {config.name} -> {run_dir} ({len(todo)} of {len(specs)} dialogues to go, shard {shard[0]}/{shard[1]})"
+    )
     if not todo:
         return RunResult(run_dir, shard_file, 0, len(specs), len(specs), None)
     engines = build_engines(config, keys)
-    talking = {k for s in specs if s.protocol_condition == "collab" for k in (*s.seats, *(s.relay_after or ()))}
+    talking = {
+        k for s in specs if s.protocol_condition == "collab" for k in (*s.seats, *(s.relay_after or ()))
+    }
     layouts = fit_layouts(templates, {k: e for k, e in engines.items() if k in talking}, echo)
 
     def start(spec: DialogueSpec, prefix: Transcript | None = None) -> DialogueJob:
         item = by_id[spec.maze_id]
         relay = (spec.relay_k, spec.relay_after) if spec.relay_k else None
-        referee = Referee(item.maze, structured=load_overlay(spec.intervention).structured) if spec.condition == "referee" else None
+        referee = (
+            Referee(item.maze, structured=load_overlay(spec.intervention).structured)
+            if spec.condition == "referee"
+            else None
+        )
         dialogue = Dialogue.start(
-            maze=item.maze, views=item.views, condition=spec.protocol_condition, seats=spec.seats,  # type: ignore[arg-type]
-            max_turns=config.max_turns, templates=variants[(spec.intervention, referee is not None)], relay=relay, prefix=prefix,
-            layouts=layouts, environment=referee,
-        )  # fmt: skip
+            maze=item.maze,
+            views=item.views,
+            condition=spec.protocol_condition,
+            seats=spec.seats,  # type: ignore[arg-type]
+            max_turns=config.max_turns,
+            templates=variants[(spec.intervention, referee is not None)],
+            relay=relay,
+            prefix=prefix,
+            layouts=layouts,
+            environment=referee,
+        )
         return DialogueJob(spec, item, dialogue, config)
 
     def branches(base_id: str, base: Transcript) -> list[DialogueJob]:
@@ -391,7 +489,9 @@ def _run(
 
     previous = _install_signal_handlers()
     try:
-        stats = run_jobs(initial, engines, max_concurrent=config.max_concurrent, on_finish=finish, on_round=on_round)
+        stats = run_jobs(
+            initial, engines, max_concurrent=config.max_concurrent, on_finish=finish, on_round=on_round
+        )
     finally:
         _restore_signal_handlers(previous)
         if writer is not None:
@@ -412,7 +512,9 @@ def _first_turns(base: Transcript, k: int) -> Transcript:
                 break
             agents += 1
         kept.append(m)
-    return Transcript(base.maze_id, base.condition, base.agents, tuple(kept), "in_progress", base.prompt_version)
+    return Transcript(
+        base.maze_id, base.condition, base.agents, tuple(kept), "in_progress", base.prompt_version
+    )
 
 
 def _record(job: DialogueJob, llm: Extraction | None, run_hash: str) -> DialogueRecord:
@@ -424,18 +526,32 @@ def _record(job: DialogueJob, llm: Extraction | None, run_hash: str) -> Dialogue
         grades["llm"] = grade_transcript(maze, transcript, llm)
         primary = "llm" if llm.error is None else "rule"  # unusable grader output: fall back, recorded
     if "referee" in transcript.meta:  # the executed route is the ground truth; the graders are checks
-        grades[REFEREE_METHOD] = grade_transcript(maze, transcript, referee_extraction(transcript.meta["referee"]))
+        grades[REFEREE_METHOD] = grade_transcript(
+            maze, transcript, referee_extraction(transcript.meta["referee"])
+        )
         primary = REFEREE_METHOD
     spec = job.spec
     finished = time.time()
     return DialogueRecord(
-        dialogue_id=spec.id, run_hash=run_hash, prompt_version=transcript.prompt_version,
-        condition=spec.condition, maze_id=spec.maze_id, maze_size=maze.size, models=list(spec.seats),
-        rollout=spec.rollout, seed=spec.seed, transcript=transcript, grades=grades, primary=primary,
-        relay_k=spec.relay_k, relay_after=list(spec.relay_after) if spec.relay_after else None,
-        base_id=spec.base_id, intervention=overlay_name(spec.intervention), timings={"started": job.started, "finished": finished, "seconds": finished - job.started},
+        dialogue_id=spec.id,
+        run_hash=run_hash,
+        prompt_version=transcript.prompt_version,
+        condition=spec.condition,
+        maze_id=spec.maze_id,
+        maze_size=maze.size,
+        models=list(spec.seats),
+        rollout=spec.rollout,
+        seed=spec.seed,
+        transcript=transcript,
+        grades=grades,
+        primary=primary,
+        relay_k=spec.relay_k,
+        relay_after=list(spec.relay_after) if spec.relay_after else None,
+        base_id=spec.base_id,
+        intervention=overlay_name(spec.intervention),
+        timings={"started": job.started, "finished": finished, "seconds": finished - job.started},
         format_version=RECORD_FORMAT,
-    )  # fmt: skip
+    )
 
 
 def _progress(total: int, initial: int, enabled: bool) -> Any:
@@ -443,11 +559,15 @@ def _progress(total: int, initial: int, enabled: bool) -> Any:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, desc="dialogues", unit="dlg", dynamic_ncols=True, file=sys.stderr)
+    return tqdm(
+        total=total, initial=initial, desc="dialogues", unit="dlg", dynamic_ncols=True, file=sys.stderr
+    )
 
 
 def _raise_interrupted(signum: int, _frame: Any) -> None:
-    raise Interrupted(f"stopped by signal {signal.Signals(signum).name}; finished dialogues are saved, rerun to resume")
+    raise Interrupted(
+        f"stopped by signal {signal.Signals(signum).name}; finished dialogues are saved, rerun to resume"
+    )
 
 
 def _install_signal_handlers() -> dict[int, Any]:
@@ -471,7 +591,11 @@ def summary_table(records: list[DialogueRecord]) -> str:
 
     groups: dict[tuple[str, str], list[DialogueRecord]] = defaultdict(list)
     for r in records:
-        label = r.pair + (f" K={r.relay_k}" if r.relay_k else "") + ("" if r.intervention == NONE else f" +{r.intervention}")
+        label = (
+            r.pair
+            + (f" K={r.relay_k}" if r.relay_k else "")
+            + ("" if r.intervention == NONE else f" +{r.intervention}")
+        )
         groups[(label, r.condition)].append(r)
     header = f"{'models':<40} {'condition':<17} {'n':>4}  {'success [95% CI]':<19} {'weighted [95% CI]':<20} {'turns':>5} {'tokens':>7} {'errors':>6}"
     lines = [header, "-" * len(header)]
@@ -481,7 +605,9 @@ def summary_table(records: list[DialogueRecord]) -> str:
         turns = sum(len(r.transcript.agent_messages) for r in rs) / len(rs)
         tokens = sum(r.tokens()["completion"] for r in rs) / len(rs)
         errors = sum(r.transcript.end == "error" for r in rs)
-        lines.append(f"{label:<40} {cond:<17} {len(rs):>4}  {str(succ):<19} {str(wtd):<20} {turns:>5.1f} {tokens:>7.0f} {errors:>6}")
+        lines.append(
+            f"{label:<40} {cond:<17} {len(rs):>4}  {succ!s:<19} {wtd!s:<20} {turns:>5.1f} {tokens:>7.0f} {errors:>6}"
+        )
     from gapbench.grading.agreement import rule_vs_llm
 
     for kind, solo in (("solo", True), ("collaboration", False)):
@@ -490,5 +616,7 @@ def summary_table(records: list[DialogueRecord]) -> str:
             lines.append(f"\nLLM grader vs rule grader, {kind}: {a.describe()}")
     refereed = [r.referee_agreement for r in records if r.referee_agreement is not None]
     if refereed:
-        lines.append(f"\nrule grader vs referee: the same route in {sum(refereed)} of {len(refereed)} refereed dialogues")
+        lines.append(
+            f"\nrule grader vs referee: the same route in {sum(refereed)} of {len(refereed)} refereed dialogues"
+        )
     return "\n".join(lines)

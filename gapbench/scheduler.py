@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Mapping, Protocol
+from typing import Protocol
 
 from gapbench.engines.base import ChatRequest, Completion, ContinuousEngine, Engine
 
@@ -120,7 +121,7 @@ def run_jobs(
                 deliver(engine, continuous[id(engine)].submit(requests))
             else:
                 deliver(engine, engine.generate(requests))
-        for key, engine in continuous.items():
+        for engine in continuous.values():
             if engine.in_flight:
                 deliver(engine, engine.poll())
         still: list[Job] = []

@@ -17,11 +17,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 from gapbench import rundir
 from gapbench.experiment import DialogueSpec, ExperimentConfig, load_config, plan
@@ -32,8 +32,16 @@ SLURM_DIR = "slurm"
 STATE_FILE = "slurm.json"
 SIGNAL_SECONDS = 90  # USR1 this long before the time limit: time to save, requeue and exit
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
-_QUEUED = {"PENDING": "pending", "REQUEUED": "pending", "REQUEUE_HOLD": "pending", "CONFIGURING": "pending",
-           "RUNNING": "running", "COMPLETING": "running", "SUSPENDED": "running", "STOPPED": "running"}  # fmt: skip
+_QUEUED = {
+    "PENDING": "pending",
+    "REQUEUED": "pending",
+    "REQUEUE_HOLD": "pending",
+    "CONFIGURING": "pending",
+    "RUNNING": "running",
+    "COMPLETING": "running",
+    "SUSPENDED": "running",
+    "STOPPED": "running",
+}
 
 
 class SlurmError(ValueError):
@@ -59,7 +67,11 @@ class Resources:
         """sbatch options of the array tasks; the merge job gets only where and how long to run."""
         named = {"partition": self.partition, "account": self.account, "qos": self.qos, "time": self.time}
         if not merge:
-            named |= {"gpus-per-task": self.gpus_per_task, "cpus-per-task": self.cpus_per_task, "mem": self.mem}
+            named |= {
+                "gpus-per-task": self.gpus_per_task,
+                "cpus-per-task": self.cpus_per_task,
+                "mem": self.mem,
+            }
         options = [f"--{k}={v}" for k, v in named.items() if v is not None]
         return options if merge else options + list(self.extra_sbatch)
 
@@ -84,10 +96,12 @@ class SlurmState:
     submissions: list[Submission] = field(default_factory=list)
 
     @classmethod
-    def load(cls, run_dir: Path) -> "SlurmState":
+    def load(cls, run_dir: Path) -> SlurmState:
         path = run_dir / SLURM_DIR / STATE_FILE
         if not path.is_file():
-            raise FileNotFoundError(f"{run_dir} has no SLURM submission ({path} is missing); submit with `gapbench slurm submit CONFIG --shards N`")
+            raise FileNotFoundError(
+                f"{run_dir} has no SLURM submission ({path} is missing); submit with `gapbench slurm submit CONFIG --shards N`"
+            )
         data = json.loads(path.read_text())
         data["submissions"] = [Submission(**s) for s in data["submissions"]]
         return cls(**data)
@@ -122,11 +136,15 @@ def run_plan(run_dir: Path) -> tuple[rundir.RunInfo, list[DialogueSpec]]:
     """What a run's results were made with (run.json) and its plan."""
     info = rundir.read_info(run_dir)
     if info is None:
-        raise FileNotFoundError(f"{run_dir} has no run.json: no shard has started yet; run `gapbench run CONFIG` or wait for the SLURM tasks")
+        raise FileNotFoundError(
+            f"{run_dir} has no run.json: no shard has started yet; run `gapbench run CONFIG` or wait for the SLURM tasks"
+        )
     try:
         config = ExperimentConfig.model_validate(info.config)
     except ValueError as exc:
-        raise ValueError(f"{run_dir / rundir.RUN_FILE}: its config is not valid ({str(exc).splitlines()[0]}); restore run.json") from None
+        raise ValueError(
+            f"{run_dir / rundir.RUN_FILE}: its config is not valid ({str(exc).splitlines()[0]}); restore run.json"
+        ) from None
     return info, planned_specs(config, Path(info.config_path).parent if info.config_path else run_dir)
 
 
@@ -166,30 +184,59 @@ def check_values(values: dict[str, object]) -> None:
     for label, value in values.items():
         for v in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(v, str) and any(ord(c) < 32 or ord(c) == 127 for c in v):
-                raise SlurmError(f"{label}: {v!r} holds a control character (newline, tab, ...); batch scripts take each value on one line, remove it")
+                raise SlurmError(
+                    f"{label}: {v!r} holds a control character (newline, tab, ...); batch scripts take each value on one line, remove it"
+                )
 
 
-def scripts(config_path: Path, run_dir: Path, shards: int, res: Resources, gapbench: str, name: str) -> tuple[str, str]:
+def scripts(
+    config_path: Path, run_dir: Path, shards: int, res: Resources, gapbench: str, name: str
+) -> tuple[str, str]:
     """The array and merge batch scripts of a study."""
-    check_values({
-        "name": name, "output_dir": str(run_dir), "config": str(config_path), "--gapbench": gapbench, "--partition": res.partition,
-        "--account": res.account, "--qos": res.qos, "--time": res.time, "--mem": res.mem, "--extra-sbatch": res.extra_sbatch,
-        "--setup": res.setup,
-    })  # fmt: skip
+    check_values(
+        {
+            "name": name,
+            "output_dir": str(run_dir),
+            "config": str(config_path),
+            "--gapbench": gapbench,
+            "--partition": res.partition,
+            "--account": res.account,
+            "--qos": res.qos,
+            "--time": res.time,
+            "--mem": res.mem,
+            "--extra-sbatch": res.extra_sbatch,
+            "--setup": res.setup,
+        }
+    )
     q = shlex.quote
     slurm_dir = run_dir / SLURM_DIR
     setup = "\n".join(res.setup)
-    array = render("array.sbatch.tmpl", {
-        "job_name": q(f"gapbench-{name}"), "array": array_spec(list(range(shards)), res.array_parallelism),
-        "log": q(str(slurm_dir / "logs" / "%A_%a.out")), "signal_seconds": str(SIGNAL_SECONDS),
-        "sbatch_lines": "\n".join(f"#SBATCH {q(o)}" for o in res.sbatch_options()), "gapbench": q(gapbench),
-        "config": q(str(config_path)), "shards": str(shards), "markers": q(str(slurm_dir / "shards")), "setup": setup,
-    })  # fmt: skip
-    merge = render("merge.sbatch.tmpl", {
-        "job_name": q(f"gapbench-{name}-merge"), "log": q(str(slurm_dir / "logs" / "merge-%j.out")),
-        "sbatch_lines": "\n".join(f"#SBATCH {q(o)}" for o in res.sbatch_options(merge=True)),
-        "setup": setup, "gapbench": q(gapbench), "run_dir": q(str(run_dir)),
-    })  # fmt: skip
+    array = render(
+        "array.sbatch.tmpl",
+        {
+            "job_name": q(f"gapbench-{name}"),
+            "array": array_spec(list(range(shards)), res.array_parallelism),
+            "log": q(str(slurm_dir / "logs" / "%A_%a.out")),
+            "signal_seconds": str(SIGNAL_SECONDS),
+            "sbatch_lines": "\n".join(f"#SBATCH {q(o)}" for o in res.sbatch_options()),
+            "gapbench": q(gapbench),
+            "config": q(str(config_path)),
+            "shards": str(shards),
+            "markers": q(str(slurm_dir / "shards")),
+            "setup": setup,
+        },
+    )
+    merge = render(
+        "merge.sbatch.tmpl",
+        {
+            "job_name": q(f"gapbench-{name}-merge"),
+            "log": q(str(slurm_dir / "logs" / "merge-%j.out")),
+            "sbatch_lines": "\n".join(f"#SBATCH {q(o)}" for o in res.sbatch_options(merge=True)),
+            "setup": setup,
+            "gapbench": q(gapbench),
+            "run_dir": q(str(run_dir)),
+        },
+    )
     return array, merge
 
 
@@ -213,7 +260,9 @@ def _sbatch(options: list[str], script: Path) -> str:
 def _check_extra(options: tuple[str, ...]) -> None:
     bad = [o for o in options if not o.startswith("-")]
     if bad:
-        raise ValueError(f"--extra-sbatch takes sbatch options like --constraint=a100, got {', '.join(map(repr, bad))}")
+        raise ValueError(
+            f"--extra-sbatch takes sbatch options like --constraint=a100, got {', '.join(map(repr, bad))}"
+        )
 
 
 def submit(
@@ -236,8 +285,10 @@ def submit(
     gapbench = str(Path(gapbench).absolute()) if gapbench else default_gapbench()
     array, merge = scripts(config_path, run_dir, shards, res, gapbench, config.name)
     if dry_run:
-        echo(f"# {run_dir / SLURM_DIR / 'array.sbatch'}\n{array}\n# {run_dir / SLURM_DIR / 'merge.sbatch'} "
-             f"(submitted with --dependency=afterok:<array job>)\n{merge}")  # fmt: skip
+        echo(
+            f"# {run_dir / SLURM_DIR / 'array.sbatch'}\n{array}\n# {run_dir / SLURM_DIR / 'merge.sbatch'} "
+            f"(submitted with --dependency=afterok:<array job>)\n{merge}"
+        )
         return None
     _check_run_dir(run_dir, config_path, results_hash, shards)
     slurm_dir = run_dir / SLURM_DIR
@@ -247,7 +298,9 @@ def submit(
     state = SlurmState(str(config_path), results_hash, shards, gapbench, res.array_parallelism)
     _submit_array(run_dir, state, list(range(shards)), [], [])
     last = state.submissions[-1]
-    echo(f"submitted array job {last.array_job} ({shards} shards of {len(specs)} dialogues) and merge job {last.merge_job}")
+    echo(
+        f"submitted array job {last.array_job} ({shards} shards of {len(specs)} dialogues) and merge job {last.merge_job}"
+    )
     echo(f"logs: {slurm_dir / 'logs'}; watch: gapbench slurm status {shlex.quote(str(run_dir))}")
     return state
 
@@ -255,20 +308,30 @@ def submit(
 def _check_run_dir(run_dir: Path, config_path: Path, results_hash: str, shards: int) -> None:
     """Refuse to mix: a second submission, another config's results, or shards of another N."""
     if (run_dir / SLURM_DIR / STATE_FILE).exists():
-        raise ValueError(f"{run_dir} was already submitted; see `gapbench slurm status {run_dir}` and resubmit unfinished shards with `gapbench slurm resume {run_dir}`")
+        raise ValueError(
+            f"{run_dir} was already submitted; see `gapbench slurm status {run_dir}` and resubmit unfinished shards with `gapbench slurm resume {run_dir}`"
+        )
     rundir.open_run(run_dir, results_hash, config_path, new_run=False, dry_run=False)
     counts = sorted({int(p.stem.rsplit("-", 1)[1]) for p in shard_files(run_dir)})
     if counts and counts != [shards]:
-        raise ValueError(f"{run_dir} already has shards of N={', '.join(map(str, counts))}: submit with --shards {counts[0]} to continue them (shards never move between N)")
+        raise ValueError(
+            f"{run_dir} already has shards of N={', '.join(map(str, counts))}: submit with --shards {counts[0]} to continue them (shards never move between N)"
+        )
 
 
-def _submit_array(run_dir: Path, state: SlurmState, indices: list[int], extra: list[str], also_wait_for: list[str]) -> None:
+def _submit_array(
+    run_dir: Path, state: SlurmState, indices: list[int], extra: list[str], also_wait_for: list[str]
+) -> None:
     """sbatch the array for ``indices`` (recorded at once), then the merge job chained after it."""
     slurm_dir = run_dir / SLURM_DIR
-    job = _sbatch([f"--array={array_spec(indices, state.array_parallelism)}", *extra], slurm_dir / "array.sbatch")
+    job = _sbatch(
+        [f"--array={array_spec(indices, state.array_parallelism)}", *extra], slurm_dir / "array.sbatch"
+    )
     state.submissions.append(Submission(job, sorted(indices), None, datetime.now(timezone.utc).isoformat()))
     state.save(run_dir)
-    state.submissions[-1].merge_job = _sbatch([f"--dependency=afterok:{':'.join([job, *also_wait_for])}"], slurm_dir / "merge.sbatch")
+    state.submissions[-1].merge_job = _sbatch(
+        [f"--dependency=afterok:{':'.join([job, *also_wait_for])}"], slurm_dir / "merge.sbatch"
+    )
     state.save(run_dir)
 
 
@@ -289,8 +352,15 @@ def status(run_dir: Path) -> tuple[SlurmState, list[ShardStatus], str]:
     config, _ = load_config(Path(state.config))
     specs = planned_specs(config, Path(state.config).parent)
     now = rundir.run_hash(config, sorted({s.maze_id for s in specs}))
-    rundir.check_same_config(run_dir, state.results_hash, now, f"{state.config} changed since it was submitted; restore it, or submit the new config with another output_dir")
-    queued = _queue({s.array_job for s in state.submissions} | {s.merge_job for s in state.submissions if s.merge_job})
+    rundir.check_same_config(
+        run_dir,
+        state.results_hash,
+        now,
+        f"{state.config} changed since it was submitted; restore it, or submit the new config with another output_dir",
+    )
+    queued = _queue(
+        {s.array_job for s in state.submissions} | {s.merge_job for s in state.submissions if s.merge_job}
+    )
     markers = run_dir / SLURM_DIR / "shards"
     shards = []
     for i in range(state.shards):
@@ -301,14 +371,34 @@ def status(run_dir: Path) -> tuple[SlurmState, list[ShardStatus], str]:
         job = f"{sub.array_job}_{i}" if sub else None
         failed = markers / f"shard-{i:04d}.failed"
         if job in queued:
-            shards.append(ShardStatus(i, _QUEUED.get(queued[job], "running"), done, len(ids), job, queued[job].lower()))
+            shards.append(
+                ShardStatus(i, _QUEUED.get(queued[job], "running"), done, len(ids), job, queued[job].lower())
+            )
         elif done == len(ids):
             shards.append(ShardStatus(i, "done", done, len(ids), job))
         elif failed.exists():
             note = failed.read_text().split(" at=")[0]
-            shards.append(ShardStatus(i, "failed", done, len(ids), job, f"{note}; log {run_dir / SLURM_DIR / 'logs' / f'{job}.out'}"))
+            shards.append(
+                ShardStatus(
+                    i,
+                    "failed",
+                    done,
+                    len(ids),
+                    job,
+                    f"{note}; log {run_dir / SLURM_DIR / 'logs' / f'{job}.out'}",
+                )
+            )
         else:
-            shards.append(ShardStatus(i, "failed", done, len(ids), job, "left the queue unfinished (cancelled, killed or node failure)"))
+            shards.append(
+                ShardStatus(
+                    i,
+                    "failed",
+                    done,
+                    len(ids),
+                    job,
+                    "left the queue unfinished (cancelled, killed or node failure)",
+                )
+            )
     merge_job = state.submissions[-1].merge_job if state.submissions else None
     if (run_dir / MERGED_FILE).exists():
         merge = f"merged: {run_dir / MERGED_FILE}"
@@ -321,7 +411,10 @@ def status(run_dir: Path) -> tuple[SlurmState, list[ShardStatus], str]:
 
 def format_status(run_dir: Path, state: SlurmState, shards: list[ShardStatus], merge: str) -> str:
     jobs = ", ".join(s.array_job for s in state.submissions)
-    lines = [f"{run_dir}: {state.shards} shards, array jobs {jobs}", f"{'shard':>5}  {'state':<8} {'dialogues':>11}  {'job':<12} note"]
+    lines = [
+        f"{run_dir}: {state.shards} shards, array jobs {jobs}",
+        f"{'shard':>5}  {'state':<8} {'dialogues':>11}  {'job':<12} note",
+    ]
     for s in shards:
         lines.append(f"{s.index:>5}  {s.state:<8} {f'{s.done}/{s.total}':>11}  {s.job or '-':<12} {s.note}")
     counts = {k: sum(s.state == k for s in shards) for k in ("done", "running", "pending", "failed")}
@@ -329,7 +422,9 @@ def format_status(run_dir: Path, state: SlurmState, shards: list[ShardStatus], m
     return "\n".join(lines)
 
 
-def resume(run_dir: Path, *, extra_sbatch: tuple[str, ...] = (), echo: Callable[[str], None] = print) -> list[int]:
+def resume(
+    run_dir: Path, *, extra_sbatch: tuple[str, ...] = (), echo: Callable[[str], None] = print
+) -> list[int]:
     """Resubmit the failed shards as a new array (same N, same script) and chain a new merge job.
 
     Shards still queued are left alone (two tasks must never append to one shard file); the new
@@ -340,14 +435,20 @@ def resume(run_dir: Path, *, extra_sbatch: tuple[str, ...] = (), echo: Callable[
     todo = [s.index for s in shards if s.state == "failed"]
     queued = [s for s in shards if s.state in ("pending", "running")]
     if not todo:
-        echo(f"nothing to resume: {len(queued)} shards still queued, the others done" if queued else f"all {state.shards} shards are done")
+        echo(
+            f"nothing to resume: {len(queued)} shards still queued, the others done"
+            if queued
+            else f"all {state.shards} shards are done"
+        )
         return []
     old_merge = state.submissions[-1].merge_job
     if old_merge and old_merge in _queue({old_merge}):
         _slurm(["scancel", old_merge])  # its dependency can no longer be satisfied
     _submit_array(run_dir, state, todo, list(extra_sbatch), [s.job for s in queued if s.job])
     last = state.submissions[-1]
-    echo(f"resubmitted shards {array_spec(todo)} of {state.shards} as array job {last.array_job}; merge job {last.merge_job}")
+    echo(
+        f"resubmitted shards {array_spec(todo)} of {state.shards} as array job {last.array_job}; merge job {last.merge_job}"
+    )
     if queued:
         echo(f"left alone (still queued): shards {array_spec([s.index for s in queued])}")
     return todo

@@ -9,8 +9,8 @@ the model and why rollouts are not resampled a second time inside each maze.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -51,7 +51,9 @@ class Components:
     """
 
     total: float  # observed variance across mazes of the per-maze contrast
-    within: float | None  # variance of one dialogue around its maze's cell mean, pooled; None: no maze has two
+    within: (
+        float | None
+    )  # variance of one dialogue around its maze's cell mean, pooled; None: no maze has two
     between: float | None  # variance across mazes of the true per-maze contrast (total minus rollout noise)
     scale: float  # sum of squared contrast weights: how many cells' rollout noise adds up
     rollouts: float  # mean dialogues per maze and cell in this sample
@@ -101,7 +103,12 @@ def _interval(boot: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def mean_ci(
-    values: Sequence[float], *, clusters: Sequence[str] | None = None, seed: int = 0, level: float = 0.95, resamples: int = N_BOOTSTRAP
+    values: Sequence[float],
+    *,
+    clusters: Sequence[str] | None = None,
+    seed: int = 0,
+    level: float = 0.95,
+    resamples: int = N_BOOTSTRAP,
 ) -> Estimate:
     """Mean and percentile-bootstrap CI, resampling clusters (mazes) when given, else single values.
 
@@ -144,11 +151,16 @@ def sign_flip_p(d: Sequence[float], *, seed: int = 0, n: int = N_FLIPS) -> float
         hits = sum(math.comb(k, j) for j in range(k + 1) if abs(2 * j - k) >= excess)
         return min(1.0, hits / 2**k)
     rng = np.random.default_rng(seed)
-    extreme = sum(int(np.sum(np.abs((rng.integers(0, 2, size=(rows, k)) * 2 - 1) @ x) >= observed - tol)) for rows in _chunks(n, k))
+    extreme = sum(
+        int(np.sum(np.abs((rng.integers(0, 2, size=(rows, k)) * 2 - 1) @ x) >= observed - tol))
+        for rows in _chunks(n, k)
+    )
     return (1 + extreme) / (1 + n)
 
 
-def components(cells: Sequence[Sample], weights: Sequence[float], mazes: Sequence[str], per_maze: np.ndarray) -> Components:
+def components(
+    cells: Sequence[Sample], weights: Sequence[float], mazes: Sequence[str], per_maze: np.ndarray
+) -> Components:
     """Split the variance of a per-maze contrast into maze-to-maze and rollout-to-rollout parts."""
     total = float(per_maze.var(ddof=1)) if per_maze.size > 1 else math.nan
     ss = df = 0.0
@@ -173,7 +185,13 @@ def shared_mazes(cells: Sequence[Sample]) -> list[str]:
 
 
 def paired_contrast(
-    cells: Sequence[Sample], weights: Sequence[float], *, binary: bool = False, seed: int = 0, level: float = 0.95, resamples: int = N_BOOTSTRAP
+    cells: Sequence[Sample],
+    weights: Sequence[float],
+    *,
+    binary: bool = False,
+    seed: int = 0,
+    level: float = 0.95,
+    resamples: int = N_BOOTSTRAP,
 ) -> Difference | None:
     """Sum of weight x cell mean on the mazes every cell finished, with a cluster-bootstrap CI and a p-value.
 
@@ -187,14 +205,27 @@ def paired_contrast(
     mazes = shared_mazes(cells)
     if not mazes:
         return None
-    per_maze = np.array([sum(w * sum(cell[m]) / len(cell[m]) for cell, w in zip(cells, weights)) for m in mazes], dtype=float)
+    per_maze = np.array(
+        [sum(w * sum(cell[m]) / len(cell[m]) for cell, w in zip(cells, weights)) for m in mazes], dtype=float
+    )
     low, high = _interval(bootstrap_means(per_maze, seed=seed, n=resamples), level)
     single = all(len(cell[m]) == 1 for cell in cells for m in mazes)
-    test = ("McNemar exact" if single else "clustered McNemar (sign flips by maze)") if binary else "sign flips by maze"
+    test = (
+        ("McNemar exact" if single else "clustered McNemar (sign flips by maze)")
+        if binary
+        else "sign flips by maze"
+    )
     return Difference(
-        mean=float(per_maze.mean()), low=low, high=high, mazes=len(mazes), dialogues=sum(len(cell[m]) for cell in cells for m in mazes),
-        p=sign_flip_p(per_maze, seed=seed, n=resamples), test=test, binary=binary, components=components(cells, weights, mazes, per_maze),
-    )  # fmt: skip
+        mean=float(per_maze.mean()),
+        low=low,
+        high=high,
+        mazes=len(mazes),
+        dialogues=sum(len(cell[m]) for cell in cells for m in mazes),
+        p=sign_flip_p(per_maze, seed=seed, n=resamples),
+        test=test,
+        binary=binary,
+        components=components(cells, weights, mazes, per_maze),
+    )
 
 
 def holm(p: Sequence[float]) -> list[float]:
@@ -209,7 +240,12 @@ def holm(p: Sequence[float]) -> list[float]:
 
 
 def paired_ratio(
-    cells: Sequence[Sample], numerator: Sequence[float], denominator: Sequence[float], *, seed: int = 0, level: float = 0.95,
+    cells: Sequence[Sample],
+    numerator: Sequence[float],
+    denominator: Sequence[float],
+    *,
+    seed: int = 0,
+    level: float = 0.95,
     resamples: int = N_BOOTSTRAP,
 ) -> Estimate | None:
     """Ratio of two contrasts of the same cells (e.g. the share of a gap an intervention closes), on the
@@ -232,4 +268,6 @@ def paired_ratio(
     boot = np.concatenate(ratios)
     boot = boot[~np.isnan(boot)]
     low, high = _interval(boot, level) if boot.size else (math.nan, math.nan)
-    return Estimate(float(num.mean() / den.mean()), low, high, sum(len(cell[m]) for cell in cells for m in mazes), k)
+    return Estimate(
+        float(num.mean() / den.mean()), low, high, sum(len(cell[m]) for cell in cells for m in mazes), k
+    )

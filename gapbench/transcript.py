@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 Speaker = Literal["user", "agent_1", "agent_2"]
-EndReason = Literal["acti", "max_turns", "answered", "error", "gave_up", "in_progress", "goal", "wall"]  # gave_up: a person ended a game (gapbench play); goal, wall: a referee ended it
+EndReason = Literal[
+    "acti", "max_turns", "answered", "error", "gave_up", "in_progress", "goal", "wall"
+]  # gave_up: a person ended a game (gapbench play); goal, wall: a referee ended it
 Condition = Literal["solo_full", "solo_distributed", "collab"]
 AGENTS: tuple[Speaker, Speaker] = ("agent_1", "agent_2")
 
@@ -48,7 +50,7 @@ class Transcript:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Transcript":
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
         """Rebuild a transcript, naming the field that is missing or malformed."""
         if not isinstance(data, dict):
             raise ValueError(f"transcript: expected a JSON object, got {type(data).__name__}")
@@ -65,7 +67,9 @@ class Transcript:
             if not isinstance(m, dict) or "speaker" not in m or not isinstance(m.get("text"), str):
                 raise ValueError(f"transcript: messages[{i}] needs 'speaker' and a string 'text'")
             if m["speaker"] not in ("user", *AGENTS):
-                raise ValueError(f"transcript: messages[{i}].speaker is {m['speaker']!r}; expected user, agent_1 or agent_2")
+                raise ValueError(
+                    f"transcript: messages[{i}].speaker is {m['speaker']!r}; expected user, agent_1 or agent_2"
+                )
             parsed.append(Message(**{k: v for k, v in m.items() if k in msg_fields}))
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs.update(messages=tuple(parsed), agents=tuple(data["agents"]))
@@ -75,7 +79,7 @@ class Transcript:
         return json.dumps(self.to_dict(), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, line: str) -> "Transcript":
+    def from_json(cls, line: str) -> Transcript:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:

@@ -83,7 +83,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
-    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    model.generation_config = GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
@@ -115,9 +117,15 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory):
     import subprocess
     import time
 
-    missing = [b for b in ("slurmctld", "slurmd", "sbatch", "munged") if shutil.which(b) is None and not Path("/usr/sbin", b).exists()]
+    missing = [
+        b
+        for b in ("slurmctld", "slurmd", "sbatch", "munged")
+        if shutil.which(b) is None and not Path("/usr/sbin", b).exists()
+    ]
     if missing:
-        pytest.skip(f"SLURM not installed ({', '.join(missing)} missing): apt-get install slurmctld slurmd slurm-client munge")
+        pytest.skip(
+            f"SLURM not installed ({', '.join(missing)} missing): apt-get install slurmctld slurmd slurm-client munge"
+        )
     if os.geteuid() != 0:
         pytest.skip("the SLURM fixture starts slurmctld/slurmd/munged and needs root")
 
@@ -128,7 +136,10 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory):
 
     def munge_works() -> bool:
         cred = subprocess.run(["munge", "-n"], capture_output=True)
-        return cred.returncode == 0 and subprocess.run(["unmunge"], input=cred.stdout, capture_output=True).returncode == 0
+        return (
+            cred.returncode == 0
+            and subprocess.run(["unmunge"], input=cred.stdout, capture_output=True).returncode == 0
+        )
 
     munged_pid = None
     if not munge_works():
@@ -145,33 +156,52 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory):
     node = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
     conf = root / "slurm.conf"
     conf.write_text(
-        "\n".join([
-            "ClusterName=gapbench-test", f"SlurmctldHost={host}(127.0.0.1)",
-            f"SlurmctldPort={free_port()}", f"SlurmdPort={free_port()}", "SlurmUser=root", "AuthType=auth/munge",
-            "MailProg=/bin/true", "ProctrackType=proctrack/linuxproc", "TaskPlugin=task/none",
-            "SelectType=select/cons_tres", "SelectTypeParameters=CR_Core",
-            "SchedulerParameters=batch_sched_delay=0,sched_interval=1", "ReturnToService=2",
-            f"StateSaveLocation={root / 'state'}", f"SlurmdSpoolDir={root / 'spool'}",
-            f"SlurmctldPidFile={root / 'slurmctld.pid'}", f"SlurmdPidFile={root / 'slurmd.pid'}",
-            f"SlurmctldLogFile={root / 'log' / 'slurmctld.log'}", f"SlurmdLogFile={root / 'log' / 'slurmd.log'}",
-            "JobCompType=jobcomp/filetxt", f"JobCompLoc={root / 'log' / 'jobcomp.txt'}",
-            f"{node} NodeAddr=127.0.0.1 State=UNKNOWN",
-            "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
-        ]) + "\n"
-    )  # fmt: skip
+        "\n".join(
+            [
+                "ClusterName=gapbench-test",
+                f"SlurmctldHost={host}(127.0.0.1)",
+                f"SlurmctldPort={free_port()}",
+                f"SlurmdPort={free_port()}",
+                "SlurmUser=root",
+                "AuthType=auth/munge",
+                "MailProg=/bin/true",
+                "ProctrackType=proctrack/linuxproc",
+                "TaskPlugin=task/none",
+                "SelectType=select/cons_tres",
+                "SelectTypeParameters=CR_Core",
+                "SchedulerParameters=batch_sched_delay=0,sched_interval=1",
+                "ReturnToService=2",
+                f"StateSaveLocation={root / 'state'}",
+                f"SlurmdSpoolDir={root / 'spool'}",
+                f"SlurmctldPidFile={root / 'slurmctld.pid'}",
+                f"SlurmdPidFile={root / 'slurmd.pid'}",
+                f"SlurmctldLogFile={root / 'log' / 'slurmctld.log'}",
+                f"SlurmdLogFile={root / 'log' / 'slurmd.log'}",
+                "JobCompType=jobcomp/filetxt",
+                f"JobCompLoc={root / 'log' / 'jobcomp.txt'}",
+                f"{node} NodeAddr=127.0.0.1 State=UNKNOWN",
+                "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
+            ]
+        )
+        + "\n"
+    )
     previous = os.environ.get("SLURM_CONF")
     os.environ["SLURM_CONF"] = str(conf)
     subprocess.run(["slurmctld", "-i"], check=True)
     subprocess.run(["slurmd"], check=True)
     deadline = time.time() + 30
-    while subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True).stdout.strip() != "idle":
+    while (
+        subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True).stdout.strip() != "idle"
+    ):
         if time.time() > deadline:
             pytest.fail(f"the SLURM node did not become idle in 30 s; see {root / 'log'}")
         time.sleep(0.2)
     try:
         yield root
     finally:
-        pids = [(root / f).read_text().strip() for f in ("slurmctld.pid", "slurmd.pid") if (root / f).exists()]
+        pids = [
+            (root / f).read_text().strip() for f in ("slurmctld.pid", "slurmd.pid") if (root / f).exists()
+        ]
         subprocess.run(["scontrol", "shutdown"], capture_output=True)
         deadline = time.time() + 15
         while any(Path("/proc", pid).exists() for pid in pids) and time.time() < deadline:

@@ -15,7 +15,15 @@ from gapbench.cli import main
 @pytest.fixture(scope="module")
 def workload(tiny_model_dir: Path) -> Workload:
     # Three turns: agent_1 speaks twice, so its second prompt can come from the cache.
-    return Workload(model=str(tiny_model_dir), dialogues=2, turns=3, max_tokens=4, dtype="float32", device="cpu", baseline_dialogues=None)
+    return Workload(
+        model=str(tiny_model_dir),
+        dialogues=2,
+        turns=3,
+        max_tokens=4,
+        dtype="float32",
+        device="cpu",
+        baseline_dialogues=None,
+    )
 
 
 def test_engines_do_equal_work_and_account_for_every_prompt_token(workload: Workload) -> None:
@@ -41,8 +49,27 @@ def test_cli_writes_table_and_json_and_names_a_missing_vllm(
     monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: None)
     monkeypatch.setattr(bench, "VLLM_VENV_PYTHON", tmp_path / "no-venv" / "python")
     out = tmp_path / "bench.json"
-    argv = ["bench", "--model", workload.model, "--dialogues", "2", "--turns", "2", "--max-tokens", "3", "--dtype", "float32",
-            "--device", "cpu", "--baseline-dialogues", "1", "--engines", "a,b,c", "--json", str(out)]  # fmt: skip
+    argv = [
+        "bench",
+        "--model",
+        workload.model,
+        "--dialogues",
+        "2",
+        "--turns",
+        "2",
+        "--max-tokens",
+        "3",
+        "--dtype",
+        "float32",
+        "--device",
+        "cpu",
+        "--baseline-dialogues",
+        "1",
+        "--engines",
+        "a,b,c",
+        "--json",
+        str(out),
+    ]
     assert main(argv) == 0
     table = capsys.readouterr().out
     assert "(c) vLLM engine, prefix cache" in table and "not run: vLLM is not installed" in table
@@ -50,5 +77,7 @@ def test_cli_writes_table_and_json_and_names_a_missing_vllm(
     report = json.loads(out.read_text())
     runs = {r["engine"]: r for r in report["runs"]}
     assert runs["c"]["error"] and runs["a"]["dialogues"] == 1 and runs["b"]["dialogues"] == 2
-    assert runs["a"]["generated_tokens"] * 2 == runs["b"]["generated_tokens"] == 2 * 2 * 3  # per dialogue: equal
+    assert (
+        runs["a"]["generated_tokens"] * 2 == runs["b"]["generated_tokens"] == 2 * 2 * 3
+    )  # per dialogue: equal
     assert runs["a"]["peak_rss_mib"] > 0 and runs["b"]["vs_a"] is not None

@@ -125,7 +125,15 @@ def test_normaliser_and_validator_never_crash_on_any_string(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(pairs=st.lists(st.tuples(st.sampled_from(["0", "1", "5", "12", "99", "A", "Z", "up", "left"]), st.sampled_from(["", "0", "3", "B", "77"])), max_size=30))
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.sampled_from(["0", "1", "5", "12", "99", "A", "Z", "up", "left"]),
+            st.sampled_from(["", "0", "3", "B", "77"]),
+        ),
+        max_size=30,
+    )
+)
 def test_grading_never_crashes_on_any_valid_steps(pairs):
     steps = []
     for first, second in pairs:
@@ -148,7 +156,10 @@ OPEN = parse_maze("@....\n.....\n.....\n.....\n....*")
 def executed(*texts, condition="collab"):
     speakers = ("agent_1", "agent_2") if condition == "collab" else ("agent_1", "agent_1")
     messages = tuple(Message(speakers[i % 2], t) for i, t in enumerate(texts))
-    return [s.as_list() for s in extract_rule(Transcript("m", condition, ("a", "a"), messages, "acti", "v2")).steps]
+    return [
+        s.as_list()
+        for s in extract_rule(Transcript("m", condition, ("a", "a"), messages, "acti", "v2")).steps
+    ]
 
 
 @pytest.mark.parametrize(
@@ -156,7 +167,13 @@ def executed(*texts, condition="collab"):
     [
         (["Let's go down. So, down?", "Yes."], [["down"]]),  # one proposal, stated twice
         (["I propose (2,2), because (2,3) looks open", "Agreed"], [["2", "2"]]),  # a reason is not a move
-        (["Shall we take (3,1)? Do you agree?", "I agree that we are at (2,1). But (3,1) is a wall on my map."], []),
+        (
+            [
+                "Shall we take (3,1)? Do you agree?",
+                "I agree that we are at (2,1). But (3,1) is a wall on my map.",
+            ],
+            [],
+        ),
         (["We can't go left to (1,0), that's a wall", "Right, so what now?"], []),  # negated
         (["Moving right now!", "We're at (1,3) now."], [["right"]]),  # arrival reported: agreed
         (["Let’s go down.", "OK"], [["down"]]),  # curly apostrophe
@@ -165,12 +182,18 @@ def executed(*texts, condition="collab"):
         (["Down?", "Down."], [["down"]]),  # no verb needed
         (["Down?", "👍"], [["down"]]),  # emoji acceptance
         (["Down twice?", "ok"], [["down"], ["down"]]),
-        (["Plan: right, right, down. Agree?", "Agreed, let's do all three."], [["right"], ["right"], ["down"]]),
+        (
+            ["Plan: right, right, down. Agree?", "Agreed, let's do all three."],
+            [["right"], ["right"], ["down"]],
+        ),
         (["Plan D: go right", "ok"], [["right"]]),  # "Plan D" is not a move
         (["head to the bottom-right corner", "ok"], []),
         (["Down or right?", "Yes"], []),  # alternatives are not a concrete proposal
         (["If we went left we'd hit a wall. Down?", "Sure."], [["down"]]),
-        (["Down?", "Down.", "Moved down. Right?", "Right."], [["down"], ["right"]]),  # narration confirms, adds nothing
+        (
+            ["Down?", "Down.", "Moved down. Right?", "Right."],
+            [["down"], ["right"]],
+        ),  # narration confirms, adds nothing
         (["→ → ↓", "Agreed: → → ↓"], [["right"], ["right"], ["down"]]),
         (["Move to （1，0）?", "好的, （1，0）."], [["1", "0"]]),  # full-width punctuation
         (["<think>maybe right</think>Down?", "Down."], [["down"]]),  # reasoning is not what was said
@@ -181,51 +204,110 @@ def test_moves_execute_only_when_both_agents_agree(dialogue, route):
 
 
 def test_moves_after_the_goal_are_not_part_of_the_route():
-    g = grade_transcript(MAZE, Transcript(MAZE.id, "collab", ("a", "a"), tuple(
-        Message(("agent_1", "agent_2")[i % 2], t) for i, t in enumerate(["R R D D L L D?", "Agreed, all seven.", "One more down?", "ok"])
-    ), "acti", "v2"))  # fmt: skip
+    g = grade_transcript(
+        MAZE,
+        Transcript(
+            MAZE.id,
+            "collab",
+            ("a", "a"),
+            tuple(
+                Message(("agent_1", "agent_2")[i % 2], t)
+                for i, t in enumerate(["R R D D L L D?", "Agreed, all seven.", "One more down?", "ok"])
+            ),
+            "acti",
+            "v2",
+        ),
+    )
     assert g.success and g.moves == 7 and g.end == "goal"
 
 
 def test_restated_positions_choose_the_scheme_and_never_walk():
     # 1-based positions restated every turn; the agreed step (2,1) is down from (1,1).
-    t = Transcript(OPEN.id, "collab", ("a", "a"), tuple(
-        Message(s, x) for s, x in [("agent_1", "We are at (1,1). Let's go to (2,1)."), ("agent_2", "Agreed, (2,1)."), ("agent_1", "We're at (2,1) now. (3,1)?"), ("agent_2", "Yes.")]
-    ), "acti", "v2")  # fmt: skip
+    t = Transcript(
+        OPEN.id,
+        "collab",
+        ("a", "a"),
+        tuple(
+            Message(s, x)
+            for s, x in [
+                ("agent_1", "We are at (1,1). Let's go to (2,1)."),
+                ("agent_2", "Agreed, (2,1)."),
+                ("agent_1", "We're at (2,1) now. (3,1)?"),
+                ("agent_2", "Yes."),
+            ]
+        ),
+        "acti",
+        "v2",
+    )
     g = grade_transcript(OPEN, t)
     assert g.scheme["origin"] == 1 and g.cells == [[0, 0], [1, 0], [2, 0]]
     assert g.consistent["evidence"] == g.consistent["stated"] == 2  # both stated positions fit
 
 
 def test_a_solo_answer_without_a_route_gets_no_credit():
-    text = ("To solve this I would use breadth-first search from @. The possible moves are up, down, left and right. "
-            "We avoid # cells and stop at *.")  # fmt: skip
-    t = Transcript(MAZE.id, "solo_full", ("a",), (Message("agent_1", text), Message("user", "review"), Message("agent_1", "My answer stands.")), "answered", "v2")
+    text = (
+        "To solve this I would use breadth-first search from @. The possible moves are up, down, left and right. "
+        "We avoid # cells and stop at *."
+    )
+    t = Transcript(
+        MAZE.id,
+        "solo_full",
+        ("a",),
+        (Message("agent_1", text), Message("user", "review"), Message("agent_1", "My answer stands.")),
+        "answered",
+        "v2",
+    )
     g = grade_transcript(MAZE, t)
     assert (g.end, g.weighted, g.partial, g.success) == ("no_route", 0.0, 0.0, False)
 
 
 def test_solo_final_answer_after_the_critic_counts():
-    t = Transcript(MAZE.id, "solo_full", ("a",), (
-        Message("agent_1", "Route: (0,1), (1,1)"), Message("user", "review"),
-        Message("agent_1", "(1,1) is a wall, sorry. Final answer: (0,1), (0,2), (1,2), (2,2), (2,1), (2,0), (3,0)"),
-    ), "answered", "v2")  # fmt: skip
+    t = Transcript(
+        MAZE.id,
+        "solo_full",
+        ("a",),
+        (
+            Message("agent_1", "Route: (0,1), (1,1)"),
+            Message("user", "review"),
+            Message(
+                "agent_1",
+                "(1,1) is a wall, sorry. Final answer: (0,1), (0,2), (1,2), (2,2), (2,1), (2,0), (3,0)",
+            ),
+        ),
+        "answered",
+        "v2",
+    )
     g = grade_transcript(MAZE, t)
     assert g.success and g.optimal and g.partial == 1.0
 
 
 def test_partial_credit_is_the_valid_prefix_over_the_optimal_length():
-    g = grade_transcript(MAZE, Transcript(MAZE.id, "solo_full", ("a",), (Message("agent_1", "right, right, down, right"),), "answered", "v2"))
+    g = grade_transcript(
+        MAZE,
+        Transcript(
+            MAZE.id, "solo_full", ("a",), (Message("agent_1", "right, right, down, right"),), "answered", "v2"
+        ),
+    )
     assert g.end == "wall" and g.moves == 3 and g.partial == pytest.approx(3 / 7)
 
 
 # ------------------------------------------------------------------------------- never raises
 @settings(max_examples=300, deadline=None)
-@given(texts=st.lists(st.text(alphabet=st.characters(), max_size=200), min_size=1, max_size=6), solo=st.booleans())
+@given(
+    texts=st.lists(st.text(alphabet=st.characters(), max_size=200), min_size=1, max_size=6),
+    solo=st.booleans(),
+)
 def test_no_grading_function_raises_on_any_unicode(texts, solo):
     condition = "solo_full" if solo else "collab"
     speakers = ("agent_1", "agent_1") if solo else ("agent_1", "agent_2")
-    t = Transcript(MAZE.id, condition, ("a", "a"), tuple(Message(speakers[i % 2], x) for i, x in enumerate(texts)), "acti", "v2")
+    t = Transcript(
+        MAZE.id,
+        condition,
+        ("a", "a"),
+        tuple(Message(speakers[i % 2], x) for i, x in enumerate(texts)),
+        "acti",
+        "v2",
+    )
     g = grade_transcript(MAZE, t)
     assert g.error is None or not g.error.startswith("grading failed"), g.error
     assert -10 < g.weighted <= 1.0
@@ -234,7 +316,14 @@ def test_no_grading_function_raises_on_any_unicode(texts, solo):
 
 @pytest.mark.parametrize("char", ["\u212a", "\u0130", "\ud800", "\x00", "\u200b", "ǅ", "ß", "ﬁ"])
 def test_look_alikes_and_lone_surrogates_grade(char):
-    t = Transcript(MAZE.id, "collab", ("a", "a"), (Message("agent_1", f"{char} Right{char}? (0,{char}1)"), Message("agent_2", f"{char}ok")), "acti", "v2")
+    t = Transcript(
+        MAZE.id,
+        "collab",
+        ("a", "a"),
+        (Message("agent_1", f"{char} Right{char}? (0,{char}1)"), Message("agent_2", f"{char}ok")),
+        "acti",
+        "v2",
+    )
     g = grade_transcript(MAZE, t)
     assert g.error is None or "grading failed" not in g.error
 
@@ -242,14 +331,25 @@ def test_look_alikes_and_lone_surrogates_grade(char):
 def test_a_one_megabyte_message_grades_in_under_half_a_second():
     import time
 
-    text = ("We are at (2,3). I think down is better, but (4,1) is a wall; shall we go right? " * 13_000)[:1_000_000]
+    text = ("We are at (2,3). I think down is better, but (4,1) is a wall; shall we go right? " * 13_000)[
+        :1_000_000
+    ]
     assert len(text) == 1_000_000
-    t = Transcript(MAZE.id, "collab", ("a", "a"), (Message("agent_1", "Right?"), Message("agent_2", "ok " + text)), "acti", "v2")
+    t = Transcript(
+        MAZE.id,
+        "collab",
+        ("a", "a"),
+        (Message("agent_1", "Right?"), Message("agent_2", "ok " + text)),
+        "acti",
+        "v2",
+    )
     start = time.perf_counter()
     grade_transcript(MAZE, t)
     assert time.perf_counter() - start < 0.5
     start = time.perf_counter()
     parse_grader_output("{" * 5000 + "}" * 5000)
     parse_grader_output("route: " + "[" * 5000)
-    parse_grader_output('{"route": [' + '{"turn": 1, "coordinates": [[0, 1]], "turn_type": "move"},' * 3000 + "]}")
+    parse_grader_output(
+        '{"route": [' + '{"turn": 1, "coordinates": [[0, 1]], "turn_type": "move"},' * 3000 + "]}"
+    )
     assert time.perf_counter() - start < 2.0

@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import pytest
+from grading_corpus import CORPUS, SPLITS, load_cases, walk_gold
 
 from gapbench.grading.corpus import check, load_corpus
 from gapbench.grading.record import grade_transcript
 from gapbench.grading.validate import walk
-from grading_corpus import CORPUS, SPLITS, load_cases, walk_gold
 
 # Floors at today's accuracy (docs/GRADING.md); a change that loses accuracy fails here. The issue's
 # targets (held-out outcome-exact >= 97%, route-exact >= 95%, zero false credit) are not all reached
@@ -54,7 +54,12 @@ def test_gapbench_reads_every_case_as_the_independent_walker_does():
                 assert gold.end == "no_route"
                 continue
             o = walk(case.full_maze(), cells)
-            assert (o.success, round(o.weighted, 4), o.end, list(o.final)) == (gold.success, gold.weighted, gold.end, gold.final), case.id
+            assert (o.success, round(o.weighted, 4), o.end, list(o.final)) == (
+                gold.success,
+                gold.weighted,
+                gold.end,
+                gold.final,
+            ), case.id
 
 
 def test_rule_grader_accuracy_does_not_fall_below_its_floor(graded):
@@ -76,9 +81,23 @@ def test_no_route_answers_never_get_credit(graded):
 def test_grading_check_prints_the_figures_and_writes_json(tmp_path):
     out = tmp_path / "check.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "gapbench.cli", "grading", "check", "--corpus", str(CORPUS / "dev"), "--json", str(out), "--show-failures", "2"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gapbench.cli",
+            "grading",
+            "check",
+            "--corpus",
+            str(CORPUS / "dev"),
+            "--json",
+            str(out),
+            "--show-failures",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "scheme rule: favourable" in proc.stdout and "scheme rule: consistent" in proc.stdout
     assert "by phenomenon:" in proc.stdout and "false cr." in proc.stdout and "FAIL dev-" in proc.stdout
@@ -91,8 +110,14 @@ def test_grading_check_prints_the_figures_and_writes_json(tmp_path):
 
 def test_a_bad_corpus_file_gets_one_line_naming_the_case_and_field(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("- id: x\n  condition: collab\n  phenomena: []\n  note: n\n  maze: '@.*'\n  messages: []\n  gold: {route: [sideways], outcome: {success: false, weighted: 0, end: route_ended, final: [0, 0]}}\n")
-    proc = subprocess.run([sys.executable, "-m", "gapbench.cli", "grading", "check", "--corpus", str(bad)], capture_output=True, text=True)
+    bad.write_text(
+        "- id: x\n  condition: collab\n  phenomena: []\n  note: n\n  maze: '@.*'\n  messages: []\n  gold: {route: [sideways], outcome: {success: false, weighted: 0, end: route_ended, final: [0, 0]}}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "gapbench.cli", "grading", "check", "--corpus", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert "case x" in proc.stderr and "gold.route" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -104,13 +129,30 @@ def test_grading_check_with_a_real_local_grader_model(tmp_path, smollm2_dir):
     import yaml
 
     cases = load_cases("dev")[:4] + [c for c in load_cases("dev") if c["condition"] != "collab"][:2]
-    subset.write_text(yaml.safe_dump([{k: v for k, v in c.items() if k != "_file"} for c in cases], allow_unicode=True))
+    subset.write_text(
+        yaml.safe_dump([{k: v for k, v in c.items() if k != "_file"} for c in cases], allow_unicode=True)
+    )
     out = tmp_path / "llm.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "gapbench.cli", "grading", "check", "--grader", str(smollm2_dir), "--corpus", str(subset),
-         "--max-tokens", "48", "--json", str(out)],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gapbench.cli",
+            "grading",
+            "check",
+            "--grader",
+            str(smollm2_dir),
+            "--corpus",
+            str(subset),
+            "--max-tokens",
+            "48",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"grader {smollm2_dir}" in proc.stdout and "outcome=" in proc.stdout
     data = json.loads(out.read_text())

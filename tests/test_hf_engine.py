@@ -26,12 +26,17 @@ def _dialogues(
     engine: TransformersEngine, turns: int, sampling: Sampling, *, churn: bool = True, conversations: int = 4
 ) -> list[list[Completion]]:
     """Run several conversations turn by turn; with churn, one leaves after turn 1 and one joins."""
-    chats = {f"c{i}": [ChatMessage("system", f"You are agent {i}; describe your half of the maze.")] for i in range(conversations)}
+    chats = {
+        f"c{i}": [ChatMessage("system", f"You are agent {i}; describe your half of the maze.")]
+        for i in range(conversations)
+    }
     log: list[list[Completion]] = []
     for turn in range(turns):
         requests = []
         for cid, messages in chats.items():
-            messages.append(ChatMessage("user", f"Turn {turn} ({cid}): I see a wall at ({turn}, 2). Where are you?"))
+            messages.append(
+                ChatMessage("user", f"Turn {turn} ({cid}): I see a wall at ({turn}, 2). Where are you?")
+            )
             requests.append(ChatRequest(cid, tuple(messages), sampling))
         completions = engine.generate(requests)
         assert [c.conversation_id for c in completions] == [r.conversation_id for r in requests]
@@ -69,7 +74,9 @@ def test_reuse_gives_the_same_greedy_tokens_as_recomputation(tiny_spec) -> None:
 def test_first_turn_borrows_the_prefix_another_conversation_holds(tiny_spec) -> None:
     system = ChatMessage("system", "You are one of two agents in a maze game. " * 8)
     requests = [
-        ChatRequest(cid, (system, ChatMessage("user", f"Your map is row {cid}: . # ? *")), Sampling(max_tokens=6))
+        ChatRequest(
+            cid, (system, ChatMessage("user", f"Your map is row {cid}: . # ? *")), Sampling(max_tokens=6)
+        )
         for cid in ("a", "b")
     ]
     engine, fresh = _engine(tiny_spec), _engine(tiny_spec, reuse_cache=False)
@@ -87,10 +94,15 @@ def test_rows_that_finish_early_leave_the_batch(tiny_spec) -> None:
         chats = {f"c{n}": [ChatMessage("user", f"Agent {n}: which way is the goal?")] for n in (2, 5, 9, 14)}
         texts = []
         for _ in range(2):
-            requests = [ChatRequest(cid, tuple(m), Sampling(max_tokens=int(cid[1:]))) for cid, m in chats.items()]
+            requests = [
+                ChatRequest(cid, tuple(m), Sampling(max_tokens=int(cid[1:]))) for cid, m in chats.items()
+            ]
             for completion in engine.generate(requests):
                 assert completion.completion_tokens == int(completion.conversation_id[1:])
-                chats[completion.conversation_id] += [ChatMessage("assistant", completion.text), ChatMessage("user", "Go on.")]
+                chats[completion.conversation_id] += [
+                    ChatMessage("assistant", completion.text),
+                    ChatMessage("user", "Go on."),
+                ]
                 texts.append(completion.text)
         return texts
 
@@ -164,7 +176,9 @@ def test_grouped_attention_equals_sdpa(tiny_spec) -> None:
 
     torch.manual_seed(0)
     module = types.SimpleNamespace(num_key_value_groups=3, is_causal=True)
-    buffer = torch.randn(2, 4, 3, 40, 16)  # keys and values as views of a longer buffer, as GrowingLayer gives them
+    buffer = torch.randn(
+        2, 4, 3, 40, 16
+    )  # keys and values as views of a longer buffer, as GrowingLayer gives them
     key, value = buffer[0][:, :, :30], buffer[1][:, :, :30]
     query = torch.randn(4, 9, 1, 16)
     padded = torch.ones(4, 1, 1, 30, dtype=torch.bool)
@@ -192,7 +206,9 @@ def test_smollm2_reuses_cache_across_turns(smollm2_dir) -> None:
     engine = TransformersEngine(spec, device="cpu", cache_dir=str(smollm2_dir.parent.parent))
     chats = [[ChatMessage("user", f"Name a colour, agent {i}.")] for i in range(2)]
     for turn in range(2):
-        out = engine.generate([ChatRequest(f"s{i}", tuple(m), Sampling(max_tokens=6)) for i, m in enumerate(chats)])
+        out = engine.generate(
+            [ChatRequest(f"s{i}", tuple(m), Sampling(max_tokens=6)) for i, m in enumerate(chats)]
+        )
         for messages, completion in zip(chats, out):
             assert completion.error is None and completion.text.strip()
             assert (completion.cached_tokens > 0) == (turn > 0)

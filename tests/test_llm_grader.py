@@ -15,12 +15,20 @@ MAZE = parse_maze("@ . . #\n# # . #\n. . . .\n* # # .")  # R R D D L L D
 
 
 def _output(turns, scheme=None):
-    return json.dumps({"scheme": scheme or {"origin": 1, "orientation": "top_left", "order": "row_col", "symbols": "number_number"}, "turns": turns})
+    return json.dumps(
+        {
+            "scheme": scheme
+            or {"origin": 1, "orientation": "top_left", "order": "row_col", "symbols": "number_number"},
+            "turns": turns,
+        }
+    )
 
 
 def test_moves_count_and_considered_cells_do_not():
     cells = [(1, 2), (1, 3), (2, 3), (3, 3), (3, 2), (3, 1), (4, 1)]  # 1-based
-    turns = [{"turn": i, "coordinates": list(c), "type": "move", "agent": "both"} for i, c in enumerate(cells)]
+    turns = [
+        {"turn": i, "coordinates": list(c), "type": "move", "agent": "both"} for i, c in enumerate(cells)
+    ]
     turns.insert(2, {"turn": 9, "coordinates": [2, 1], "type": "consider", "agent": "agent_1"})
     ex = parse_grader_output("Here you go:\n```json\n" + _output(turns) + "\n```")
     assert ex.error is None and ex.method == "llm" and len(ex.steps) == 7
@@ -30,10 +38,15 @@ def test_moves_count_and_considered_cells_do_not():
 
 
 def test_directions_and_letters_are_accepted():
-    turns = [{"direction": d, "type": "move"} for d in ["right", "right", "down", "down", "left", "left", "down"]]
+    turns = [
+        {"direction": d, "type": "move"} for d in ["right", "right", "down", "down", "left", "left", "down"]
+    ]
     assert grade(MAZE, list(parse_grader_output(_output(turns)).steps)).outcome.success
     letters = [{"coordinates": ["A", 2], "type": "move"}, {"coordinates": ["A", 3], "type": "move"}]
-    assert [(s.first, s.second) for s in parse_grader_output(_output(letters)).steps] == [("A", "2"), ("A", "3")]
+    assert [(s.first, s.second) for s in parse_grader_output(_output(letters)).steps] == [
+        ("A", "2"),
+        ("A", "3"),
+    ]
 
 
 def test_malformed_grader_output_is_an_error_not_a_crash():
@@ -45,12 +58,25 @@ def test_malformed_grader_output_is_an_error_not_a_crash():
     ]:
         ex = parse_grader_output(text)
         assert ex.steps == () and fragment in ex.error, text
-    junk = parse_grader_output(_output([{"coordinates": ["xx", 2], "type": "move"}, {"coordinates": [1, 2], "type": "move"}]))
+    junk = parse_grader_output(
+        _output([{"coordinates": ["xx", 2], "type": "move"}, {"coordinates": [1, 2], "type": "move"}])
+    )
     assert len(junk.steps) == 1  # a malformed cell is skipped, the rest counts
 
 
 def test_grader_request_shows_the_agents_messages_only():
-    t = Transcript("m", "collab", ("a", "a"), (Message("user", "SECRET MAP", audience="agent_1"), Message("agent_1", "go right"), Message("agent_2", "ok")), "acti", "v1")
+    t = Transcript(
+        "m",
+        "collab",
+        ("a", "a"),
+        (
+            Message("user", "SECRET MAP", audience="agent_1"),
+            Message("agent_1", "go right"),
+            Message("agent_2", "ok"),
+        ),
+        "acti",
+        "v1",
+    )
     request = grader_request(t, "grade/x", max_tokens=300)
     body = request.messages[-1].content
     assert "go right" in body and "SECRET MAP" not in body and "agent_2" in body
@@ -59,12 +85,22 @@ def test_grader_request_shows_the_agents_messages_only():
 
 def test_a_run_with_an_llm_grader_records_both_extractions_and_their_agreement(tmp_path, tiny_model_dir):
     config = tmp_path / "study.yaml"
-    config.write_text(yaml.safe_dump({
-        "output_dir": str(tmp_path / "run"),
-        "models": {"oracle": "scripted:oracle", "tiny": {"model": str(tiny_model_dir), "options": {"dtype": "float32"}}},
-        "mazes": [{"size": 4, "count": 3, "seed": 0}], "conditions": ["collab"], "pairs": [["oracle", "oracle"]],
-        "max_turns": 20, "grader": {"model": "tiny", "max_tokens": 64},
-    }))  # fmt: skip
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "output_dir": str(tmp_path / "run"),
+                "models": {
+                    "oracle": "scripted:oracle",
+                    "tiny": {"model": str(tiny_model_dir), "options": {"dtype": "float32"}},
+                },
+                "mazes": [{"size": 4, "count": 3, "seed": 0}],
+                "conditions": ["collab"],
+                "pairs": [["oracle", "oracle"]],
+                "max_turns": 20,
+                "grader": {"model": "tiny", "max_tokens": 64},
+            }
+        )
+    )
     run_experiment(config, progress=False)
     records = read_results(tmp_path / "run")
     assert len(records) == 3

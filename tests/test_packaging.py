@@ -20,18 +20,32 @@ def test_wheel_carries_the_registry_and_the_default_study(tmp_path: Path) -> Non
     names = set(zipfile.ZipFile(wheel).namelist())
     cards = {p.name for p in (ROOT / "models").glob("*.yaml")}
     assert {f"gapbench/models/{c}" for c in cards} <= names
-    assert {"gapbench/examples/quickstart.yaml", "gapbench/protocol/templates/v1.yaml", "gapbench/protocol/templates/v2.yaml"} <= names
+    assert {
+        "gapbench/examples/quickstart.yaml",
+        "gapbench/protocol/templates/v1.yaml",
+        "gapbench/protocol/templates/v2.yaml",
+    } <= names
     assert "gapbench/report/template.html" in names and "gapbench/data/published.yaml" in names
-    play = {f"gapbench/play/static/{f}" for f in ("index.html", "play.js", "play.css")} | {"gapbench/report/maze.js", "gapbench/report/maze.css"}
-    assert play | {"gapbench/examples/play.yaml"} <= names  # what `gapbench play` serves and its default study
+    play = {f"gapbench/play/static/{f}" for f in ("index.html", "play.js", "play.css")} | {
+        "gapbench/report/maze.js",
+        "gapbench/report/maze.css",
+    }
+    assert (
+        play | {"gapbench/examples/play.yaml"} <= names
+    )  # what `gapbench play` serves and its default study
 
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+    )
     env = {k: v for k, v in os.environ.items() if k != "GAPBENCH_MODELS"} | {"PYTHONPATH": str(site)}
     probe = (
         "import gapbench, gapbench.registry as r, gapbench.experiment as e; "
         "print(gapbench.__file__); print(len(r.registry())); print(e.load_config(e.DEFAULT_CONFIG)[0].name)"
     )
-    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
     origin, count, name = out.stdout.split()
     assert origin.startswith(str(site)) and int(count) == len(cards) and name

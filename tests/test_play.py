@@ -47,8 +47,21 @@ class Server:
         self.run_dir = tmp / "run"
         self.log = tmp / "server.log"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-        cmd = [sys.executable, "-m", "gapbench.cli", "play", *args, "--host", host, "--port", str(self.port), "--out", str(self.run_dir)]
-        self.proc = subprocess.Popen(cmd, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, env=env, cwd=tmp)
+        cmd = [
+            sys.executable,
+            "-m",
+            "gapbench.cli",
+            "play",
+            *args,
+            "--host",
+            host,
+            "--port",
+            str(self.port),
+            "--out",
+            str(self.run_dir),
+        ]
+        log = open(self.log, "w")  # noqa: SIM115 (the server writes to it for its whole life)
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
         self.base = f"http://{host}:{self.port}/"
         deadline = time.time() + 60
         while "open http" not in self.output() or not self._listening(host):
@@ -115,7 +128,9 @@ def _begin(page, base: str, consent: str | None = CONSENT) -> str:  # type: igno
 
 
 def _my_map(page) -> list[str]:  # type: ignore[no-untyped-def]
-    cells = page.eval_on_selector_all("#my-map .cell", "cs => cs.map(c => [+c.dataset.row, +c.dataset.col, c.className])")
+    cells = page.eval_on_selector_all(
+        "#my-map .cell", "cs => cs.map(c => [+c.dataset.row, +c.dataset.col, c.className])"
+    )
     size = max(r for r, _, _ in cells) + 1
     rows = [["?"] * size for _ in range(size)]
     for r, c, cls in cells:
@@ -124,7 +139,9 @@ def _my_map(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _partner_messages(page) -> list[str]:  # type: ignore[no-untyped-def]
-    return page.eval_on_selector_all("#messages .msg.partner", "ms => ms.map(m => m.childNodes[1].textContent)")
+    return page.eval_on_selector_all(
+        "#messages .msg.partner", "ms => ms.map(m => m.childNodes[1].textContent)"
+    )
 
 
 def _send(page, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -134,7 +151,9 @@ def _send(page, text: str) -> None:  # type: ignore[no-untyped-def]
 
 def _settled(page) -> None:  # type: ignore[no-untyped-def]
     """Wait until the person may type again, or the game is over."""
-    page.wait_for_function("() => !document.getElementById('say').disabled || !document.getElementById('reveal').hidden")
+    page.wait_for_function(
+        "() => !document.getElementById('say').disabled || !document.getElementById('reveal').hidden"
+    )
 
 
 def _reply(page, tag: str = "") -> str:  # type: ignore[no-untyped-def]
@@ -152,7 +171,9 @@ def _over(page) -> bool:  # type: ignore[no-untyped-def]
 
 # ---------------------------------------------------------------------------------------- tests
 @pytest.mark.browser
-def test_a_whole_game_with_the_oracle_reaches_acti_and_is_recorded_and_graded(oracle_server: Server, browser) -> None:  # type: ignore[no-untyped-def]
+def test_a_whole_game_with_the_oracle_reaches_acti_and_is_recorded_and_graded(
+    oracle_server: Server, browser
+) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page()
     pid = _begin(page, oracle_server.base)
     assert re.fullmatch(r"[0-9a-f]{8}", pid)
@@ -171,14 +192,21 @@ def test_a_whole_game_with_the_oracle_reaches_acti_and_is_recorded_and_graded(or
     points = page.get_attribute("#full-maze .route-line", "points")
     [record] = oracle_server.records()[pid]
     grade = record.grade
-    assert record.condition == "collab" and record.transcript.end == "acti" and grade.success and grade.weighted == 1.0
+    assert (
+        record.condition == "collab"
+        and record.transcript.end == "acti"
+        and grade.success
+        and grade.weighted == 1.0
+    )
     assert len(points.split()) == grade.moves + 1 == len(grade.cells)  # the graded route is the one drawn
     human = f"human:{pid}"
     assert record.models == ([human, "scripted:oracle"] if seat == "first" else ["scripted:oracle", human])
     assert record.prompt_version == "v2" and record.transcript.meta["play"]["seat"] == seat
     agent = record.transcript.agent_messages
     timings = record.transcript.meta["message_timings"]
-    assert [t["speaker"] for t in timings] == [m.speaker for m in agent] and all(t["seconds"] >= 0 for t in timings)
+    assert [t["speaker"] for t in timings] == [m.speaker for m in agent] and all(
+        t["seconds"] >= 0 for t in timings
+    )
     assert [m.text for m in agent if m.model == human] == page.eval_on_selector_all(
         "#messages .msg.you", "ms => ms.map(m => m.childNodes[1].textContent)"
     )
@@ -218,7 +246,11 @@ def test_giving_up_mid_game_ends_and_records_it(oracle_server: Server, browser) 
 
 @pytest.mark.browser
 def test_two_participants_at_once_keep_their_own_records(oracle_server: Server, browser) -> None:  # type: ignore[no-untyped-def]
-    before = sum(len(rs) for rs in oracle_server.records().values()) if (oracle_server.run_dir / "results").exists() else 0
+    before = (
+        sum(len(rs) for rs in oracle_server.records().values())
+        if (oracle_server.run_dir / "results").exists()
+        else 0
+    )
     a, b = browser.new_context(), browser.new_context()
     pages = {"A": a.new_page(), "B": b.new_page()}
     pids = {tag: _begin(page, oracle_server.base) for tag, page in pages.items()}
@@ -339,7 +371,9 @@ def test_a_failing_model_is_a_message_in_the_page_not_a_crash(down_server: Serve
     assert "could not answer" in again["error"] and len(again["messages"]) == 1
     assert c.post("/api/give-up", json={}).json()["end"] == "gave_up"
     [record] = read_results(down_server.run_dir)
-    assert record.transcript.end == "gave_up" and [m.text for m in record.transcript.agent_messages] == ["Hello"]
+    assert record.transcript.end == "gave_up" and [m.text for m in record.transcript.agent_messages] == [
+        "Hello"
+    ]
 
 
 @pytest.mark.browser
@@ -348,7 +382,11 @@ def test_a_failing_model_shows_its_error_and_a_retry_button(down_server: Server,
     _begin(page, down_server.base, consent=None)
     _send(page, "Hello")
     page.wait_for_selector("#model-error:not([hidden])")
-    assert "could not answer" in page.inner_text("#model-error") and page.is_visible("#retry") and page.is_disabled("#say")
+    assert (
+        "could not answer" in page.inner_text("#model-error")
+        and page.is_visible("#retry")
+        and page.is_disabled("#say")
+    )
     page.click("#retry")
     page.wait_for_selector("#model-error:not([hidden])")
     page.click("#give-up")
@@ -361,8 +399,17 @@ def _play_in_lab(run_dir: Path, participants: int, games: int) -> None:
     """``participants`` people play whole games against the oracle at once, through the lab (threads, one writer)."""
     from gapbench.play.lab import open_lab
 
-    lab = open_lab(ROOT / "examples" / "play.yaml", model="oracle", seat=None, mazes=None, games=games, out=run_dir,
-                   max_chars=1000, consent=None, echo=lambda _: None)  # fmt: skip
+    lab = open_lab(
+        ROOT / "examples" / "play.yaml",
+        model="oracle",
+        seat=None,
+        mazes=None,
+        games=games,
+        out=run_dir,
+        max_chars=1000,
+        consent=None,
+        echo=lambda _: None,
+    )
     errors: list[BaseException] = []
 
     def play() -> None:
@@ -375,7 +422,7 @@ def _play_in_lab(run_dir: Path, participants: int, games: int) -> None:
                     move = re.search(r"I propose we move (\w+)", g.dialogue.messages[-1].text)
                     mine = g.item.views[0 if g.human == "agent_1" else 1].rows
                     lab.say(g, f"Agreed: we move {move.group(1)}." if move else "My map:\n" + "\n".join(mine))
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=play) for _ in range(participants)]
@@ -390,7 +437,11 @@ def _play_in_lab(run_dir: Path, participants: int, games: int) -> None:
 def test_concurrent_games_in_one_lab_are_all_recorded_once(tmp_path: Path) -> None:
     _play_in_lab(tmp_path / "run", participants=8, games=2)
     records = read_results(tmp_path / "run")
-    assert len(records) == 16 and len({r.dialogue_id for r in records}) == 16 and all(r.grade.success for r in records)
+    assert (
+        len(records) == 16
+        and len({r.dialogue_id for r in records}) == 16
+        and all(r.grade.success for r in records)
+    )
     assert len({m for r in records for m in r.models if m.startswith("human:")}) == 8
     seats = [r.transcript.meta["play"]["seat"] for r in records]
     assert seats.count("first") == seats.count("second") == 8  # balanced across participants and mazes
@@ -404,9 +455,20 @@ def test_the_turn_limit_ends_a_game(tmp_path: Path) -> None:
     from gapbench.play.lab import open_lab
 
     study = tmp_path / "short.yaml"
-    study.write_text("name: short\nmodels: {oracle: scripted:oracle}\nmazes: [{size: 6, density: 0.3, count: 1, seed: 0}]\nmax_turns: 3\n")
-    lab = open_lab(study, model="oracle", seat="first", mazes=None, games=None, out=tmp_path / "run", max_chars=50,
-                   consent=None, echo=lambda _: None)  # fmt: skip
+    study.write_text(
+        "name: short\nmodels: {oracle: scripted:oracle}\nmazes: [{size: 6, density: 0.3, count: 1, seed: 0}]\nmax_turns: 3\n"
+    )
+    lab = open_lab(
+        study,
+        model="oracle",
+        seat="first",
+        mazes=None,
+        games=None,
+        out=tmp_path / "run",
+        max_chars=50,
+        consent=None,
+        echo=lambda _: None,
+    )
     try:
         p = lab.join()
         lab.start_next(p)
@@ -415,7 +477,9 @@ def test_the_turn_limit_ends_a_game(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="the limit is 50"):
             lab.say(game, "x" * 51)
         lab.say(game, "Where are you?")
-        assert game.dialogue.turns == 3 and game.record is not None and game.record.transcript.end == "max_turns"
+        assert (
+            game.dialogue.turns == 3 and game.record is not None and game.record.transcript.end == "max_turns"
+        )
         with pytest.raises(ValueError, match="not your turn"):
             lab.say(game, "one more")
     finally:
@@ -443,7 +507,10 @@ def test_report_shows_human_ai_pairs_beside_ai_ai_and_the_viewer_replays_them(tm
     assert row["ai_ai"]["weighted"]["mean"] == 1.0 and row["versus_ai"]["weighted"]["mean"] == 0.0
     assert not any("human:" in r["model"] for r in data["homogeneous"])  # people are not model rows
     md = (tmp_path / "report" / "report.md").read_text()
-    assert "## Human-AI pairs" in md and "| scripted:oracle | 1.00 [1.00, 1.00] (n=4) | 1.00 [1.00, 1.00] (n=4) | 1.00" in md
+    assert (
+        "## Human-AI pairs" in md
+        and "| scripted:oracle | 1.00 [1.00, 1.00] (n=4) | 1.00 [1.00, 1.00] (n=4) | 1.00" in md
+    )
     dialogues = json.loads(page.read_text().split('id="dialogues">', 1)[1].split("</script>", 1)[0])
     played = [d for d in dialogues if any(m.startswith("human:") for m in d["models"])]
     assert len(played) == 8 and all(d["maze"] and d["grades"]["rule"]["route"] for d in played)
@@ -457,7 +524,11 @@ def test_smollm2_plays_on_cpu(tmp_path: Path) -> None:
     try:
         c = httpx.Client(base_url=server.base, timeout=300)
         state = c.post("/api/begin", json={}).json()
-        assert state["your_turn"] and [m["who"] for m in state["messages"]] == ["partner"] and state["messages"][0]["text"].strip()
+        assert (
+            state["your_turn"]
+            and [m["who"] for m in state["messages"]] == ["partner"]
+            and state["messages"][0]["text"].strip()
+        )
         assert c.post("/api/give-up", json={}).json()["end"] == "gave_up"
     finally:
         server.stop()

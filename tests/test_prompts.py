@@ -28,31 +28,71 @@ SYSTEM_ELEMENTS = [
     r"user begin with \"\[user\]:\"",
     r"\bno(t add any)? prefix or suffix of your own\b",
 ]
-TASK = [r"\bACTI\b", r"\bcollaborative maze game\b", r"\banother agent\b", r"\bgrid with walls and a goal\b",
-        r"\breach the goal without hitting a wall\b", r"\beach have your own map of the same maze\b",
-        r"\bsome cells hidden\b", r"\bmust communicate\b"]  # fmt: skip
+TASK = [
+    r"\bACTI\b",
+    r"\bcollaborative maze game\b",
+    r"\banother agent\b",
+    r"\bgrid with walls and a goal\b",
+    r"\breach the goal without hitting a wall\b",
+    r"\beach have your own map of the same maze\b",
+    r"\bsome cells hidden\b",
+    r"\bmust communicate\b",
+]
 FIRST_FOUR_RULES = [
-    r"\bonly move to an adjacent cell: up, down, left or right\b", r"\bcannot move diagonally or through walls\b",
+    r"\bonly move to an adjacent cell: up, down, left or right\b",
+    r"\bcannot move diagonally or through walls\b",
     r"\bends when you reach the goal or when you step into a wall\b",
-    r"\btimed\b", r"\bleaderboard\b", r"\bhurry\b",
+    r"\btimed\b",
+    r"\bleaderboard\b",
+    r"\bhurry\b",
     r"\bone action per turn\b",
-]  # fmt: skip
-COLLAB_RULES = [r"\bexecuted immediately once both of you agree\b", r"\bafter reaching the goal, say\b.*ACTI!"]
-LEGEND = [r"^Legend:$", r"^@ = your current position$", r"^\* = the goal$", r"^\. = path$", r"^# = wall$", r"^\? = hidden cell$"]
+]
+COLLAB_RULES = [
+    r"\bexecuted immediately once both of you agree\b",
+    r"\bafter reaching the goal, say\b.*ACTI!",
+]
+LEGEND = [
+    r"^Legend:$",
+    r"^@ = your current position$",
+    r"^\* = the goal$",
+    r"^\. = path$",
+    r"^# = wall$",
+    r"^\? = hidden cell$",
+]
 CLOSING = [r"^Begin now\.$"]
-SOLO_RULES = [r"\bonly one attempt, so plan carefully\b", r"\bcomplete proposed solution and your reasoning\b",
-              r"\bfinal solution as a list of coordinates\b"]  # fmt: skip
-CRITIC = [r"\breview your final solution\b", r"\bcomplete and valid path\b", r"\badjust it if needed\b", r"\bsubmit your final solution\b"]
+SOLO_RULES = [
+    r"\bonly one attempt, so plan carefully\b",
+    r"\bcomplete proposed solution and your reasoning\b",
+    r"\bfinal solution as a list of coordinates\b",
+]
+CRITIC = [
+    r"\breview your final solution\b",
+    r"\bcomplete and valid path\b",
+    r"\badjust it if needed\b",
+    r"\bsubmit your final solution\b",
+]
 
 # What v1 added that the study did not say, and what the study keeps out of its prompts.
 NOT_IN_THE_STUDY = [
-    r"\b50\b", r"\bat most\b", r"\bmessages in total\b",  # the turn cap
-    r"\bmay be able to see\b", r"\bpartner\b.*\bsees?\b",  # a hint that the partner sees hidden cells
-    r"\btogether\b.*\b(show|cover)\b", r"\bevery cell\b",  # "together they show every cell"
-    r"\brow\b", r"\bcolumn\b", r"\(0, ?0\)", r"\btop[- ]left\b", r"\borigin\b", r"\bx\b.*\by\b",  # a coordinate system
-    r"\bformat\b", r"\bI propose\b", r"\bwrite only\b",  # a message format
-    r"@ \.", r"\. \?",  # spaced map rows
-]  # fmt: skip
+    r"\b50\b",
+    r"\bat most\b",
+    r"\bmessages in total\b",  # the turn cap
+    r"\bmay be able to see\b",
+    r"\bpartner\b.*\bsees?\b",  # a hint that the partner sees hidden cells
+    r"\btogether\b.*\b(show|cover)\b",
+    r"\bevery cell\b",  # "together they show every cell"
+    r"\brow\b",
+    r"\bcolumn\b",
+    r"\(0, ?0\)",
+    r"\btop[- ]left\b",
+    r"\borigin\b",
+    r"\bx\b.*\by\b",  # a coordinate system
+    r"\bformat\b",
+    r"\bI propose\b",
+    r"\bwrite only\b",  # a message format
+    r"@ \.",
+    r"\. \?",  # spaced map rows
+]
 
 
 def _in_order(text: str, patterns: list[str]) -> list[int]:
@@ -69,11 +109,13 @@ def _in_order(text: str, patterns: list[str]) -> list[int]:
 def _v2_turn_one(condition):
     maze, views = golden_maze()
     seats = ("m", "m") if condition == "collab" else ("m",)
-    return Dialogue.start(maze=maze, views=views, condition=condition, seats=seats, templates=load_templates("v2"))
+    return Dialogue.start(
+        maze=maze, views=views, condition=condition, seats=seats, templates=load_templates("v2")
+    )
 
 
 def test_v2_collaboration_prompt_has_every_element_in_the_studys_order():
-    maze, views = golden_maze()
+    _maze, views = golden_maze()
     chat = _v2_turn_one("collab").chat()
     system, task = chat[0].content, chat[1].content
     _in_order(system, SYSTEM_ELEMENTS)
@@ -81,7 +123,9 @@ def test_v2_collaboration_prompt_has_every_element_in_the_studys_order():
     rows = views[0].render(spaced=False)
     map_at = task.index("This is your map:\n" + rows + "\n")  # introduced as its map; rows without spaces
     positions = _in_order(task, [*TASK, *FIRST_FOUR_RULES, *COLLAB_RULES, re.escape(rows), *LEGEND, *CLOSING])
-    assert positions[len(TASK) + len(FIRST_FOUR_RULES) + len(COLLAB_RULES)] == map_at + len("This is your map:\n")
+    assert positions[len(TASK) + len(FIRST_FOUR_RULES) + len(COLLAB_RULES)] == map_at + len(
+        "This is your map:\n"
+    )
     assert task.rstrip().endswith("Begin now.")
 
 
@@ -90,12 +134,22 @@ def test_v2_solo_prompts_have_every_element_and_no_partner(condition):
     maze, views = golden_maze()
     d = _v2_turn_one(condition)
     (prompt,) = d.chat()
-    task = [r"\bACTI\b", r"\bmaze game\b", r"\bgrid with walls and a goal\b", r"\breach the goal without hitting a wall\b"]
+    task = [
+        r"\bACTI\b",
+        r"\bmaze game\b",
+        r"\bgrid with walls and a goal\b",
+        r"\breach the goal without hitting a wall\b",
+    ]
     if condition == "solo_full":
         maps = [r"^This is your map:$", re.escape(maze.render(spaced=False))]
     else:
-        maps = [r"\btwo maps of the same maze, each showing a different portion\b",
-                r"^Map view 1:$", re.escape(views[0].render(spaced=False)), r"^Map view 2:$", re.escape(views[1].render(spaced=False))]  # fmt: skip
+        maps = [
+            r"\btwo maps of the same maze, each showing a different portion\b",
+            r"^Map view 1:$",
+            re.escape(views[0].render(spaced=False)),
+            r"^Map view 2:$",
+            re.escape(views[1].render(spaced=False)),
+        ]
     _in_order(prompt.content, [*task, *FIRST_FOUR_RULES, *SOLO_RULES, *maps, *LEGEND, *CLOSING])
     assert not re.search(r"\bagents?\b|\bpartner\b|\bcollaborat", prompt.content, re.IGNORECASE)
     d.add_reply("(0, 0)")
@@ -110,20 +164,31 @@ def _missing(text: str, patterns: list[str]) -> list[str]:
 def test_v2_says_nothing_the_study_did_not(condition):
     d = _v2_turn_one(condition)
     d.add_reply("x")  # solo: brings the critic turn
-    texts = [m.content for m in d.chat() if m.role != "assistant"][:2]  # system and task, or prompt and critic
+    texts = [m.content for m in d.chat() if m.role != "assistant"][
+        :2
+    ]  # system and task, or prompt and critic
     for text in texts:
         assert [p for p in NOT_IN_THE_STUDY if re.search(p, text, re.IGNORECASE)] == [], text
-    assert all("{max_turns}" not in getattr(load_templates("v2"), key) for key in ("system", "collab", "solo_full", "solo_distributed", "critic"))
+    assert all(
+        "{max_turns}" not in getattr(load_templates("v2"), key)
+        for key in ("system", "collab", "solo_full", "solo_distributed", "critic")
+    )
 
 
 def test_v1_fails_the_checks_v2_passes():
     """The structural checks can fail: on v1, which the issue found lacking, they do."""
     maze, views = golden_maze()
-    d = Dialogue.start(maze=maze, views=views, condition="collab", seats=("m", "m"), templates=load_templates("v1"))
+    d = Dialogue.start(
+        maze=maze, views=views, condition="collab", seats=("m", "m"), templates=load_templates("v1")
+    )
     system, task = (m.content for m in d.chat())
     assert r"\bdoes not read them\b" in _missing(system, SYSTEM_ELEMENTS)
-    assert {r"\bleaderboard\b", COLLAB_RULES[0], CLOSING[0]} <= set(_missing(task, [*FIRST_FOUR_RULES, *COLLAB_RULES, *CLOSING]))
-    assert {r"\b50\b", r"\bmay be able to see\b", r"@ \."} <= {p for p in NOT_IN_THE_STUDY if re.search(p, task, re.IGNORECASE)}
+    assert {r"\bleaderboard\b", COLLAB_RULES[0], CLOSING[0]} <= set(
+        _missing(task, [*FIRST_FOUR_RULES, *COLLAB_RULES, *CLOSING])
+    )
+    assert {r"\b50\b", r"\bmay be able to see\b", r"@ \."} <= {
+        p for p in NOT_IN_THE_STUDY if re.search(p, task, re.IGNORECASE)
+    }
 
 
 # ---------------------------------------------------------------------------------------- goldens
@@ -157,7 +222,9 @@ def test_the_layouts_differ_only_in_the_second_speakers_first_turns():
 
 # --------------------------------------------------------------------------------- user templates
 def _user_file(tmp_path, **changes):
-    data = yaml.safe_load((GOLDEN_DIR.parents[2] / "gapbench" / "protocol" / "templates" / "v2.yaml").read_text())
+    data = yaml.safe_load(
+        (GOLDEN_DIR.parents[2] / "gapbench" / "protocol" / "templates" / "v2.yaml").read_text()
+    )
     data.update(changes)
     path = tmp_path / "my-prompts.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
@@ -166,11 +233,20 @@ def _user_file(tmp_path, **changes):
 
 def _study(tmp_path, protocol, **extra):
     path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump({
-        "output_dir": "run", "models": {"oracle": "scripted:oracle", "degraded": "scripted:degraded:0.2"},
-        "mazes": [{"size": 5, "count": 3, "seed": 1}], "conditions": ["solo_full", "solo_distributed", "collab"],
-        "pairs": "all_ordered", "max_turns": 30, "protocol": protocol, **extra,
-    }))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "output_dir": "run",
+                "models": {"oracle": "scripted:oracle", "degraded": "scripted:degraded:0.2"},
+                "mazes": [{"size": 5, "count": 3, "seed": 1}],
+                "conditions": ["solo_full", "solo_distributed", "collab"],
+                "pairs": "all_ordered",
+                "max_turns": 30,
+                "protocol": protocol,
+                **extra,
+            }
+        )
+    )
     return path
 
 
@@ -178,7 +254,9 @@ def test_a_study_runs_with_a_user_templates_file_and_records_carry_its_hash(tmp_
     from gapbench.experiment import load_config
 
     (tmp_path / "prompts").mkdir()
-    prompts = _user_file(tmp_path / "prompts", collab=load_templates("v2").collab.replace("Begin now.", "Start now, please."))
+    prompts = _user_file(
+        tmp_path / "prompts", collab=load_templates("v2").collab.replace("Begin now.", "Start now, please.")
+    )
     study = _study(tmp_path, "prompts/my-prompts.yaml")  # relative to the study file
     version = "sha256:" + hashlib.sha256(prompts.read_bytes()).hexdigest()[:16]
     result = run_experiment(study, progress=False, echo=lambda _: None)
@@ -194,27 +272,50 @@ def test_a_study_runs_with_a_user_templates_file_and_records_carry_its_hash(tmp_
     before = run_hash(config, [])
     prompts.write_text(prompts.read_text().replace("Start now, please.", "Go."))
     assert run_hash(load_config(study)[0], []) != before
-    assert run_hash(load_config(_study(tmp_path, "v2"))[0], []) not in (before, run_hash(load_config(_study(tmp_path, "v1"))[0], []))
+    assert run_hash(load_config(_study(tmp_path, "v2"))[0], []) not in (
+        before,
+        run_hash(load_config(_study(tmp_path, "v1"))[0], []),
+    )
 
 
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
         ({"critic": None}, r"my-prompts\.yaml: critic: expected text, got NoneType; quote it"),
-        ({"collab": "Your map:\n{mpa}\nSay {completion_phrase}"}, r"my-prompts\.yaml: collab: unknown placeholder \{mpa\}; use only .*\{map\}"),
-        ({"solo_full": "No map here."}, r"my-prompts\.yaml: solo_full: placeholder \{map\} is missing; put \{map\} where the map goes"),
+        (
+            {"collab": "Your map:\n{mpa}\nSay {completion_phrase}"},
+            r"my-prompts\.yaml: collab: unknown placeholder \{mpa\}; use only .*\{map\}",
+        ),
+        (
+            {"solo_full": "No map here."},
+            r"my-prompts\.yaml: solo_full: placeholder \{map\} is missing; put \{map\} where the map goes",
+        ),
         ({"critic": "{legend}"}, r"my-prompts\.yaml: critic: unknown placeholder \{legend\}"),
         ({"legend": "   "}, r"my-prompts\.yaml: legend: renders an empty message; write the text"),
-        ({"collab": "{map}"}, r"my-prompts\.yaml: collab: never tells the agents the completion phrase 'ACTI!'; add \{completion_phrase\}"),
-        ({"layout": "interleaved"}, r"my-prompts\.yaml: layout: 'interleaved' is not allowed; use one of separate, merged"),
-        ({"map_labels": "yes"}, r"my-prompts\.yaml: map_labels: 'yes' is not allowed; use one of false, true"),
-        ({"version": "mine"}, r"my-prompts\.yaml: version: unknown key \(a file's version is its content hash; remove the key\)"),
+        (
+            {"collab": "{map}"},
+            r"my-prompts\.yaml: collab: never tells the agents the completion phrase 'ACTI!'; add \{completion_phrase\}",
+        ),
+        (
+            {"layout": "interleaved"},
+            r"my-prompts\.yaml: layout: 'interleaved' is not allowed; use one of separate, merged",
+        ),
+        (
+            {"map_labels": "yes"},
+            r"my-prompts\.yaml: map_labels: 'yes' is not allowed; use one of false, true",
+        ),
+        (
+            {"version": "mine"},
+            r"my-prompts\.yaml: version: unknown key \(a file's version is its content hash; remove the key\)",
+        ),
         ({"system": "{ unbalanced"}, r"my-prompts\.yaml: system: .*; write literal braces as \{\{ and \}\}"),
     ],
 )
 def test_bad_template_files_get_one_line_errors_naming_file_key_and_fix(tmp_path, changes, expected):
     study = _study(tmp_path, str(_user_file(tmp_path, **changes)))
-    proc = subprocess.run([sys.executable, "-m", "gapbench.cli", "run", str(study), "--dry-run"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gapbench.cli", "run", str(study), "--dry-run"], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert re.search(expected, proc.stderr), proc.stderr
@@ -227,10 +328,14 @@ def test_missing_keys_non_utf8_bytes_and_missing_files(tmp_path):
     data = yaml.safe_load(path.read_text())
     del data["solo_distributed"]
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ValueError, match=r"my-prompts\.yaml: solo_distributed: missing; add a `solo_distributed:` text"):
+    with pytest.raises(
+        ValueError, match=r"my-prompts\.yaml: solo_distributed: missing; add a `solo_distributed:` text"
+    ):
         load(str(path))
     path.write_bytes(_user_file(tmp_path).read_bytes().replace(b"Begin now.", b"Begin now \xe9.", 1))
-    with pytest.raises(ValueError, match=r"my-prompts\.yaml: line \d+: byte 0xe9 is not UTF-8; save the file as UTF-8"):
+    with pytest.raises(
+        ValueError, match=r"my-prompts\.yaml: line \d+: byte 0xe9 is not UTF-8; save the file as UTF-8"
+    ):
         load(str(path))
     with pytest.raises(ValueError, match=r"nope\.yaml not found"):
         load(str(tmp_path / "nope.yaml"))
@@ -257,7 +362,9 @@ def test_config_protocol_forms_and_the_renamed_key(tmp_path):
 
 # ---------------------------------------------------------------------------- gapbench prompts show
 def _show(*args):
-    proc = subprocess.run([sys.executable, "-m", "gapbench.cli", "prompts", "show", *args], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gapbench.cli", "prompts", "show", *args], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -284,11 +391,19 @@ def test_prompts_show_one_agent_is_exactly_its_turn_one_chat():
 
 
 def test_prompts_show_errors_are_one_line():
-    for args, fragment in [(["--maze", "8"], "--maze 8: the study has 8 mazes; give 0 to 7"),
-                           (["--condition", "solo_full", "--agent", "2"], "--agent 2: solo conditions have one agent")]:  # fmt: skip
-        proc = subprocess.run([sys.executable, "-m", "gapbench.cli", "prompts", "show", *args], capture_output=True, text=True)
+    for args, fragment in [
+        (["--maze", "8"], "--maze 8: the study has 8 mazes; give 0 to 7"),
+        (["--condition", "solo_full", "--agent", "2"], "--agent 2: solo conditions have one agent"),
+    ]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "gapbench.cli", "prompts", "show", *args], capture_output=True, text=True
+        )
         lines = proc.stderr.strip().splitlines()
-        assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"gapbench prompts: error: {fragment}")
+        assert (
+            proc.returncode == 2
+            and len(lines) == 1
+            and lines[0].startswith(f"gapbench prompts: error: {fragment}")
+        )
 
 
 # ------------------------------------------------------------------ a template that must alternate
@@ -296,39 +411,72 @@ def _strict_card(tmp_path, tiny_model_dir):
     from test_rendering import ALTERNATING_TEMPLATE
 
     card = tmp_path / "tiny-strict.yaml"
-    card.write_text(yaml.safe_dump({
-        "name": "tiny-strict", "family": "tiny", "source": {"path": str(tiny_model_dir)}, "dtype": "float32",
-        "max_model_len": 2048, "chat_template": ALTERNATING_TEMPLATE,
-    }))  # fmt: skip
+    card.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tiny-strict",
+                "family": "tiny",
+                "source": {"path": str(tiny_model_dir)},
+                "dtype": "float32",
+                "max_model_len": 2048,
+                "chat_template": ALTERNATING_TEMPLATE,
+            }
+        )
+    )
     return card
 
 
 def test_a_model_that_cannot_render_separate_turns_gets_merged_with_a_notice(tmp_path, tiny_model_dir):
     card = _strict_card(tmp_path, tiny_model_dir)
     study = tmp_path / "study.yaml"
-    study.write_text(yaml.safe_dump({
-        "output_dir": "run", "mazes": [{"size": 4, "count": 2, "seed": 0}], "conditions": ["collab"],
-        "models": {"oracle": "scripted:oracle", "strict": {"model": str(card), "options": {"device": "cpu"}}},
-        "pairs": [["oracle", "strict"], ["strict", "oracle"]], "sampling": {"max_tokens": 6}, "max_turns": 4,
-    }))  # fmt: skip
+    study.write_text(
+        yaml.safe_dump(
+            {
+                "output_dir": "run",
+                "mazes": [{"size": 4, "count": 2, "seed": 0}],
+                "conditions": ["collab"],
+                "models": {
+                    "oracle": "scripted:oracle",
+                    "strict": {"model": str(card), "options": {"device": "cpu"}},
+                },
+                "pairs": [["oracle", "strict"], ["strict", "oracle"]],
+                "sampling": {"max_tokens": 6},
+                "max_turns": 4,
+            }
+        )
+    )
     said = []
     result = run_experiment(study, progress=False, echo=said.append)
-    assert "notice: strict: its chat template cannot render two user turns in a row; using the merged layout" in said
+    assert (
+        "notice: strict: its chat template cannot render two user turns in a row; using the merged layout"
+        in said
+    )
     records = read_results(result.run_dir)
     assert len(records) == 4 and all(r.transcript.end != "error" for r in records)
     assert all(r.transcript.meta["layout"] == {"oracle": "separate", "strict": "merged"} for r in records)
     second = [r for r in records if r.models == ["oracle", "strict"]]
-    assert second and all(m.prompt_tokens for r in second for m in r.transcript.agent_messages if m.model == "strict")
+    assert second and all(
+        m.prompt_tokens for r in second for m in r.transcript.agent_messages if m.model == "strict"
+    )
 
 
 def test_prompts_show_with_a_model_renders_its_template_and_layout(tmp_path, tiny_model_dir):
     card = _strict_card(tmp_path, tiny_model_dir)
     out = _show("--condition", "collab", "--agent", "2", "--model", str(card))
-    assert out.startswith(f"notice: {card}: its chat template cannot render two user turns in a row; it gets the merged layout\n")
+    assert out.startswith(
+        f"notice: {card}: its chat template cannot render two user turns in a row; it gets the merged layout\n"
+    )
     assert "| agent 2 (speaks second) | prompts v2 | layout merged ===" in out
-    tokens, text = re.search(r"^--- rendered by .*'s chat template: (\d+) tokens\n(.*)", out, re.MULTILINE | re.DOTALL).groups()
-    assert text.startswith("<|im_start|>system\nA user acts as an intermediary") and text.endswith("<|im_start|>assistant\n\n")
+    tokens, text = re.search(
+        r"^--- rendered by .*'s chat template: (\d+) tokens\n(.*)", out, re.MULTILINE | re.DOTALL
+    ).groups()
+    assert text.startswith("<|im_start|>system\nA user acts as an intermediary") and text.endswith(
+        "<|im_start|>assistant\n\n"
+    )
     assert "Begin now.\n\n[other agent]: <agent 1's first message><|im_end|>" in text and int(tokens) > 100
     separate = _show("--condition", "collab", "--agent", "2", "--model", str(tiny_model_dir))
     assert "notice" not in separate and "| layout separate ===" in separate
-    assert "Begin now.<|im_end|>\n<|im_start|>user\n[other agent]: <agent 1's first message><|im_end|>" in separate
+    assert (
+        "Begin now.<|im_end|>\n<|im_start|>user\n[other agent]: <agent 1's first message><|im_end|>"
+        in separate
+    )

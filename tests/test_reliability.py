@@ -14,9 +14,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -31,7 +32,9 @@ from gapbench.runner import load_mazes, run_experiment
 GAPBENCH = [sys.executable, "-m", "gapbench.cli"]
 
 
-def write_config(tmp_path: Path, filename: str = "config.yaml", text: str | None = None, **overrides: Any) -> Path:
+def write_config(
+    tmp_path: Path, filename: str = "config.yaml", text: str | None = None, **overrides: Any
+) -> Path:
     config: dict[str, Any] = {
         "name": "t",
         "output_dir": str(tmp_path / "run"),
@@ -64,7 +67,10 @@ def one_line_error(capsys: pytest.CaptureFixture, code: int) -> str:
 # ------------------------------------------------------------------------ 1. run-directory contract
 def test_run_json_is_written_with_the_first_record_not_before(tmp_path, capsys):
     """Finding 5c: a run that fails before any record leaves no run.json to refuse the fixed config."""
-    bad = write_config(tmp_path, models={"m": {"model": DEFAULT_MODEL, "engine": "openai", "options": {"base_url": "ftp://nowhere"}}})
+    bad = write_config(
+        tmp_path,
+        models={"m": {"model": DEFAULT_MODEL, "engine": "openai", "options": {"base_url": "ftp://nowhere"}}},
+    )
     assert main(["run", str(bad), "--no-progress"]) == 2
     assert "base_url" in one_line_error(capsys, 2)
     assert not (tmp_path / "run" / "run.json").exists()
@@ -98,7 +104,9 @@ def test_the_hash_covers_maze_contents_not_the_maze_set_path(tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", str(path), "--no-progress"]) == 2
     assert "holds results of another config" in one_line_error(capsys, 2)
-    assert {r.run_hash for r in read_results(tmp_path / "run")} == {rundir.read_info(tmp_path / "run").results_hash}
+    assert {r.run_hash for r in read_results(tmp_path / "run")} == {
+        rundir.read_info(tmp_path / "run").results_hash
+    }
 
 
 def test_old_records_and_run_json_without_format_version_read_as_version_1(tmp_path):
@@ -107,13 +115,17 @@ def test_old_records_and_run_json_without_format_version_read_as_version_1(tmp_p
     shard = shard_files(tmp_path / "run")[0]
     lines = [json.loads(line) for line in shard.read_text().splitlines()]
     assert {line["format_version"] for line in lines} == {RECORD_FORMAT}
-    shard.write_text("".join(json.dumps({k: v for k, v in line.items() if k != "format_version"}) + "\n" for line in lines))
+    shard.write_text(
+        "".join(json.dumps({k: v for k, v in line.items() if k != "format_version"}) + "\n" for line in lines)
+    )
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     del info["format_version"]
     (tmp_path / "run" / "run.json").write_text(json.dumps(info))
     assert {r.format_version for r in read_results(tmp_path / "run")} == {1}
     assert rundir.read_info(tmp_path / "run").format_version == 1
-    assert run_experiment(path, progress=False, echo=lambda _: None).skipped == 24  # continued, nothing redone
+    assert (
+        run_experiment(path, progress=False, echo=lambda _: None).skipped == 24
+    )  # continued, nothing redone
 
 
 def test_a_second_config_cannot_claim_a_directory_another_one_started(tmp_path):
@@ -131,13 +143,22 @@ def test_a_second_config_cannot_claim_a_directory_another_one_started(tmp_path):
 # ------------------------------------------------------------------------------------- 2. the lock
 def test_two_runs_on_one_directory_the_second_refuses_and_no_duplicates(tmp_path):
     """Finding 4a: two `gapbench run` processes at once."""
-    path = write_config(tmp_path, mazes=[{"size": 6, "count": 150, "seed": 1}], max_concurrent=16)  # long enough to overlap
-    first = subprocess.Popen([*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    path = write_config(
+        tmp_path, mazes=[{"size": 6, "count": 150, "seed": 1}], max_concurrent=16
+    )  # long enough to overlap
+    first = subprocess.Popen(
+        [*GAPBENCH, "run", str(path), "--no-progress"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     shard = tmp_path / "run" / "results" / shard_name(0, 1)
     deadline = time.time() + 60
     while time.time() < deadline and not (shard.exists() and shard.stat().st_size > 0):
         time.sleep(0.01)
-    second = subprocess.run([*GAPBENCH, "run", str(path), "--no-progress"], capture_output=True, text=True, timeout=60)
+    second = subprocess.run(
+        [*GAPBENCH, "run", str(path), "--no-progress"], capture_output=True, text=True, timeout=60
+    )
     assert first.poll() is None, "the first run should still be writing"
     assert second.returncode == 2, second.stderr
     assert "is being written by host" in second.stderr and f"pid {first.pid}" in second.stderr
@@ -152,8 +173,15 @@ def test_two_configs_started_together_on_one_directory_leave_one_config(tmp_path
     meets): one claims the directory, the other stops with one line; no record of it is kept."""
     a = write_config(tmp_path, "a.yaml", mazes=[{"size": 6, "count": 60, "seed": 1}])
     b = write_config(tmp_path, "b.yaml", mazes=[{"size": 6, "count": 60, "seed": 1}], max_turns=20)
-    procs = [subprocess.Popen([*GAPBENCH, "run", str(p), "--no-progress", "--shard", f"{i}/2"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for i, p in enumerate((a, b))]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [*GAPBENCH, "run", str(p), "--no-progress", "--shard", f"{i}/2"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, p in enumerate((a, b))
+    ]
     codes = [p.wait(timeout=300) for p in procs]
     errors = [p.stderr.read() for p in procs]
     assert sorted(codes) == [0, 2], errors
@@ -165,7 +193,9 @@ def test_two_configs_started_together_on_one_directory_leave_one_config(tmp_path
 
 def test_a_stale_lock_of_a_killed_run_is_taken_over(tmp_path):
     path = write_config(tmp_path, mazes=[{"size": 6, "count": 60, "seed": 1}])
-    proc = subprocess.Popen([*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     shard = tmp_path / "run" / "results" / shard_name(0, 1)
     deadline = time.time() + 60
     while time.time() < deadline and not (shard.exists() and shard.stat().st_size > 0):
@@ -186,10 +216,15 @@ def test_regrade_refuses_a_shard_a_run_is_writing_and_rewrites_it_after(tmp_path
     run_experiment(path, progress=False, echo=lambda _: None)
     shard = shard_files(tmp_path / "run")[0]
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import time; from pathlib import Path; from gapbench.rundir import shard_lock\n"
-         f"with shard_lock(Path({str(shard)!r})):\n    print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            f"import time; from pathlib import Path; from gapbench.rundir import shard_lock\n"
+            f"with shard_lock(Path({str(shard)!r})):\n    print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         before = shard.read_bytes()
@@ -242,8 +277,10 @@ class ChatServer:
 
 
 def reply(text: str) -> tuple[int, dict]:
-    return 200, {"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                 "usage": {"prompt_tokens": 5, "completion_tokens": 3}}  # fmt: skip
+    return 200, {
+        "choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3},
+    }
 
 
 def free_port() -> int:
@@ -253,11 +290,20 @@ def free_port() -> int:
 
 
 def served_config(tmp_path: Path, port: int, userinfo: str = "") -> Path:
-    options = {"base_url": f"http://{userinfo}127.0.0.1:{port}/v1", "max_retries": 1, "backoff_s": 0.01, "timeout_s": 10.0}
+    options = {
+        "base_url": f"http://{userinfo}127.0.0.1:{port}/v1",
+        "max_retries": 1,
+        "backoff_s": 0.01,
+        "timeout_s": 10.0,
+    }
     return write_config(
-        tmp_path, models={"m": {"model": DEFAULT_MODEL, "engine": "openai", "options": options}}, pairs="homogeneous",
-        mazes=[{"size": 6, "count": 3, "seed": 1}], max_turns=4, sampling={"max_tokens": 32},
-    )  # fmt: skip
+        tmp_path,
+        models={"m": {"model": DEFAULT_MODEL, "engine": "openai", "options": options}},
+        pairs="homogeneous",
+        mazes=[{"size": 6, "count": 3, "seed": 1}],
+        max_turns=4,
+        sampling={"max_tokens": 32},
+    )
 
 
 def test_a_server_outage_is_retried_by_the_rerun_and_the_rerun_completes(tmp_path, capsys):
@@ -284,7 +330,9 @@ def test_final_errors_are_recorded_and_retried_only_with_retry_errors(tmp_path, 
     path = served_config(tmp_path, port)
     overflow = {"error": {"message": "This model's maximum context length is 2048 tokens"}}
     state = {"fail": True}
-    server = ChatServer(port, lambda body: (400, overflow) if state["fail"] else reply("I propose we move up."))
+    server = ChatServer(
+        port, lambda body: (400, overflow) if state["fail"] else reply("I propose we move up.")
+    )
     try:
         assert main(["run", str(path), "--no-progress"]) == 0
         assert [r.transcript.end for r in read_results(tmp_path / "run")] == ["error"] * 3
@@ -329,7 +377,10 @@ def test_output_dirs_that_would_destroy_a_project_are_refused(tmp_path, monkeypa
     assert main(["run", str(path), "--no-progress"]) == 2
     assert "output_dir" in one_line_error(capsys, 2)
     assert main(["run", str(path), "--no-progress", "--new-run"]) == 2
-    assert path.read_text() == user_config and sorted(p.name for p in project.iterdir()) == ["config.yaml", "notes.txt"]
+    assert path.read_text() == user_config and sorted(p.name for p in project.iterdir()) == [
+        "config.yaml",
+        "notes.txt",
+    ]
     assert not (project / "results").exists() and not (home / "results").exists()
 
 
@@ -349,7 +400,10 @@ def test_a_non_empty_directory_gapbench_did_not_make_is_refused_even_with_new_ru
 def test_empty_out_is_refused(tmp_path, capsys):
     path = write_config(tmp_path)
     run_experiment(path, progress=False, echo=lambda _: None)
-    for command in (["report", str(tmp_path / "run"), "--out", ""], ["export", str(tmp_path / "run"), "--out", " "]):
+    for command in (
+        ["report", str(tmp_path / "run"), "--out", ""],
+        ["export", str(tmp_path / "run"), "--out", " "],
+    ):
         with pytest.raises(SystemExit) as exc:
             main(command)
         assert exc.value.code == 2 and "--out needs a directory" in capsys.readouterr().err
@@ -361,20 +415,50 @@ def test_empty_out_is_refused(tmp_path, capsys):
     [
         ({"models": {"x": "no-such-model"}}, "models.x: unknown model 'no-such-model'"),
         ({"models": {"x": "scripted:degraded:2.0"}}, "models.x: unknown scripted agent"),
-        ({"models": {"x": {"model": "scripted:oracle", "engine": "vllm"}}}, "models.x: a scripted agent takes no engine or options"),
-        ({"models": {"x": {"model": "scripted:oracle", "options": {"dtype": "float32"}}}}, "models.x: a scripted agent takes no engine"),
-        ({"models": {"x": {"model": DEFAULT_MODEL, "options": {"batchsize": 4}}}},
-         "models.x.options: unknown transformers engine option 'batchsize'; allowed: device, dtype, batch_size"),
-        ({"models": {"x": {"model": DEFAULT_MODEL, "engine": "vllm", "options": {"tensor_parallel_size": "two"}}}},
-         "vllm engine option 'tensor_parallel_size'"),
-        ({"models": {"x": DEFAULT_MODEL}, "sampling": {"max_tokens": 100000}}, "sampling.max_tokens: 100000 is not below the context"),
+        (
+            {"models": {"x": {"model": "scripted:oracle", "engine": "vllm"}}},
+            "models.x: a scripted agent takes no engine or options",
+        ),
+        (
+            {"models": {"x": {"model": "scripted:oracle", "options": {"dtype": "float32"}}}},
+            "models.x: a scripted agent takes no engine",
+        ),
+        (
+            {"models": {"x": {"model": DEFAULT_MODEL, "options": {"batchsize": 4}}}},
+            "models.x.options: unknown transformers engine option 'batchsize'; allowed: device, dtype, batch_size",
+        ),
+        (
+            {
+                "models": {
+                    "x": {
+                        "model": DEFAULT_MODEL,
+                        "engine": "vllm",
+                        "options": {"tensor_parallel_size": "two"},
+                    }
+                }
+            },
+            "vllm engine option 'tensor_parallel_size'",
+        ),
+        (
+            {"models": {"x": DEFAULT_MODEL}, "sampling": {"max_tokens": 100000}},
+            "sampling.max_tokens: 100000 is not below the context",
+        ),
         ({"grader": {"model": "no-such-grader"}}, "grader.model: unknown model 'no-such-grader'"),
         ({"rollouts": 1000000000}, "above the cap of 1,000,000"),
         ({"mazes": [{"count": 10**12}]}, "above the cap of 1,000,000"),
         ({"rollouts": True}, "rollouts"),
         ({"mazes": [{"count": True}]}, "mazes.0.count"),
-        ({"relay": {"strong": "oracle", "weak": "degraded", "k": []}, "conditions": ["collab", "relay"]}, "relay.k"),
-        ({"relay": {"strong": "oracle", "weak": "degraded", "modes": []}, "conditions": ["collab", "relay"]}, "relay.modes"),
+        (
+            {"relay": {"strong": "oracle", "weak": "degraded", "k": []}, "conditions": ["collab", "relay"]},
+            "relay.k",
+        ),
+        (
+            {
+                "relay": {"strong": "oracle", "weak": "degraded", "modes": []},
+                "conditions": ["collab", "relay"],
+            },
+            "relay.modes",
+        ),
         ({"relay": {"strong": "oracle", "weak": "degraded"}}, "conditions do not include relay"),
         ({"pairs": []}, "pairs"),
         ({"conditions": []}, "conditions"),
@@ -403,17 +487,25 @@ def test_dry_run_refuses_duplicate_keys_and_an_unwritable_output_dir(tmp_path, c
 
 
 # ----------------------------------------------------------------------------------------- 6. SLURM
-@pytest.mark.parametrize("field", ["name", "output_dir", "--partition", "--account", "--time", "--extra-sbatch", "--setup"])
+@pytest.mark.parametrize(
+    "field", ["name", "output_dir", "--partition", "--account", "--time", "--extra-sbatch", "--setup"]
+)
 def test_slurm_values_with_a_newline_are_refused_before_any_script(tmp_path, monkeypatch, capsys, field):
     """Finding 7: a stub sbatch on PATH would run the script; it is never called."""
     calls = tmp_path / "sbatch-calls"
     stub = tmp_path / "bin" / "sbatch"
     stub.parent.mkdir()
-    stub.write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\nbash \"$(eval echo \\${{$#}})\"\necho 1\n")
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nbash "$(eval echo \\${{$#}})"\necho 1\n')
     stub.chmod(0o755)
     monkeypatch.setenv("PATH", f"{stub.parent}:{os.environ['PATH']}")
     evil = f"x\ntouch {tmp_path / 'PWNED'}"
-    overrides = {"name": evil} if field == "name" else {"output_dir": str(tmp_path / evil)} if field == "output_dir" else {}
+    overrides = (
+        {"name": evil}
+        if field == "name"
+        else {"output_dir": str(tmp_path / evil)}
+        if field == "output_dir"
+        else {}
+    )
     path = write_config(tmp_path, **overrides)
     args = ["slurm", "submit", str(path), "--shards", "2", "--gapbench", "/bin/true"]
     if field.startswith("--"):
@@ -437,7 +529,9 @@ def test_credentials_in_a_url_are_never_written_or_printed(tmp_path, capsys):
     assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "report")]) == 0
     out, err = capsys.readouterr()
     assert "127.0.0.1" in err and "hunter2secret" not in out + err
-    written = [p for p in (tmp_path / "run").rglob("*") if p.is_file()] + list((tmp_path / "report").glob("report.*"))
+    written = [p for p in (tmp_path / "run").rglob("*") if p.is_file()] + list(
+        (tmp_path / "report").glob("report.*")
+    )
     assert any(p.name == "report.html" for p in written) and any(p.name == "config.yaml" for p in written)
     assert [p for p in written if "hunter2secret" in p.read_text(errors="replace")] == []
     assert "***@127.0.0.1" in (tmp_path / "run" / "run.json").read_text()
@@ -445,7 +539,12 @@ def test_credentials_in_a_url_are_never_written_or_printed(tmp_path, capsys):
 
 # ------------------------------------------------------------------------------ 8. no tracebacks
 def _one_record(tmp_path: Path) -> tuple[Path, dict]:
-    path = write_config(tmp_path, models={"o": "scripted:oracle"}, pairs="homogeneous", mazes=[{"size": 6, "count": 1, "seed": 1}])
+    path = write_config(
+        tmp_path,
+        models={"o": "scripted:oracle"},
+        pairs="homogeneous",
+        mazes=[{"size": 6, "count": 1, "seed": 1}],
+    )
     run_experiment(path, progress=False, echo=lambda _: None)
     shard = shard_files(tmp_path / "run")[0]
     return shard, json.loads(shard.read_text())
@@ -459,9 +558,20 @@ def _one_record(tmp_path: Path) -> tuple[Path, dict]:
         (lambda r: {**r, "grades": []}, "grades: input should be a valid dictionary"),
         (lambda r: {**r, "primary": "llm"}, "primary: 'llm' is not one of its grades"),
         (lambda r: {**r, "models": "oracle"}, "models: input should be a valid list"),
-        (lambda r: {**r, "grades": {"rule": {**r["grades"]["rule"], "weighted": float("nan")}}}, "grades.rule.weighted: nan is not a finite number"),
-        (lambda r: {**r, "transcript": {**r["transcript"], "messages": [{**r["transcript"]["messages"][-1], "completion_tokens": "many"}]}},
-         "transcript.messages.0.completion_tokens"),
+        (
+            lambda r: {**r, "grades": {"rule": {**r["grades"]["rule"], "weighted": float("nan")}}},
+            "grades.rule.weighted: nan is not a finite number",
+        ),
+        (
+            lambda r: {
+                **r,
+                "transcript": {
+                    **r["transcript"],
+                    "messages": [{**r["transcript"]["messages"][-1], "completion_tokens": "many"}],
+                },
+            },
+            "transcript.messages.0.completion_tokens",
+        ),
         (lambda r: {**r, "format_version": 99}, "newer than this gapbench reads"),
     ],
 )
@@ -469,20 +579,31 @@ def test_bad_records_give_one_line_naming_file_line_and_field(tmp_path, capsys, 
     """Finding 8: every command that reads the shard says which line is wrong and how to go on."""
     shard, record = _one_record(tmp_path)
     shard.write_text(shard.read_text() + json.dumps(change(record)) + "\n")
-    for command in (["report", str(tmp_path / "run"), "--out", str(tmp_path / "rep")], ["merge", str(tmp_path / "run")],
-                    ["export", str(tmp_path / "run")], ["run", str(tmp_path / "config.yaml"), "--no-progress"]):  # fmt: skip
+    for command in (
+        ["report", str(tmp_path / "run"), "--out", str(tmp_path / "rep")],
+        ["merge", str(tmp_path / "run")],
+        ["export", str(tmp_path / "run")],
+        ["run", str(tmp_path / "config.yaml"), "--no-progress"],
+    ):
         assert main(command) == 2, command
         line = one_line_error(capsys, 2)
-        assert f"{shard}:2: not a gapbench record" in line and message in line and "fix or remove that line" in line
+        assert (
+            f"{shard}:2: not a gapbench record" in line
+            and message in line
+            and "fix or remove that line" in line
+        )
 
 
 def test_bad_run_json_and_mazeset_give_one_line(tmp_path, capsys):
-    shard, _ = _one_record(tmp_path)
+    _shard, _ = _one_record(tmp_path)
     info = tmp_path / "run" / "run.json"
     good = info.read_text()
     for bad in ("[1, 2]", json.dumps({k: v for k, v in json.loads(good).items() if k != "config"})):
         info.write_text(bad)
-        for command in (["merge", str(tmp_path / "run")], ["report", str(tmp_path / "run"), "--out", str(tmp_path / "rep")]):
+        for command in (
+            ["merge", str(tmp_path / "run")],
+            ["report", str(tmp_path / "run"), "--out", str(tmp_path / "rep")],
+        ):
             assert main(command) == 2
             assert f"{info} is not a gapbench run.json" in one_line_error(capsys, 2)
     sets = tmp_path / "mazes"
@@ -495,8 +616,13 @@ def test_bad_run_json_and_mazeset_give_one_line(tmp_path, capsys):
 
 def test_engine_errors_are_one_line_and_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
-    path = write_config(tmp_path, models={"m": {"model": DEFAULT_MODEL, "engine": "openai", "options": {"api_key_env": "NO_SUCH_KEY_VAR"}}},
-                        pairs="homogeneous")  # fmt: skip
+    path = write_config(
+        tmp_path,
+        models={
+            "m": {"model": DEFAULT_MODEL, "engine": "openai", "options": {"api_key_env": "NO_SUCH_KEY_VAR"}}
+        },
+        pairs="homogeneous",
+    )
     assert main(["run", str(path), "--no-progress"]) == 2
     assert "NO_SUCH_KEY_VAR" in one_line_error(capsys, 2)
     assert main(["run", str(path), "--no-progress", "--debug"]) == 2
@@ -510,7 +636,9 @@ def test_conflicting_duplicates_warn_and_merge_reports_unplanned_records(tmp_pat
     shard.write_text(shard.read_text() + json.dumps(flipped) + "\n" + json.dumps(stranger) + "\n")
     with caplog.at_level("WARNING"):
         records = read_results(tmp_path / "run")
-    assert {r.grade.success for r in records if r.dialogue_id == record["dialogue_id"]} == {True}  # the first is kept
+    assert {r.grade.success for r in records if r.dialogue_id == record["dialogue_id"]} == {
+        True
+    }  # the first is kept
     assert "has two records that disagree" in caplog.text
     assert main(["merge", str(tmp_path / "run")]) == 0
     assert "1 records are of dialogues the plan does not hold" in capsys.readouterr().err
@@ -520,7 +648,9 @@ def test_conflicting_duplicates_warn_and_merge_reports_unplanned_records(tmp_pat
 def test_a_run_stopped_part_way_reports_a_warning_and_balanced_cells(tmp_path):
     """Finding 3: early finishers (mostly successes) must not bias a partial run's comparisons."""
     path = write_config(tmp_path, mazes=[{"size": 6, "count": 60, "seed": 1}], max_concurrent=24)
-    proc = subprocess.Popen([*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     shard = tmp_path / "run" / "results" / shard_name(0, 1)
     deadline = time.time() + 60
     while time.time() < deadline and (not shard.exists() or shard.read_bytes().count(b"\n") < 100):
@@ -537,7 +667,9 @@ def test_a_run_stopped_part_way_reports_a_warning_and_balanced_cells(tmp_path):
 
     def matrix_n(out: Path) -> dict[str, int]:
         report = json.loads((out / "report.json").read_text())
-        return {f"{c['first']}+{c['second']}": c["metrics"]["weighted"]["n"] for c in report["matrix"]["cells"]}
+        return {
+            f"{c['first']}+{c['second']}": c["metrics"]["weighted"]["n"] for c in report["matrix"]["cells"]
+        }
 
     assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "balanced")]) == 0
     assert set(matrix_n(tmp_path / "balanced").values()) == {len(complete)}  # every cell on the same mazes
@@ -588,8 +720,12 @@ def _replaced(value: Any, path: tuple, new: Any) -> Any:
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory) -> tuple[Path, bytes, dict]:
     root = tmp_path_factory.mktemp("fuzz")
-    path = write_config(root, models={"o": "scripted:oracle", "d": "scripted:degraded:0.3"}, mazes=[{"size": 4, "count": 2, "seed": 1}],
-                        conditions=["solo_full", "collab"])  # fmt: skip
+    path = write_config(
+        root,
+        models={"o": "scripted:oracle", "d": "scripted:degraded:0.3"},
+        mazes=[{"size": 4, "count": 2, "seed": 1}],
+        conditions=["solo_full", "collab"],
+    )
     run_experiment(path, progress=False, echo=lambda _: None)
     shard = shard_files(root / "run")[0]
     return root, shard.read_bytes(), json.loads(shard.read_text().splitlines()[0])
@@ -604,16 +740,28 @@ def test_arbitrary_json_lines_in_a_shard_work_or_give_one_clear_line(small_run, 
     else:
         where = data.draw(st.sampled_from(_paths(record)), label="where")
         old = _at(record, where)
-        same_type = {bool: st.booleans(), int: st.integers(), float: st.floats(), str: st.text(max_size=8)}.get(type(old), JSON)
+        same_type = {
+            bool: st.booleans(),
+            int: st.integers(),
+            float: st.floats(),
+            str: st.text(max_size=8),
+        }.get(type(old), JSON)
         line = _replaced(record, where, data.draw(st.one_of(JSON, same_type), label="value"))
         if data.draw(st.booleans(), label="as a new dialogue") and isinstance(line, dict):
             line["dialogue_id"] = "fuzzed"  # not deduplicated away: the commands use it
     shard = shard_files(root / "run")[0]
     shard.write_bytes(original + (json.dumps(line) + "\n").encode())
-    command = data.draw(st.sampled_from([
-        ["report", str(root / "run"), "--out", str(root / "report"), "--per-group", "2"], ["merge", str(root / "run")],
-        ["export", str(root / "run"), "--out", str(root / "export")], ["run", str(root / "config.yaml"), "--no-progress"],
-    ]), label="command")  # fmt: skip
+    command = data.draw(
+        st.sampled_from(
+            [
+                ["report", str(root / "run"), "--out", str(root / "report"), "--per-group", "2"],
+                ["merge", str(root / "run")],
+                ["export", str(root / "run"), "--out", str(root / "export")],
+                ["run", str(root / "config.yaml"), "--no-progress"],
+            ]
+        ),
+        label="command",
+    )
     code = main(command)
     event(f"{command[0]} exit {code}")
     err = capsys.readouterr().err

@@ -33,7 +33,9 @@ def _plain_ids(tokenizer) -> list[int]:
     ]
 
 
-def _dialogue(renderer: ChatRenderer, tokenizer, replies: list[list[int]], cid: str = "c") -> list[tuple[list[int], int, list[int]]]:
+def _dialogue(
+    renderer: ChatRenderer, tokenizer, replies: list[list[int]], cid: str = "c"
+) -> list[tuple[list[int], int, list[int]]]:
     """Run a dialogue with the given reply ids; returns (prompt ids, reused, history before) per turn."""
     messages: list[ChatMessage] = [ChatMessage("system", "You see the left half of the maze.")]
     out = []
@@ -44,7 +46,9 @@ def _dialogue(renderer: ChatRenderer, tokenizer, replies: list[list[int]], cid: 
         out.append((ids, reused, history))
         text = tokenizer.decode(ids, skip_special_tokens=False)
         assert text == tokenizer.apply_chat_template(
-            [{"role": m.role, "content": m.content} for m in messages], tokenize=False, add_generation_prompt=True
+            [{"role": m.role, "content": m.content} for m in messages],
+            tokenize=False,
+            add_generation_prompt=True,
         )
         renderer.record_completion(cid, reply)
         history = ids + reply
@@ -78,7 +82,9 @@ def test_reply_cut_without_eos_gets_the_end_of_turn_appended(chatml_tokenizer) -
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), turns=st.integers(2, 6), eos=st.lists(st.booleans(), min_size=6, max_size=6))
+@given(
+    seed=st.integers(0, 10_000), turns=st.integers(2, 6), eos=st.lists(st.booleans(), min_size=6, max_size=6)
+)
 def test_prefix_exact_for_random_replies(chatml_tokenizer, seed: int, turns: int, eos: list[bool]) -> None:
     tok = chatml_tokenizer
     plain = _plain_ids(tok)
@@ -105,7 +111,9 @@ def test_template_that_rewrites_history_keeps_verbatim_tokens(drop_think_tokeniz
     assert renderer.rewrites_history
     # The template itself would have dropped the trace (so re-rendering could never hit a cache) ...
     rendered = tok.apply_chat_template(
-        [{"role": m.role, "content": m.content} for m in first + follow], tokenize=False, add_generation_prompt=True
+        [{"role": m.role, "content": m.content} for m in first + follow],
+        tokenize=False,
+        add_generation_prompt=True,
     )
     assert "<think>" not in rendered
     # ... while the appended tokens are exactly the template's rendering of the new messages.
@@ -123,7 +131,10 @@ def test_stripped_reply_in_history_still_matches_when_stripping(drop_think_token
     first = (ChatMessage("user", "Where now?"),)
     ids1, _ = renderer.prompt_ids(ChatRequest("a", first))
     renderer.record_completion("a", reply)
-    msgs = first + (ChatMessage("assistant", renderer.visible_text(reply_text)), ChatMessage("user", "And then?"))
+    msgs = first + (
+        ChatMessage("assistant", renderer.visible_text(reply_text)),
+        ChatMessage("user", "And then?"),
+    )
     ids2, reused = renderer.prompt_ids(ChatRequest("a", msgs))
     assert reused == len(ids1) + len(reply) and ids2[:reused] == ids1 + reply
 
@@ -211,7 +222,8 @@ KEEP_LAST_TEMPLATE = (
 
 
 @pytest.mark.parametrize(
-    ("template", "separate"), [(CHATML_TEMPLATE, True), (ALTERNATING_TEMPLATE, False), (KEEP_LAST_TEMPLATE, False)]
+    ("template", "separate"),
+    [(CHATML_TEMPLATE, True), (ALTERNATING_TEMPLATE, False), (KEEP_LAST_TEMPLATE, False)],
 )
 def test_renders_tells_whether_a_template_keeps_two_user_turns(template, separate) -> None:
     from gapbench.protocol import fit_layout, load_templates

@@ -15,8 +15,8 @@ from gapbench.cli import main
 from gapbench.engines.base import Completion
 from gapbench.experiment import load_config, plan
 from gapbench.results import iter_records, read_results, shard_files
-from gapbench.runner import load_mazes, run_experiment, select_shard
 from gapbench.rundir import run_hash
+from gapbench.runner import load_mazes, run_experiment, select_shard
 
 GAPBENCH = [sys.executable, "-m", "gapbench.cli"]
 
@@ -53,7 +53,10 @@ def test_run_writes_one_complete_record_per_dialogue_and_a_summary(tmp_path, cap
     assert len(records) == len(plan(config, [m.id for m in load_mazes(config, tmp_path)])) == 12 * (4 + 4)
     assert "oracle+oracle" in out and "1.00 [1.00, 1.00]" in out
     for r in records:
-        assert r.run_hash == run_hash(config, [m.id for m in load_mazes(config, tmp_path)]) and r.prompt_version == "v2"
+        assert (
+            r.run_hash == run_hash(config, [m.id for m in load_mazes(config, tmp_path)])
+            and r.prompt_version == "v2"
+        )
         assert r.grades["rule"].method == "rule"
     hetero = {r.pair for r in records if r.condition == "collab"}
     assert hetero == {"oracle+oracle", "oracle+degraded", "degraded+oracle", "degraded+degraded"}
@@ -79,7 +82,9 @@ def test_relay_branches_continue_the_stored_base_prefix_verbatim(tmp_path):
         expected = r.relay_after
         assert all(m == expected[i % 2] for i, m in enumerate(after, start=k))
     primer = [r for r in relays if r.condition == "relay_primer"]
-    assert all(r.models == ["oracle", "degraded"] and r.relay_after == ["degraded", "degraded"] for r in primer)
+    assert all(
+        r.models == ["oracle", "degraded"] and r.relay_after == ["degraded", "degraded"] for r in primer
+    )
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
@@ -94,7 +99,10 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     "overrides, message",
     [
         ({"conditions": ["collab", "telepathy"]}, "conditions.1"),
-        ({"relay": {"strong": "oracle", "weak": "degraded", "k": [2, 40]}}, "relay.k: [40] must be below max_turns=30"),
+        (
+            {"relay": {"strong": "oracle", "weak": "degraded", "k": [2, 40]}},
+            "relay.k: [40] must be below max_turns=30",
+        ),
         ({"pairs": [["oracle", "nobody"]]}, "pairs: 'nobody' is not a key of `models`"),
         ({"max_turns": 0}, "max_turns"),
         ({"sampling": {"temperature": -1}}, "sampling.temperature"),
@@ -136,7 +144,9 @@ def test_kill_9_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
     victim = tmp_path / "victim"
     victim.mkdir()
     path = write_config(victim, mazes=[{"size": 6, "count": 60, "seed": 1}])
-    proc = subprocess.Popen([*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     shard = victim / "run" / "results" / "shard-0000-of-0001.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and (not shard.exists() or shard.stat().st_size < 200_000):
@@ -173,7 +183,12 @@ class FlakyEngine:
 
     def generate(self, requests):
         out = self.inner.generate(requests)
-        return [Completion(c.conversation_id, "", finish_reason="error", error="boom") if c.conversation_id.startswith(self.bad_prefix) else c for c in out]
+        return [
+            Completion(c.conversation_id, "", finish_reason="error", error="boom")
+            if c.conversation_id.startswith(self.bad_prefix)
+            else c
+            for c in out
+        ]
 
     def release(self, ids):
         pass
@@ -189,7 +204,11 @@ def test_an_engine_error_on_one_dialogue_becomes_an_error_record(tmp_path, monke
     path = write_config(tmp_path, conditions=["collab"], pairs="homogeneous")
     config, _ = load_config(path)
     victim = plan(config, [m.id for m in load_mazes(config, tmp_path)])[0].id
-    monkeypatch.setattr(runner, "build_engines", lambda config, keys: {k: FlakyEngine(ScriptedEngine(config.entry(k).model), victim) for k in keys})
+    monkeypatch.setattr(
+        runner,
+        "build_engines",
+        lambda config, keys: {k: FlakyEngine(ScriptedEngine(config.entry(k).model), victim) for k in keys},
+    )
     run_experiment(path, progress=False)
     records = {r.dialogue_id: r for r in read_results(tmp_path / "run")}
     assert records[victim].transcript.end == "error" and "boom" in records[victim].transcript.error
@@ -219,13 +238,20 @@ def test_export_writes_a_parquet_dataset(tmp_path):
     assert main(["export", str(tmp_path / "run")]) == 0
     import datasets
 
-    ds = datasets.load_dataset("parquet", data_files=str(tmp_path / "run" / "export" / "dialogues.parquet"), split="train")
+    ds = datasets.load_dataset(
+        "parquet", data_files=str(tmp_path / "run" / "export" / "dialogues.parquet"), split="train"
+    )
     assert ds.num_rows == 48 and {"dialogue_id", "weighted", "transcript", "pair"} <= set(ds.column_names)
 
 
 def test_sigterm_saves_and_exits_with_143(tmp_path):
     path = write_config(tmp_path, mazes=[{"size": 6, "count": 60, "seed": 1}])
-    proc = subprocess.Popen([*GAPBENCH, "run", str(path), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*GAPBENCH, "run", str(path), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     shard = tmp_path / "run" / "results" / "shard-0000-of-0001.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and (not shard.exists() or shard.stat().st_size < 100_000):

@@ -15,19 +15,31 @@ from gapbench.runner import run_experiment
 
 def _config(dir, tiny_model_dir):
     path = dir / "study.yaml"
-    path.write_text(yaml.safe_dump({
-        "output_dir": str(dir / "run"),
-        "models": {"oracle": "scripted:oracle", "tiny": {"model": str(tiny_model_dir), "options": {"dtype": "float32", "device": "cpu"}}},
-        "mazes": [{"size": 4, "count": 4, "seed": 0}],
-        "conditions": ["collab", "relay"], "pairs": "all_ordered",
-        "relay": {"strong": "oracle", "weak": "tiny", "k": [2, 3]},
-        "sampling": {"max_tokens": 12}, "max_turns": 6,
-    }))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "output_dir": str(dir / "run"),
+                "models": {
+                    "oracle": "scripted:oracle",
+                    "tiny": {"model": str(tiny_model_dir), "options": {"dtype": "float32", "device": "cpu"}},
+                },
+                "mazes": [{"size": 4, "count": 4, "seed": 0}],
+                "conditions": ["collab", "relay"],
+                "pairs": "all_ordered",
+                "relay": {"strong": "oracle", "weak": "tiny", "k": [2, 3]},
+                "sampling": {"max_tokens": 12},
+                "max_turns": 6,
+            }
+        )
+    )
     return path
 
 
 def _view(run_dir):
-    return {r.dialogue_id: [(m.speaker, m.model, m.text) for m in r.transcript.messages] for r in read_results(run_dir)}
+    return {
+        r.dialogue_id: [(m.speaker, m.model, m.text) for m in r.transcript.messages]
+        for r in read_results(run_dir)
+    }
 
 
 def test_kill_9_and_resume_with_a_model_equals_an_uninterrupted_run(tmp_path, tiny_model_dir):
@@ -45,11 +57,17 @@ def test_kill_9_and_resume_with_a_model_equals_an_uninterrupted_run(tmp_path, ti
             assert all(m.prompt_tokens for m in r.transcript.agent_messages if m.model == "tiny")
         if r.condition.startswith("relay"):
             base = by_id[r.base_id].transcript.agent_messages
-            assert r.transcript.agent_messages[: r.relay_k] == base[: r.relay_k]  # the stored prefix, verbatim
+            assert (
+                r.transcript.agent_messages[: r.relay_k] == base[: r.relay_k]
+            )  # the stored prefix, verbatim
             assert models[r.relay_k :] == [r.relay_after[i % 2] for i in range(r.relay_k, len(models))]
     (tmp_path / "victim").mkdir()
     path = _config(tmp_path / "victim", tiny_model_dir)
-    proc = subprocess.Popen([sys.executable, "-m", "gapbench.cli", "run", str(path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gapbench.cli", "run", str(path), "--no-progress"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     shard = tmp_path / "victim" / "run" / "results" / "shard-0000-of-0001.jsonl"
     deadline = time.time() + 300
     while time.time() < deadline and (not shard.exists() or len(shard.read_bytes().splitlines()) < 6):

@@ -18,16 +18,21 @@ from gapbench.runner import run_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 # Spaces, a quote and shell syntax: must reach gapbench and sbatch as one literal path, run nothing.
-NASTY = "my study's $(touch PWNED); `x` & \"y\""
+NASTY = 'my study\'s $(touch PWNED); `x` & "y"'
 
 
 def make_config(tmp: Path, name: str, *, output: Path, count: int = 4, max_concurrent: int = 256) -> Path:
     """A small copy of examples/scripted.yaml (12 dialogues per maze) writing to ``output``."""
     text = (ROOT / "examples" / "scripted.yaml").read_text().replace("count: 50", f"count: {count}")
-    text = "\n".join(line for line in text.splitlines() if not line.startswith(("output_dir:", "conditions:")))
+    text = "\n".join(
+        line for line in text.splitlines() if not line.startswith(("output_dir:", "conditions:"))
+    )
     path = tmp / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + f"\noutput_dir: {json.dumps(str(output))}\nmax_concurrent: {max_concurrent}\nconditions: [collab, relay]\n")
+    path.write_text(
+        text
+        + f"\noutput_dir: {json.dumps(str(output))}\nmax_concurrent: {max_concurrent}\nconditions: [collab, relay]\n"
+    )
     return path
 
 
@@ -53,7 +58,9 @@ def test_scripts_quote_every_value_and_run_the_shard(tmp_path: Path) -> None:
     config = make_config(base, "study.yaml", output=base / "run")
     calls = tmp_path / "calls.json"
     fake = tmp_path / "fake gapbench"
-    fake.write_text(f"#!/usr/bin/env python3\nimport json, sys\njson.dump(sys.argv[1:], open({str(calls)!r}, 'w'))\n")
+    fake.write_text(
+        f"#!/usr/bin/env python3\nimport json, sys\njson.dump(sys.argv[1:], open({str(calls)!r}, 'w'))\n"
+    )
     fake.chmod(0o755)
     res = slurm.Resources(partition="gpu; rm -rf /", gpus_per_task=1, extra_sbatch=("--comment=a b",))
     array, merge = slurm.scripts(config, base / "run", 4, res, str(fake), "name with 'quotes'")
@@ -89,7 +96,9 @@ def test_submit_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         slurm.submit(config, 2)
 
 
-def test_merge_lists_missing_dialogues_and_refuses_mixed_configs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_merge_lists_missing_dialogues_and_refuses_mixed_configs(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     config = make_config(tmp_path, "study.yaml", output=tmp_path / "run")
     reference = make_config(tmp_path, "reference.yaml", output=tmp_path / "reference")
     run_experiment(reference, progress=False, echo=lambda _: None)
@@ -100,11 +109,15 @@ def test_merge_lists_missing_dialogues_and_refuses_mixed_configs(tmp_path: Path,
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert "shard 1/2:" in err and "shard 0/2" not in err and not (tmp_path / "run" / MERGED_FILE).exists()
-    missing = {r.dialogue_id for r in read_results(tmp_path / "reference")} - {r.dialogue_id for r in read_results(tmp_path / "run")}
+    missing = {r.dialogue_id for r in read_results(tmp_path / "reference")} - {
+        r.dialogue_id for r in read_results(tmp_path / "run")
+    }
     assert missing and all(i in err for i in missing)
 
     run_experiment(config, shard=(1, 2), progress=False, echo=lambda _: None)
-    run_experiment(config, shard=(0, 3), progress=False, echo=lambda _: None)  # another N: duplicates, deduped
+    run_experiment(
+        config, shard=(0, 3), progress=False, echo=lambda _: None
+    )  # another N: duplicates, deduped
     assert main(["merge", str(tmp_path / "run")]) == 0
     merged = [json.loads(line) for line in (tmp_path / "run" / MERGED_FILE).read_text().splitlines()]
     assert len(merged) == len({m["dialogue_id"] for m in merged}) == 48
@@ -134,7 +147,9 @@ def _wait(condition, timeout: float, what: str) -> None:
 
 
 @pytest.mark.slurm
-def test_array_with_a_failed_shard_resumes_and_merges(slurm_cluster: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_array_with_a_failed_shard_resumes_and_merges(
+    slurm_cluster: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     base = tmp_path / NASTY
     run_dir = base / "run"
     config = make_config(base, "study.yaml", output=run_dir, count=6)
@@ -144,7 +159,10 @@ def test_array_with_a_failed_shard_resumes_and_merges(slurm_cluster: Path, tmp_p
     blocker.parent.mkdir(parents=True)
     blocker.symlink_to(tmp_path / "no such dir" / "shard.jsonl")  # shard 2 cannot write: that task fails
 
-    assert main(["slurm", "submit", str(config), "--shards", "4", "--time", "5", "--array-parallelism", "2"]) == 0
+    assert (
+        main(["slurm", "submit", str(config), "--shards", "4", "--time", "5", "--array-parallelism", "2"])
+        == 0
+    )
     state = slurm.SlurmState.load(run_dir)
     first = state.submissions[0]
     subprocess.run(["scancel", f"{first.array_job}_3"], check=True)  # still pending behind 0 and 1: cancelled
@@ -164,11 +182,17 @@ def test_array_with_a_failed_shard_resumes_and_merges(slurm_cluster: Path, tmp_p
     second = slurm.SlurmState.load(run_dir).submissions[-1]
     assert second.indices == [2, 3] and second.array_job != first.array_job
     _wait(lambda: not _queued(first.merge_job), 10, "the old merge job to be cancelled")
-    _wait(lambda: (run_dir / MERGED_FILE).exists() and not _queued(second.merge_job), 60, "the new array and merge job")
+    _wait(
+        lambda: (run_dir / MERGED_FILE).exists() and not _queued(second.merge_job),
+        60,
+        "the new array and merge job",
+    )
     assert [s.state for s in slurm.status(run_dir)[1]] == ["done"] * 4
     merged = [json.loads(line) for line in (run_dir / MERGED_FILE).read_text().splitlines()]
     assert comparable(merged) == comparable(read_results(tmp_path / "reference"))
-    assert [m["dialogue_id"] for m in merged] == [spec.id for spec in slurm.run_plan(run_dir)[1]]  # plan order
+    assert [m["dialogue_id"] for m in merged] == [
+        spec.id for spec in slurm.run_plan(run_dir)[1]
+    ]  # plan order
     assert not list(tmp_path.rglob("PWNED"))
     assert main(["slurm", "resume", str(run_dir)]) == 0
     assert "all 4 shards are done" in capsys.readouterr().out
@@ -178,7 +202,9 @@ def test_array_with_a_failed_shard_resumes_and_merges(slurm_cluster: Path, tmp_p
 def test_signalled_task_saves_requeues_and_resumes(slurm_cluster: Path, tmp_path: Path) -> None:
     """USR1 to the batch shell (what --signal=B:USR1@90 sends before the time limit): saved, requeued, resumed."""
     run_dir = tmp_path / "run"
-    config = make_config(tmp_path, "study.yaml", output=run_dir, count=30, max_concurrent=1)  # ~10 s of fsyncs
+    config = make_config(
+        tmp_path, "study.yaml", output=run_dir, count=30, max_concurrent=1
+    )  # ~10 s of fsyncs
     slurm.submit(config, 1, slurm.Resources(time="5"), echo=lambda _: None)
     job = slurm.SlurmState.load(run_dir).submissions[0]
     shard = run_dir / "results" / shard_name(0, 1)
@@ -190,7 +216,14 @@ def test_signalled_task_saves_requeues_and_resumes(slurm_cluster: Path, tmp_path
     assert slurm.status(run_dir)[1][0].state == "pending"
     # SLURM holds a requeued job back ~2 min; start it now, once the node is idle and a second has
     # passed (slurmd refuses a credential issued in the same second as the old one's revocation).
-    _wait(lambda: subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True).stdout.strip() == "idle", 30, "the node")
+    _wait(
+        lambda: (
+            subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True).stdout.strip()
+            == "idle"
+        ),
+        30,
+        "the node",
+    )
     time.sleep(2)
     subprocess.run(["scontrol", "update", f"JobId={job.array_job}_0", "StartTime=now"], check=True)
     _wait(lambda: (run_dir / MERGED_FILE).exists(), 90, "the resumed task and the merge job")
@@ -205,6 +238,10 @@ def test_signalled_task_saves_requeues_and_resumes(slurm_cluster: Path, tmp_path
 @pytest.mark.slurm
 def test_rejected_option_shows_slurms_message(slurm_cluster: Path, tmp_path: Path) -> None:
     config = make_config(tmp_path, "study.yaml", output=tmp_path / "run", count=1)
-    with pytest.raises(slurm.SlurmError, match="sbatch failed: sbatch: error: invalid partition specified: nope"):
+    with pytest.raises(
+        slurm.SlurmError, match="sbatch failed: sbatch: error: invalid partition specified: nope"
+    ):
         slurm.submit(config, 2, slurm.Resources(partition="nope"), echo=lambda _: None)
-    assert not (tmp_path / "run" / "slurm" / slurm.STATE_FILE).exists()  # nothing recorded: fix and submit again
+    assert not (
+        tmp_path / "run" / "slurm" / slurm.STATE_FILE
+    ).exists()  # nothing recorded: fix and submit again

@@ -12,10 +12,24 @@ from gapbench.stats import bootstrap_means, holm, mean_ci, paired_contrast, sign
 RESAMPLES = 1_000  # per simulated study; the report uses 10,000
 
 
-def _study(rng: np.random.Generator, mazes: int, rollouts: int, effect: float, *, maze_sd: float, interaction_sd: float, rollout_sd: float):
+def _study(
+    rng: np.random.Generator,
+    mazes: int,
+    rollouts: int,
+    effect: float,
+    *,
+    maze_sd: float,
+    interaction_sd: float,
+    rollout_sd: float,
+):
     """Two cells on the same mazes: a shared maze effect, a per-maze wobble of the effect, and rollout noise."""
     maze = rng.normal(0, maze_sd, (mazes, 1))
-    a = maze + effect + rng.normal(0, interaction_sd, (mazes, 1)) + rng.normal(0, rollout_sd, (mazes, rollouts))
+    a = (
+        maze
+        + effect
+        + rng.normal(0, interaction_sd, (mazes, 1))
+        + rng.normal(0, rollout_sd, (mazes, rollouts))
+    )
     b = maze + rng.normal(0, rollout_sd, (mazes, rollouts))
     ids = [f"m{i}" for i in range(mazes)]
     return dict(zip(ids, a.tolist())), dict(zip(ids, b.tolist()))
@@ -45,7 +59,9 @@ def test_paired_ci_is_narrower_than_unpaired_when_mazes_differ() -> None:
     ma, mb = (np.array([np.mean(v) for v in cell.values()]) for cell in (a, b))
     unpaired = np.quantile(bootstrap_means(ma, seed=1) - bootstrap_means(mb, seed=2), [0.025, 0.975])
     assert paired.low <= 0.1 <= paired.high and unpaired[0] <= 0.1 <= unpaired[1]
-    assert paired.high - paired.low < (unpaired[1] - unpaired[0]) / 4  # the maze effect cancels only when paired
+    assert (
+        paired.high - paired.low < (unpaired[1] - unpaired[0]) / 4
+    )  # the maze effect cancels only when paired
     assert paired.significant and unpaired[0] < 0  # so only the paired analysis detects the effect
 
 
@@ -75,7 +91,10 @@ def test_clustered_rollouts_widen_the_ci_of_a_mean() -> None:
     for s in range(studies):
         values = (rng.normal(0, 0.3, (80, 1)) + rng.normal(0, 0.3, (80, 5))).ravel()
         mazes = [f"m{i // 5}" for i in range(values.size)]
-        clustered, naive = mean_ci(values, clusters=mazes, seed=s, resamples=RESAMPLES), mean_ci(values, seed=s, resamples=RESAMPLES)
+        clustered, naive = (
+            mean_ci(values, clusters=mazes, seed=s, resamples=RESAMPLES),
+            mean_ci(values, seed=s, resamples=RESAMPLES),
+        )
         assert clustered.n == 400 and clustered.mazes == 80 and naive.mazes == 400
         ratios.append((clustered.high - clustered.low) / (naive.high - naive.low))
         covered += clustered.low <= 0 <= clustered.high
@@ -106,7 +125,9 @@ def test_sign_flips_of_equal_differences_are_mcnemars_exact_test() -> None:
     a = {f"m{i}": [float(i < 9)] for i in range(12)}
     b = {f"m{i}": [float(i >= 9 and i < 11)] for i in range(12)}
     d = paired_contrast([a, b], [1, -1], binary=True)
-    assert d.test == "McNemar exact" and d.p == pytest.approx(2 * sum(math.comb(11, j) for j in range(3)) / 2**11)
+    assert d.test == "McNemar exact" and d.p == pytest.approx(
+        2 * sum(math.comb(11, j) for j in range(3)) / 2**11
+    )
 
 
 def test_random_sign_flips_agree_with_the_exact_distribution() -> None:

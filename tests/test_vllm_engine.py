@@ -7,6 +7,7 @@ The `vllm`-marked tests need vLLM (`.venv-vllm`, built by scripts/setup_vllm_env
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 
@@ -84,7 +85,11 @@ def engine() -> Iterator[VLLMEngine]:
     if missing is not None:
         pytest.skip(f"vllm is not installed here ({missing}); it lives in .venv-vllm: make test-vllm")
     eng = VLLMEngine(
-        load_spec(DEFAULT_MODEL), dtype="float32", max_model_len=2048, block_size=32, enforce_eager=True,
+        load_spec(DEFAULT_MODEL),
+        dtype="float32",
+        max_model_len=2048,
+        block_size=32,
+        enforce_eager=True,
         kv_cache_memory_bytes=2**30,
     )
     yield eng
@@ -117,7 +122,7 @@ def test_dialogue_reuses_the_prefix_cache(engine: VLLMEngine) -> None:
     for done in turns:
         assert [c.conversation_id for c in done] == ["dialogue-A", "dialogue-B"]
         assert all(c.error is None and 0 < c.completion_tokens <= 16 for c in done)
-    for previous, done in zip(turns, turns[1:]):
+    for previous, done in itertools.pairwise(turns):
         for p, c in zip(previous, done):
             assert c.prompt_tokens > p.prompt_tokens + p.completion_tokens - 1
             assert 0 < c.cached_tokens < c.prompt_tokens  # turn 2 onwards: the previous turns come from cache
@@ -125,7 +130,10 @@ def test_dialogue_reuses_the_prefix_cache(engine: VLLMEngine) -> None:
     after = engine.cache_stats
     sent = sum(c.prompt_tokens for done in turns for c in done)
     cached = sum(c.cached_tokens for done in turns for c in done)
-    assert (after.prompt_tokens - before.prompt_tokens, after.cached_tokens - before.cached_tokens) == (sent, cached)
+    assert (after.prompt_tokens - before.prompt_tokens, after.cached_tokens - before.cached_tokens) == (
+        sent,
+        cached,
+    )
 
 
 @pytest.mark.vllm
@@ -170,8 +178,16 @@ def test_block_size_on_cpu_must_be_a_multiple_of_32(engine: VLLMEngine) -> None:
 def test_greedy_matches_the_transformers_engine(engine: VLLMEngine) -> None:
     from gapbench.engines.hf import TransformersEngine
 
-    prompts = ["What is 17 times 3?", "Name three colours.", "How do I get out of a maze?", "Explain left and right."]
-    batch = [ChatRequest(f"g{i}", (ChatMessage("user", p),), Sampling(max_tokens=24)) for i, p in enumerate(prompts)]
+    prompts = [
+        "What is 17 times 3?",
+        "Name three colours.",
+        "How do I get out of a maze?",
+        "Explain left and right.",
+    ]
+    batch = [
+        ChatRequest(f"g{i}", (ChatMessage("user", p),), Sampling(max_tokens=24))
+        for i, p in enumerate(prompts)
+    ]
     ours = engine.generate(batch)
     reference = TransformersEngine(engine.spec, dtype="float32")
     theirs = reference.generate(batch)
@@ -191,7 +207,9 @@ def test_greedy_matches_the_transformers_engine(engine: VLLMEngine) -> None:
 
 
 @pytest.mark.vllm
-def test_a_study_runs_through_the_scheduler_with_continuous_batching(engine: VLLMEngine, tmp_path, monkeypatch) -> None:
+def test_a_study_runs_through_the_scheduler_with_continuous_batching(
+    engine: VLLMEngine, tmp_path, monkeypatch
+) -> None:
     """gapbench run on vLLM: turns join the running batch via submit/poll; later turns hit the cache."""
     import yaml
 
@@ -201,11 +219,18 @@ def test_a_study_runs_through_the_scheduler_with_continuous_batching(engine: VLL
 
     assert isinstance(engine, ContinuousEngine)
     config = tmp_path / "study.yaml"
-    config.write_text(yaml.safe_dump({
-        "output_dir": str(tmp_path / "run"), "models": {"smol": DEFAULT_MODEL},
-        "mazes": [{"size": 4, "count": 3, "seed": 0}], "conditions": ["solo_full", "collab"],
-        "sampling": {"max_tokens": 24}, "max_turns": 4,
-    }))  # fmt: skip
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "output_dir": str(tmp_path / "run"),
+                "models": {"smol": DEFAULT_MODEL},
+                "mazes": [{"size": 4, "count": 3, "seed": 0}],
+                "conditions": ["solo_full", "collab"],
+                "sampling": {"max_tokens": 24},
+                "max_turns": 4,
+            }
+        )
+    )
     monkeypatch.setattr(runner, "build_engines", lambda config, keys: {k: engine for k in keys})
     monkeypatch.setattr(engine, "close", lambda: None)  # the module fixture closes it
     runner.run_experiment(config, progress=False)

@@ -15,7 +15,16 @@ from gapbench.engines.base import ChatMessage, ChatRequest, Completion, Engine, 
 if TYPE_CHECKING:
     from gapbench.registry import ModelSpec
 
-__all__ = ["ChatMessage", "ChatRequest", "Completion", "Engine", "EngineError", "Sampling", "build_engine", "engine_options"]
+__all__ = [
+    "ChatMessage",
+    "ChatRequest",
+    "Completion",
+    "Engine",
+    "EngineError",
+    "Sampling",
+    "build_engine",
+    "engine_options",
+]
 
 # Backend -> (module, class). Modules import their heavy packages only when an engine is built.
 BACKENDS = {
@@ -44,7 +53,9 @@ def _options_model(backend: str) -> type[BaseModel]:
         for name, p in inspect.signature(init).parameters.items()
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     }
-    return create_model(f"{cls.__name__}Options", __config__=ConfigDict(extra="forbid", strict=True), **fields)
+    return create_model(
+        f"{cls.__name__}Options", __config__=ConfigDict(extra="forbid", strict=True), **fields
+    )
 
 
 def engine_options(backend: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +69,9 @@ def engine_options(backend: str, options: dict[str, Any]) -> dict[str, Any]:
         allowed = ", ".join(model.model_fields)
         if err["type"] == "extra_forbidden":
             raise ValueError(f"unknown {backend} engine option {name!r}; allowed: {allowed}") from None
-        raise ValueError(f"{backend} engine option {name!r}: {err['msg'].lower()} (got {err.get('input')!r})") from None
+        raise ValueError(
+            f"{backend} engine option {name!r}: {err['msg'].lower()} (got {err.get('input')!r})"
+        ) from None
     return dict(options)
 
 

@@ -35,8 +35,9 @@ from __future__ import annotations
 import inspect
 import logging
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from gapbench.engines.base import ChatMessage, ChatRequest, Completion, EngineError, FinishReason
 from gapbench.engines.rendering import ChatRenderer, common_prefix_len
@@ -148,7 +149,11 @@ class TransformersEngine:
         if reuse_cache and not self._plain_cache:
             log.warning("model %s has non-standard cache layers; recomputing prompts every turn", spec.name)
             self.reuse_cache = False
-        if self._plain_cache and self.input_device.type == "cpu" and self.model.config._attn_implementation == "sdpa":
+        if (
+            self._plain_cache
+            and self.input_device.type == "cpu"
+            and self.model.config._attn_implementation == "sdpa"
+        ):
             self.model.set_attn_implementation(GROUPED_ATTENTION)
         self._stored: dict[str, _Stored] = {}
         self.stats = EngineStats()
@@ -210,7 +215,9 @@ class TransformersEngine:
             with torch.inference_mode():
                 self._decode(jobs, *self._prefill(jobs))
         except torch.cuda.OutOfMemoryError as exc:
-            raise EngineError(f"model {self.spec.name}: out of memory with batch_size {self.batch_size}; lower it") from exc
+            raise EngineError(
+                f"model {self.spec.name}: out of memory with batch_size {self.batch_size}; lower it"
+            ) from exc
 
     def _prefill(self, jobs: list[_Job]) -> tuple[Any, torch.Tensor, torch.Tensor]:
         """Forward the new prompt tokens over the rows' stored caches: (cache, mask, last logits)."""
@@ -275,7 +282,9 @@ class TransformersEngine:
         """One forward step; returns (cache, logits of the last position as float32)."""
         kwargs: dict[str, Any] = {"logits_to_keep": 1} if self._logits_to_keep else {}
         kwargs[self._cache_arg] = cache
-        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, **kwargs)
+        out = self.model(
+            input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, **kwargs
+        )
         new_cache = out["cache"] if "cache" in out else out["past_key_values"]
         return new_cache, out.logits[:, -1, :].float()
 
@@ -390,7 +399,9 @@ class TransformersEngine:
 
 
 def _error(cid: str, message: str, prompt_tokens: int = 0) -> Completion:
-    return Completion(conversation_id=cid, text="", prompt_tokens=prompt_tokens, finish_reason="error", error=message)
+    return Completion(
+        conversation_id=cid, text="", prompt_tokens=prompt_tokens, finish_reason="error", error=message
+    )
 
 
 def _generator(seed: int | None, device: Any) -> Any:

@@ -17,9 +17,10 @@ import asyncio
 import logging
 import os
 import random
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -61,7 +62,9 @@ class OpenAIEngine:
                 f"base_url {redact_text(base_url)!r} must start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)"
             )
         if max_concurrency < 1:
-            raise EngineError(f"max_concurrency={max_concurrency}: pass at least 1 (it bounds requests in flight)")
+            raise EngineError(
+                f"max_concurrency={max_concurrency}: pass at least 1 (it bounds requests in flight)"
+            )
         if timeout_s <= 0 or connect_timeout_s <= 0:
             raise EngineError("timeout_s and connect_timeout_s must be > 0 seconds")
         if max_retries < 0 or backoff_s < 0 or max_backoff_s < backoff_s:
@@ -182,7 +185,12 @@ class OpenAIEngine:
                 delay = min(self._max_backoff_s, max(delay, retry_after))
             log.warning(
                 "%s: %s (conversation %s); retry %d/%d in %.2f s",
-                self.name, failure, request.conversation_id, attempt + 1, self._max_retries, delay,
+                self.name,
+                failure,
+                request.conversation_id,
+                attempt + 1,
+                self._max_retries,
+                delay,
             )
             await asyncio.sleep(delay)
         return _error(request, f"gave up after {self._max_retries + 1} attempt(s): {failure}", retryable=True)
@@ -216,12 +224,19 @@ class OpenAIEngine:
             )
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
             return _error(
-                request, f"malformed chat-completions response ({type(e).__name__}: {e}): {response.text[:200]!r}"
+                request,
+                f"malformed chat-completions response ({type(e).__name__}: {e}): {response.text[:200]!r}",
             )
 
 
 def _error(request: ChatRequest, message: str, *, retryable: bool = False) -> Completion:
-    return Completion(conversation_id=request.conversation_id, text="", finish_reason="error", error=redact_text(message), retryable=retryable)
+    return Completion(
+        conversation_id=request.conversation_id,
+        text="",
+        finish_reason="error",
+        error=redact_text(message),
+        retryable=retryable,
+    )
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from gapbench.engines.base import ChatMessage, ChatRequest
 
@@ -132,7 +133,7 @@ class ChatRenderer:
         alternating roles raise) and every message's content in the text, in order (none dropped)."""
         try:
             text = self._render(messages, generation_prompt=True)
-        except Exception as exc:  # noqa: BLE001 -- jinja's TemplateError, or whatever a template raises
+        except Exception as exc:
             log.info("chat template cannot render %s: %s", [m.role for m in messages], exc)
             return False
         at = 0
@@ -166,7 +167,9 @@ class ChatRenderer:
 
     def _matches_completion(self, content: str, completion: list[int]) -> bool:
         raw = self.completion_text(completion)
-        return content == raw or (self.strip_reasoning and content == strip_reasoning(raw, self.reasoning_tags))
+        return content == raw or (
+            self.strip_reasoning and content == strip_reasoning(raw, self.reasoning_tags)
+        )
 
     def _extend(self, history: _History, messages: tuple[ChatMessage, ...]) -> list[int] | None:
         """History ids + the tokens of the messages added after the recorded reply; None when the
@@ -193,7 +196,9 @@ class ChatRenderer:
             return None
         if not new.startswith(self._render(messages[: k + 1], generation_prompt=False)):
             if not self.rewrites_history:
-                log.info("chat template rewrites earlier turns; keeping each conversation's own token history")
+                log.info(
+                    "chat template rewrites earlier turns; keeping each conversation's own token history"
+                )
             self.rewrites_history = True
         completion = history.completion
         if completion and completion[-1] in self.eos_ids:

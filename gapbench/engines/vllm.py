@@ -31,8 +31,9 @@ import itertools
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from gapbench.engines.base import ChatMessage, ChatRequest, Completion, EngineError
 from gapbench.engines.rendering import ChatRenderer
@@ -90,7 +91,12 @@ class VLLMEngine:
         """``cache_dir`` is where `registry.prepare` keeps converted weights; ``dtype`` and
         ``max_model_len`` default to the model card's; the rest are vLLM's options of that name."""
         _check_options(
-            spec, gpu_memory_utilization, kv_cache_memory_bytes, max_model_len, tensor_parallel_size, block_size
+            spec,
+            gpu_memory_utilization,
+            kv_cache_memory_bytes,
+            max_model_len,
+            tensor_parallel_size,
+            block_size,
         )
         try:
             import torch
@@ -185,7 +191,11 @@ class VLLMEngine:
         errors: list[Completion] = []
         for request in requests:
             if request.conversation_id in self._inflight_ids:  # one prompt per conversation and turn
-                errors.append(_error(request, f"conversation {request.conversation_id!r} already has a request in flight"))
+                errors.append(
+                    _error(
+                        request, f"conversation {request.conversation_id!r} already has a request in flight"
+                    )
+                )
                 continue
             try:
                 prompt, params = self._prepare(request)
@@ -357,7 +367,9 @@ def _check_options(
             "for each engine of a pair sharing one GPU"
         )
     if kv_cache_memory_bytes is not None and kv_cache_memory_bytes <= 0:
-        raise EngineError(f"kv_cache_memory_bytes={kv_cache_memory_bytes}: pass a positive size, e.g. 8 * 2**30")
+        raise EngineError(
+            f"kv_cache_memory_bytes={kv_cache_memory_bytes}: pass a positive size, e.g. 8 * 2**30"
+        )
     if max_model_len is not None and not 0 < max_model_len <= spec.max_model_len:
         raise EngineError(
             f"max_model_len={max_model_len}: pass 1..{spec.max_model_len} (the context length of {spec.name}'s card)"
@@ -365,7 +377,9 @@ def _check_options(
     if tensor_parallel_size < 1:
         raise EngineError(f"tensor_parallel_size={tensor_parallel_size}: pass the number of GPUs, at least 1")
     if block_size is not None and block_size <= 0:
-        raise EngineError(f"block_size={block_size}: pass a positive number of tokens per KV block (16 on GPU)")
+        raise EngineError(
+            f"block_size={block_size}: pass a positive number of tokens per KV block (16 on GPU)"
+        )
 
 
 def _check_gpu_share(gpu_memory_utilization: float | None, kv_cache_memory_bytes: int | None) -> None:

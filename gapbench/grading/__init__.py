@@ -10,6 +10,19 @@ from gapbench.grading.schemes import ALL_SCHEMES, Scheme, Step, interpret, rende
 from gapbench.grading.validate import Grade, Outcome, grade, grade_extraction, walk
 
 __all__ = [
-    "ALL_SCHEMES", "Extraction", "Grade", "GradeRecord", "Outcome", "Scheme", "Step", "extract_rule", "grade",
-    "grade_extraction", "grade_transcript", "interpret", "parse_route", "render_route", "walk",
-]  # fmt: skip
+    "ALL_SCHEMES",
+    "Extraction",
+    "Grade",
+    "GradeRecord",
+    "Outcome",
+    "Scheme",
+    "Step",
+    "extract_rule",
+    "grade",
+    "grade_extraction",
+    "grade_transcript",
+    "interpret",
+    "parse_route",
+    "render_route",
+    "walk",
+]

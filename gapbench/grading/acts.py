@@ -58,8 +58,12 @@ class Acts:
     names_goal: Run | None = None  # "(0,6) is the goal": a move to it is on offer when nothing else is
     accept_end: int = -1  # where the first accepting sentence ends ("Fine." in "Fine. Up, please.")
     bare_accept: bool = False  # that sentence names no move ("Fine.", "👍"), so a move after it is new
-    only_first: int = 0  # "only the first step", "first two only", "one at a time": how much of a plan is accepted
-    reject_sentences: tuple[tuple[int, int], ...] = ()  # spans of sentences that reject ("No, (1,3) gets us nowhere")
+    only_first: int = (
+        0  # "only the first step", "first two only", "one at a time": how much of a plan is accepted
+    )
+    reject_sentences: tuple[
+        tuple[int, int], ...
+    ] = ()  # spans of sentences that reject ("No, (1,3) gets us nowhere")
     asks_about_map: bool = False  # a question about the map ("Is (1,0) open for you?"): a "Yes" answers it
 
     @property
@@ -89,7 +93,9 @@ def _clause_right(sentence: str, pos: int) -> str:
     return sentence[pos : m.start() if m else len(sentence)]
 
 
-def group_runs(text: str, mentions: list[Mention], gap: re.Pattern[str] = cues.RUN_GAP) -> list[list[Mention]]:
+def group_runs(
+    text: str, mentions: list[Mention], gap: re.Pattern[str] = cues.RUN_GAP
+) -> list[list[Mention]]:
     """Mentions that follow each other with only connectors between them form one run."""
     runs: list[list[Mention]] = []
     for m in mentions:
@@ -100,32 +106,54 @@ def group_runs(text: str, mentions: list[Mention], gap: re.Pattern[str] = cues.R
     return runs
 
 
-def _role(sentence: str, start: int, end: int, alternatives: bool, plan: bool = False, cells: bool = True) -> Role:
+def _role(
+    sentence: str, start: int, end: int, alternatives: bool, plan: bool = False, cells: bool = True
+) -> Role:
     before = sentence[max(0, start - 60) : start]
     left = _clause_left(sentence, start)
     after = sentence[end:]
-    if cells and (cues.CLAIM_AFTER.match(sentence, end) or (cues.CLAIM_BEFORE.search(before) and not cues.NARRATION_BEFORE.search(left[-14:]))):
+    if cells and (
+        cues.CLAIM_AFTER.match(sentence, end)
+        or (cues.CLAIM_BEFORE.search(before) and not cues.NARRATION_BEFORE.search(left[-14:]))
+    ):
         return "claim"  # a position is a cell: "back up" is a move
-    if cues.BLOCKED_AFTER.match(_clause_right(sentence, end)) or cues.WHICH_BLOCKED.match(after) or cues.NEGATION.search(left) or cues.NEG_AFTER.match(_clause_right(sentence, end)):
+    if (
+        cues.BLOCKED_AFTER.match(_clause_right(sentence, end))
+        or cues.WHICH_BLOCKED.match(after)
+        or cues.NEGATION.search(left)
+        or cues.NEG_AFTER.match(_clause_right(sentence, end))
+    ):
         return "negated"
     if cues.ENDORSED_AFTER.match(after):
         return "proposal"  # "Right is fine.": the move, endorsed
     cond = list(cues.CONDITIONAL.finditer(left))
     modal = bool(cond) and re.search(r"(?:could|might|may)$", cond[-1].group(), re.IGNORECASE) is not None
-    if cond and not re.search(r"\bwhat if\b", left, re.IGNORECASE) and (modal or not cues.PROPOSAL_MARKER.search(left, cond[-1].end())):
+    if (
+        cond
+        and not re.search(r"\bwhat if\b", left, re.IGNORECASE)
+        and (modal or not cues.PROPOSAL_MARKER.search(left, cond[-1].end()))
+    ):
         return "conditional"  # "if we went down ...", but not "after going right we should go right again"
     if cues.HYPOTHETICAL_AFTER.match(_clause_right(sentence, end)) and not sentence.rstrip().endswith("?"):
         return "conditional"
     if cues.DEFERRED.match(sentence, end):
         return "conditional"  # "the ↑↑ I'll confirm once we're at (3,5)"
-    if cues.REASON.search(_clause_break_before(sentence, start)) or re.search(r"\breasons?\s*:", sentence[:start], re.IGNORECASE):
+    if cues.REASON.search(_clause_break_before(sentence, start)) or re.search(
+        r"\breasons?\s*:", sentence[:start], re.IGNORECASE
+    ):
         return "info"  # "..., because (3,2) looks open", "Reason: (1,0) is #": a reason, not a proposal
     goal = cues.GOAL_EARLIER.search(sentence[:start])
-    if goal and not cues.PROPOSAL_MARKER.search(sentence[goal.end() : start]) and not re.search(r"\s[-–—]\s|:", sentence[goal.end() : start]):
+    if (
+        goal
+        and not cues.PROPOSAL_MARKER.search(sentence[goal.end() : start])
+        and not re.search(r"\s[-–—]\s|:", sentence[goal.end() : start])
+    ):
         return "info"  # "I can see the goal on my side, in the top row, at (0,4)."
     if cells and cues.OPEN_AFTER.match(after) and not cues.PROPOSAL_MARKER.search(left):
         return "info"  # "Is (1,0) open for you?"
-    if (cues.INFO_AFTER.match(after) and not plan) or (cues.INFO_BEFORE.search(left) and not cues.PROPOSAL_MARKER.search(left)):
+    if (cues.INFO_AFTER.match(after) and not plan) or (
+        cues.INFO_BEFORE.search(left) and not cues.PROPOSAL_MARKER.search(left)
+    ):
         return "info"
     if alternatives:
         return "alternatives"
@@ -137,7 +165,10 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
     question = sentence.rstrip().endswith("?")
     if cues.HISTORY.search(sentence) and not question:
         # "To summarize, we have moved down and down": the path so far, not a proposal.
-        return [Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info") for g in group_runs(text, mine)]
+        return [
+            Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info")
+            for g in group_runs(text, mine)
+        ]
     groups = group_runs(text, mine)
     # "➡️ and right again ➡️?": a mention marked "again" starts a new proposal.
     regrouped: list[list[Mention]] = []
@@ -154,7 +185,12 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
     split: list[list[Mention]] = []
     for group in groups:
         tail = sentence[group[-1].end - offset :]
-        if len(group) > 1 and not group[-1].steps[0].is_direction and (cues.INFO_AFTER.match(tail) or cues.BLOCKED_AFTER.match(tail)) and not re.match(r"\s*are\b", tail):
+        if (
+            len(group) > 1
+            and not group[-1].steps[0].is_direction
+            and (cues.INFO_AFTER.match(tail) or cues.BLOCKED_AFTER.match(tail))
+            and not re.match(r"\s*are\b", tail)
+        ):
             split += [group[:-1], group[-1:]]
         else:
             split.append(group)
@@ -164,44 +200,70 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
         if cues.OR_GAP.match(text[split[i - 1][-1].end : split[i][0].start]):
             joined_by_or[i - 1] = joined_by_or[i] = True
     runs = []
-    for group, alt in zip(_split_claims(sentence, offset, split), _pad(joined_by_or, split, sentence, offset)):
+    for group, alt in zip(
+        _split_claims(sentence, offset, split), _pad(joined_by_or, split, sentence, offset)
+    ):
         s, e = group[0].start - offset, group[-1].end - offset
         plan = len(group) > 1 and all(st.is_direction for m in group for st in m.steps)
         role = _role(sentence, s, e, alt, plan, any(not st.is_direction for m in group for st in m.steps))
         left = _clause_left(sentence, s)
         runs.append(
             Run(
-                tuple(step for m in group for step in m.steps), group[0].start, group[-1].end, role,
-                question=question and not cues.QUESTION_BREAK.search(sentence, e), narration=bool(cues.NARRATION_BEFORE.search(left)),
-                again=bool(cues.NEW_AGAIN.search(sentence[s : e + 24]) or cues.NEW_AGAIN.search(left) or cues.NOW_NEXT.match(sentence)),
+                tuple(step for m in group for step in m.steps),
+                group[0].start,
+                group[-1].end,
+                role,
+                question=question and not cues.QUESTION_BREAK.search(sentence, e),
+                narration=bool(cues.NARRATION_BEFORE.search(left)),
+                again=bool(
+                    cues.NEW_AGAIN.search(sentence[s : e + 24])
+                    or cues.NEW_AGAIN.search(left)
+                    or cues.NOW_NEXT.match(sentence)
+                ),
                 parts=len(group),
                 marked=bool(cues.PROPOSAL_MARKER.search(left) or cues.NEW_PROPOSAL.search(sentence)),
                 asks=bool(cues.NEW_PROPOSAL.search(sentence)),
                 challenges=question and bool(cues.CHALLENGE.search(sentence)),
             )
-        )  # fmt: skip
+        )
     if cues.LIST.search(sentence):
         runs = _merge_list(runs)
     return _merge_then(text, runs)
 
 
 def _merge_then(text: str, runs: list[Run]) -> list[Run]:
-    """"One more down to the bottom row, then right": two proposals joined by "then" are one plan."""
+    """ "One more down to the bottom row, then right": two proposals joined by "then" are one plan."""
     out: list[Run] = []
     for r in runs:
         if out and r.role == "proposal" and out[-1].role == "proposal":
             gap = text[out[-1].end : r.start]
-            m = re.search(r"(?:and\s+)?(?:then|followed by|after that|afterwards)\b(?:\s+[\w'*]+){0,5}?[\s,:*_]*$", gap, re.IGNORECASE)
+            m = re.search(
+                r"(?:and\s+)?(?:then|followed by|after that|afterwards)\b(?:\s+[\w'*]+){0,5}?[\s,:*_]*$",
+                gap,
+                re.IGNORECASE,
+            )
             if m and len(gap) <= 40:
                 p = out[-1]
-                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts, p.challenges or r.challenges)
+                out[-1] = Run(
+                    p.steps + r.steps,
+                    p.start,
+                    r.end,
+                    "proposal",
+                    p.question or r.question,
+                    p.narration,
+                    p.again,
+                    p.marked,
+                    p.asks or r.asks,
+                    p.parts + r.parts,
+                    p.challenges or r.challenges,
+                )
                 continue
         out.append(r)
     return out
 
 
 def _split_claims(sentence: str, offset: int, groups: list[list[Mention]]) -> list[list[Mention]]:
-    """"From (2,1): right -> (2,2), down -> (3,2)": the stated position is only the first cell."""
+    """ "From (2,1): right -> (2,2), down -> (3,2)": the stated position is only the first cell."""
     out: list[list[Mention]] = []
     for g in groups:
         s = g[0].start - offset
@@ -218,7 +280,11 @@ def _pad(flags: list[bool], groups: list[list[Mention]], sentence: str, offset: 
     out: list[bool] = []
     for flag, g in zip(flags, groups):
         s = g[0].start - offset
-        split = len(g) > 1 and not g[0].steps[0].is_direction and cues.CLAIM_BEFORE.search(sentence[max(0, s - 60) : s])
+        split = (
+            len(g) > 1
+            and not g[0].steps[0].is_direction
+            and cues.CLAIM_BEFORE.search(sentence[max(0, s - 60) : s])
+        )
         out += [flag, flag] if split else [flag]
     return out
 
@@ -229,21 +295,49 @@ def _merge_list(runs: list[Run]) -> list[Run]:
     for r in runs:
         if out and r.role == "proposal" and out[-1].role == "proposal":
             p = out[-1]
-            out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", p.question or r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts, p.challenges or r.challenges)
+            out[-1] = Run(
+                p.steps + r.steps,
+                p.start,
+                r.end,
+                "proposal",
+                p.question or r.question,
+                p.narration,
+                p.again,
+                p.marked,
+                p.asks or r.asks,
+                p.parts + r.parts,
+                p.challenges or r.challenges,
+            )
         else:
             out.append(r)
     return out
 
 
 def _merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
-    """"We go (2,2). Then (3,3), (4,4).": a sentence that opens with "Then" continues the plan."""
+    """ "We go (2,2). Then (3,3), (4,4).": a sentence that opens with "Then" continues the plan."""
     out: list[Run] = []
     for r in runs:
         if out and r.role == "proposal" and out[-1].role == "proposal" and not out[-1].question:
             gap = text[out[-1].end : r.start]
-            if re.fullmatch(r"[^\n]{0,3}?[.!]\s*(?:(?:and\s+)?(?:then|after that|afterwards)\b|(?:step|move)\s*\d{1,2}\s*[:.)-])[\s,:]*(?:(?:we\s+)?(?:go|move|to)\s+)?", gap, re.IGNORECASE):
+            if re.fullmatch(
+                r"[^\n]{0,3}?[.!]\s*(?:(?:and\s+)?(?:then|after that|afterwards)\b|(?:step|move)\s*\d{1,2}\s*[:.)-])[\s,:]*(?:(?:we\s+)?(?:go|move|to)\s+)?",
+                gap,
+                re.IGNORECASE,
+            ):
                 p = out[-1]
-                out[-1] = Run(p.steps + r.steps, p.start, r.end, "proposal", r.question, p.narration, p.again, p.marked, p.asks or r.asks, p.parts + r.parts, r.challenges)
+                out[-1] = Run(
+                    p.steps + r.steps,
+                    p.start,
+                    r.end,
+                    "proposal",
+                    r.question,
+                    p.narration,
+                    p.again,
+                    p.marked,
+                    p.asks or r.asks,
+                    p.parts + r.parts,
+                    r.challenges,
+                )
                 continue
         out.append(r)
     return out
@@ -283,7 +377,9 @@ def _only_first(text: str) -> int:
     if m is None:
         return 0
     if m.group("m"):
-        return {"two": 2, "three": 3, "four": 4, "five": 5}.get(m.group("m").lower()) or int(m.group("m"))  # "Steps 1 and 2 agreed"
+        return {"two": 2, "three": 3, "four": 4, "five": 5}.get(m.group("m").lower()) or int(
+            m.group("m")
+        )  # "Steps 1 and 2 agreed"
     return {"two": 2, "2": 2, "three": 3, "3": 3}.get((m.group("n") or "").lower(), 1)
 
 
@@ -295,7 +391,10 @@ def read_message(text: str) -> Acts:
     mentions = find_mentions(text)
     if cues.SPLIT_UP.search(text):
         # Agents who split up move on their own: nothing in this message is a joint move.
-        info = [Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info") for g in group_runs(text, mentions)]
+        info = [
+            Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info")
+            for g in group_runs(text, mentions)
+        ]
         return Acts(text, tuple(info), False, True, (), False, False)
     runs: list[Run] = []
     accepts = rejects = seeks = arrived = bare_accept = False
@@ -313,7 +412,9 @@ def read_message(text: str) -> Acts:
         question = sentence.rstrip().endswith("?")
         here = _sentence_runs(text, offset, sentence, mine)
         if cues.IF_THEN.match(sentence):
-            here = [replace(r, role="conditional") if r.role == "proposal" else r for r in here]  # "If (5,3) is open, then right right."
+            here = [
+                replace(r, role="conditional") if r.role == "proposal" else r for r in here
+            ]  # "If (5,3) is open, then right right."
         if not mine and cues.THERE.search(sentence.strip()):
             # "r0c1 is open. Go there?": the cell named just before is the proposal.
             named = [r for r in runs if r.role in ("info", "proposal") and not r.steps[-1].is_direction]
@@ -333,12 +434,19 @@ def read_message(text: str) -> Acts:
             head = len(stripped[: m.start()].split()) if m else 99
             if head <= 2 or len(words) <= 6 or cues.ACCEPT_AT_END.search(stripped):
                 accepts = True
-        elif cues.ACCEPT_WEAK.match(stripped) and (not mine or re.match(r"^\W*\w+(?:\s+\w+)?\s*[.!,;:]", stripped)):
+        elif cues.ACCEPT_WEAK.match(stripped) and (
+            not mine or re.match(r"^\W*\w+(?:\s+\w+)?\s*[.!,;:]", stripped)
+        ):
             accepts = True
         if accepts and accept_end < 0:
             accept_end = end
             bare_accept = not mine
-        if cues.REJECT.search(stripped) or cues.NOT_ACCEPT.search(stripped) and re.search(r"disagree|don't agree|do not agree|not (?:ok|okay|agreed)", stripped, re.IGNORECASE):
+        if cues.REJECT.search(stripped) or (
+            cues.NOT_ACCEPT.search(stripped)
+            and re.search(
+                r"disagree|don't agree|do not agree|not (?:ok|okay|agreed)", stripped, re.IGNORECASE
+            )
+        ):
             rejects = True
             reject_spans.append((offset, end))
         if not question and any(r.role == "claim" for r in here) and cues.ARRIVAL.search(stripped):
@@ -346,5 +454,26 @@ def read_message(text: str) -> Acts:
         if cues.WALL.search(stripped):
             walls.append((offset, end))
     runs = _merge_then_sentences(text, runs)
-    goal = tuple(r for r in runs if r.role == "info" and (cues.GOAL_INFO.match(text, r.end) or cues.GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)))
-    return Acts(text, tuple(runs), accepts, rejects, tuple(walls), seeks, arrived, goal[-1] if goal else None, accept_end, bare_accept, _only_first(text), tuple(reject_spans), map_question)
+    goal = tuple(
+        r
+        for r in runs
+        if r.role == "info"
+        and (
+            cues.GOAL_INFO.match(text, r.end) or cues.GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)
+        )
+    )
+    return Acts(
+        text,
+        tuple(runs),
+        accepts,
+        rejects,
+        tuple(walls),
+        seeks,
+        arrived,
+        goal[-1] if goal else None,
+        accept_end,
+        bare_accept,
+        _only_first(text),
+        tuple(reject_spans),
+        map_question,
+    )

@@ -7,8 +7,9 @@ and the LLM grader, so a lab sees how far its grader model can be trusted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,12 +63,18 @@ def agreement(pairs: Sequence[tuple[tuple[bool, float], tuple[bool, float]]]) ->
     sb = [p[1][0] for p in pairs]
     wa = [p[0][1] for p in pairs]
     wb = [p[1][1] for p in pairs]
-    exact = float(np.mean([x == y and abs(u - v) < 1e-9 for x, y, u, v in zip(sa, sb, wa, wb)])) if pairs else 0.0
+    exact = (
+        float(np.mean([x == y and abs(u - v) < 1e-9 for x, y, u, v in zip(sa, sb, wa, wb)])) if pairs else 0.0
+    )
     return Agreement(len(pairs), cohen_kappa(sa, sb), icc(wa, wb), exact)
 
 
 def rule_vs_llm(grade_sets: Iterable[Mapping[str, Any]]) -> Agreement:
     """Agreement of the rule and the LLM grader over dialogues' grades (``record.grades``); dialogues
     without both are left out."""
-    pairs = [((g["rule"].success, g["rule"].weighted), (g["llm"].success, g["llm"].weighted)) for g in grade_sets if "rule" in g and "llm" in g]
+    pairs = [
+        ((g["rule"].success, g["rule"].weighted), (g["llm"].success, g["llm"].weighted))
+        for g in grade_sets
+        if "rule" in g and "llm" in g
+    ]
     return agreement(pairs)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Sequence, Union
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -38,7 +39,7 @@ class GoldOutcome(_Strict):
 
 
 class Gold(_Strict):
-    route: Union[list[Union[Literal["up", "down", "left", "right"], list[int]]], None]
+    route: list[Literal["up", "down", "left", "right"] | list[int]] | None
     outcome: GoldOutcome
 
 
@@ -66,7 +67,9 @@ class Case(_Strict):
             if self.condition != "collab" and i == 1:
                 messages.append(Message("user", CRITIC, audience="agent_1"))
             messages.append(Message(m.speaker, m.text))
-        return Transcript(self.full_maze().id, self.condition, ("corpus", "corpus"), tuple(messages), "acti", "corpus")
+        return Transcript(
+            self.full_maze().id, self.condition, ("corpus", "corpus"), tuple(messages), "acti", "corpus"
+        )
 
     def gold_cells(self) -> list[Cell] | None:
         """The gold route as the cells it names, from the start (None: no route)."""
@@ -86,8 +89,14 @@ def load_corpus(path: Path | str) -> list[Case]:
     """Every case in ``path`` (a YAML file, or a folder searched recursively, ``tools/`` skipped)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such grading corpus; pass --corpus DIR (see tests/data/grading/README.md)")
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*.yaml") if "tools" not in p.relative_to(path).parts)
+        raise FileNotFoundError(
+            f"{path}: no such grading corpus; pass --corpus DIR (see tests/data/grading/README.md)"
+        )
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(p for p in path.rglob("*.yaml") if "tools" not in p.relative_to(path).parts)
+    )
     cases: list[Case] = []
     seen: dict[str, Path] = {}
     for file in files:
@@ -109,7 +118,9 @@ def load_corpus(path: Path | str) -> list[Case]:
             except MazeError as exc:
                 raise ValueError(f"{file}: case {label}: field maze: {exc}") from None
             if case.id in seen:
-                raise ValueError(f"{file}: case id {case.id} is used twice (also in {seen[case.id]}); ids must be unique")
+                raise ValueError(
+                    f"{file}: case id {case.id} is used twice (also in {seen[case.id]}); ids must be unique"
+                )
             seen[case.id] = file
             cases.append(case)
     if not cases:
@@ -177,7 +188,7 @@ class Score:
     missed_credit_base: int  # cases whose gold weighted > 0
 
     @classmethod
-    def of(cls, results: Sequence[CaseResult]) -> "Score":
+    def of(cls, results: Sequence[CaseResult]) -> Score:
         n = len(results)
         return cls(
             n=n,
@@ -217,13 +228,23 @@ class CheckReport:
 
     def as_dict(self) -> dict:
         return {
-            "grader": self.grader, "corpus": self.corpus, "rule": self.rule, "overall": self.overall.as_dict(),
+            "grader": self.grader,
+            "corpus": self.corpus,
+            "rule": self.rule,
+            "overall": self.overall.as_dict(),
             "by_condition": {k: s.as_dict() for k, s in self.by(lambda r: [r.case.condition]).items()},
             "by_phenomenon": {k: s.as_dict() for k, s in self.by(lambda r: r.case.phenomena).items()},
-        }  # fmt: skip
+        }
 
 
-def check(cases: Sequence[Case], grades: Sequence[GradeRecord], *, grader: str, corpus: str, rule: Rule = "favourable") -> CheckReport:
+def check(
+    cases: Sequence[Case],
+    grades: Sequence[GradeRecord],
+    *,
+    grader: str,
+    corpus: str,
+    rule: Rule = "favourable",
+) -> CheckReport:
     return CheckReport(grader, corpus, rule, [CaseResult(c, g, rule) for c, g in zip(cases, grades)])
 
 
@@ -239,8 +260,15 @@ def _row(label: str, s: Score) -> str:
 
 
 def format_report(report: CheckReport, *, show_failures: int = 0) -> str:
-    head = f"{'':<22} {'n':>5} {'route=':>8} {'outcome=':>8} {'|w err|':>8} {'false cr.':>9} {'missed cr.':>9}"
-    lines = [f"grader {report.grader} on {report.corpus} ({report.overall.n} cases), scheme rule: {report.rule}", "", head, "-" * len(head)]
+    head = (
+        f"{'':<22} {'n':>5} {'route=':>8} {'outcome=':>8} {'|w err|':>8} {'false cr.':>9} {'missed cr.':>9}"
+    )
+    lines = [
+        f"grader {report.grader} on {report.corpus} ({report.overall.n} cases), scheme rule: {report.rule}",
+        "",
+        head,
+        "-" * len(head),
+    ]
     lines.append(_row("all", report.overall))
     for k, s in report.by(lambda r: [r.case.condition]).items():
         lines.append(_row(k, s))
@@ -253,6 +281,9 @@ def format_report(report: CheckReport, *, show_failures: int = 0) -> str:
         "false cr.: graded weighted > 0 where the gold is <= 0 (of such cases); missed cr.: graded <= 0 where the gold is > 0",
     ]
     for r in report.failures()[:show_failures]:
-        lines += ["", f"FAIL {r.case.id} ({', '.join(r.case.phenomena)}): graded {r.reading['end']} w={r.weighted:.3f} steps={r.grade.steps}",
-                  f"     gold {r.case.gold.outcome.end} w={r.case.gold.outcome.weighted} route={r.case.gold.route}"]  # fmt: skip
+        lines += [
+            "",
+            f"FAIL {r.case.id} ({', '.join(r.case.phenomena)}): graded {r.reading['end']} w={r.weighted:.3f} steps={r.grade.steps}",
+            f"     gold {r.case.gold.outcome.end} w={r.case.gold.outcome.weighted} route={r.case.gold.route}",
+        ]
     return "\n".join(lines)

@@ -35,16 +35,25 @@ CLAIM_BEFORE = re.compile(
     re.IGNORECASE,
 )
 
-NARRATION_BEFORE = re.compile(r"(?<!keep )(?<!keeps )(?<!continue )(?<!start )\b(?:moving|moved|went|going|stepping|stepped|heading|headed|taking|took|executing|executed|doing|on my way|proceeding|proceeded)\b", re.IGNORECASE)
+NARRATION_BEFORE = re.compile(
+    r"(?<!keep )(?<!keeps )(?<!continue )(?<!start )\b(?:moving|moved|went|going|stepping|stepped|heading|headed|taking|took|executing|executed|doing|on my way|proceeding|proceeded)\b",
+    re.IGNORECASE,
+)
 
 NEGATION = re.compile(
     r"[❌🚫⛔✗✘]|(?<!why )(?<!why do )\b(?:disagree with|against|not|never|no(?!\s+(?:change|problem|worries|doubt|need|issue))|avoid|reject|rejected|refuse|can't|cannot|can not|couldn't|won't|wouldn't|shouldn't|(?<!why )don't|do not|mustn't|instead of|rather than|impossible|neither|nor|n't)\b",
     re.IGNORECASE,
 )
 
-CONDITIONAL = re.compile(r"\b(?:if|otherwise|else|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after(?!\s+(?:that|this))|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b", re.IGNORECASE)
+CONDITIONAL = re.compile(
+    r"\b(?:if|otherwise|else|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after(?!\s+(?:that|this))|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b",
+    re.IGNORECASE,
+)
 
-HYPOTHETICAL_AFTER = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:would|might|could|will|would've|leads?|goes|takes us)\b(?!\s+you\b)", re.IGNORECASE)
+HYPOTHETICAL_AFTER = re.compile(
+    r"^\W*(?:\w+\s+){0,3}?(?:would|might|could|will|would've|leads?|goes|takes us)\b(?!\s+you\b)",
+    re.IGNORECASE,
+)
 
 BLOCKED_AFTER = re.compile(
     r"^[\s\w'*_:-]{0,24}?(?:\b(?:is|are|was|looks|seems|appears|would be|will be|leads? (?:into|to)|has|hits?)\b|=|:)?\s*(?:a\s+|an\s+|the\s+)?"
@@ -79,16 +88,24 @@ ACCEPT_WEAK = re.compile(
     re.IGNORECASE,
 )
 
-ACCEPT_AT_END = re.compile(r"(?:[-—,:]|\s)\s*(?:agreed|ok|okay|yes|confirmed|deal|sure)\W*$", re.IGNORECASE)  # "down, and right three more — agreed."
+ACCEPT_AT_END = re.compile(
+    r"(?:[-—,:]|\s)\s*(?:agreed|ok|okay|yes|confirmed|deal|sure)\W*$", re.IGNORECASE
+)  # "down, and right three more — agreed."
 
-NOT_ACCEPT = re.compile(r"\b(?:agree (?:that|with you that|on|we|we're|we are|you're|you are|it's|it is|this|the|down|up|left|right)\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b", re.IGNORECASE)
+NOT_ACCEPT = re.compile(
+    r"\b(?:agree (?:that|with you that|on|we|we're|we are|you're|you are|it's|it is|this|the|down|up|left|right)\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
+    re.IGNORECASE,
+)
 
 REJECT = re.compile(
     r"(?:^\W*(?:no(?!\s+(?:change|problem|worries|doubt|need|issue))|nope|nah|negative|stop)\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
     re.IGNORECASE,
 )
 
-WALL = re.compile(r"🧱|\b(?:wall|walls|blocked|#|obstacle|dead[\s-]end|impassable|can't go|cannot go|can not go|not open|off the (?:grid|map|board)|out of bounds)\b|#", re.IGNORECASE)
+WALL = re.compile(
+    r"🧱|\b(?:wall|walls|blocked|#|obstacle|dead[\s-]end|impassable|can't go|cannot go|can not go|not open|off the (?:grid|map|board)|out of bounds)\b|#",
+    re.IGNORECASE,
+)
 
 PROPOSAL_MARKER = re.compile(
     r"\b(?:let'?s|lets|let us|shall|should|propose|proposal|counter-proposal|suggest|suggestion|how about|what about|what if|try|go|move|step|head|take|proceed|continue|plan|i'?ll|we'?ll|will|vote|could we|can we|why don't we|next|need to|must|have to|want to|move:|action|direction)\b",
@@ -97,35 +114,65 @@ PROPOSAL_MARKER = re.compile(
 
 ARRIVAL = re.compile(r"\b(?:now|made it|arrived|reached|landed|done|here we are)\b", re.IGNORECASE)
 
-NEW_PROPOSAL = re.compile(r"\b(?:i propose|i suggest|i'?d suggest|i'?d propose|my proposal|proposal|counter-proposal|how about|what about|please|next move|next step)\b", re.IGNORECASE)
+NEW_PROPOSAL = re.compile(
+    r"\b(?:i propose|i suggest|i'?d suggest|i'?d propose|my proposal|proposal|counter-proposal|how about|what about|please|next move|next step)\b",
+    re.IGNORECASE,
+)
 
 AGAIN_AFTER = re.compile(r"\s*(?:again|once more|one more time)\b", re.IGNORECASE)
 
-NOW_NEXT = re.compile(r"\W*(?:now|next)\b(?!\s+(?:at|in|on)\b)", re.IGNORECASE)  # "Now: down." after an agreed move is the next one
+NOW_NEXT = re.compile(
+    r"\W*(?:now|next)\b(?!\s+(?:at|in|on)\b)", re.IGNORECASE
+)  # "Now: down." after an agreed move is the next one
 
 NEW_AGAIN = re.compile(r"\b(?:again|another|once more|one more|next)\b", re.IGNORECASE)
 
-GOAL_EARLIER = re.compile(r"\b(?:the goal|goal is|exit|target)\b(?!.*\b(?:the goal|goal is|exit|target)\b)", re.IGNORECASE | re.DOTALL)
+GOAL_EARLIER = re.compile(
+    r"\b(?:the goal|goal is|exit|target)\b(?!.*\b(?:the goal|goal is|exit|target)\b)",
+    re.IGNORECASE | re.DOTALL,
+)
 
-WHICH_BLOCKED = re.compile(r"\s*,?\s*(?:which|that|it)\s+(?:is|looks|seems|appears)\s+(?:like\s+)?(?:a\s+)?(?:wall|blocked|#)", re.IGNORECASE)
+WHICH_BLOCKED = re.compile(
+    r"\s*,?\s*(?:which|that|it)\s+(?:is|looks|seems|appears)\s+(?:like\s+)?(?:a\s+)?(?:wall|blocked|#)",
+    re.IGNORECASE,
+)
 
-QUESTION_BREAK = re.compile(r"[✓✔✅👍👌]|\s[-–—]\s|;|\.\s|\band (?:then )?\w+ (?:again|once more)\b|\s(?:now|then|next)\s+\w")  # "Right - and right again?": only the second asks
+QUESTION_BREAK = re.compile(
+    r"[✓✔✅👍👌]|\s[-–—]\s|;|\.\s|\band (?:then )?\w+ (?:again|once more)\b|\s(?:now|then|next)\s+\w"
+)  # "Right - and right again?": only the second asks
 
-ENDORSED_AFTER = re.compile(r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right(?!\s+(?:below|above|next|beside|under|there|here|of|after|before|at|on)\b)|best|the (?:best|right) (?:move|choice|option))\b(?![^.;!?]{0,16}\bbut\b)", re.IGNORECASE)
+ENDORSED_AFTER = re.compile(
+    r"\s*(?:is|sounds|seems|looks|works)\s+(?:fine|good|ok|okay|great|perfect|right(?!\s+(?:below|above|next|beside|under|there|here|of|after|before|at|on)\b)|best|the (?:best|right) (?:move|choice|option))\b(?![^.;!?]{0,16}\bbut\b)",
+    re.IGNORECASE,
+)
 
-HISTORY = re.compile(r"\b(?:summar\w*|so far|our path|path so far|we have moved|we'?ve moved|we moved|history|recap|moves? made)\b", re.IGNORECASE)
+HISTORY = re.compile(
+    r"\b(?:summar\w*|so far|our path|path so far|we have moved|we'?ve moved|we moved|history|recap|moves? made)\b",
+    re.IGNORECASE,
+)
 
-MAP_QUESTION = re.compile(r"\b(?:open|wall|blocked|free|clear|see|map|hidden|what'?s|what is|where)\b", re.IGNORECASE)
+MAP_QUESTION = re.compile(
+    r"\b(?:open|wall|blocked|free|clear|see|map|hidden|what'?s|what is|where)\b", re.IGNORECASE
+)
 
 OPEN_AFTER = re.compile(r"\s*(?:open|free|clear|blocked|a wall|walkable|passable|hidden)\b", re.IGNORECASE)
 
 CHALLENGE = re.compile(r"\b(?:why|sure|really|open|wall|blocked|what|how come|certain)\b", re.IGNORECASE)
 
-NEG_AFTER = re.compile(r"\s*(?:(?:is\s+|are\s+|would\s+|will\s+)?(?:not|no|never|isn't|aren't|won't|wouldn't)|(?:i|we)\s+(?:can'?t|cannot|don'?t|do not)\s+(?:see|confirm|go|do|agree))\b", re.IGNORECASE)
+NEG_AFTER = re.compile(
+    r"\s*(?:(?:is\s+|are\s+|would\s+|will\s+)?(?:not|no|never|isn't|aren't|won't|wouldn't)|(?:i|we)\s+(?:can'?t|cannot|don'?t|do not)\s+(?:see|confirm|go|do|agree))\b",
+    re.IGNORECASE,
+)
 
-IF_THEN = re.compile(r"\W*if\b(?!\s+(?:you|that|this|it|everything)\s+(?:agree|agrees|works?|sounds|is ok|'s ok|is fine|suits))[^.?!]*?,?\s*then\b", re.IGNORECASE)
+IF_THEN = re.compile(
+    r"\W*if\b(?!\s+(?:you|that|this|it|everything)\s+(?:agree|agrees|works?|sounds|is ok|'s ok|is fine|suits))[^.?!]*?,?\s*then\b",
+    re.IGNORECASE,
+)
 
-DEFERRED = re.compile(r"[^.;!?,]{0,20}?\b(?:i'?ll|we'?ll|let'?s|we can|i can)\s+(?:confirm|decide|check|see|talk|discuss|think)\b", re.IGNORECASE)
+DEFERRED = re.compile(
+    r"[^.;!?,]{0,20}?\b(?:i'?ll|we'?ll|let'?s|we can|i can)\s+(?:confirm|decide|check|see|talk|discuss|think)\b",
+    re.IGNORECASE,
+)
 
 REASON = re.compile(r"^\W*(?:because|since|as|given|so that|seeing)\b", re.IGNORECASE)
 
@@ -143,11 +190,16 @@ SPLIT_UP = re.compile(
 
 LIST = re.compile(r"\n[ \t]*(?:\d{1,2}[.)]|[-*•+|]|(?:step|move)\s*\d{1,2})", re.IGNORECASE)
 
-THERE = re.compile(r"^\W*(?:go|move|proceed|shall we|ok to go|can we go|should we go|let'?s go|go there|move there)\W*$|\b(?:go|move|head|step|proceed|take)\s+(?:there|to it|to that (?:cell|one|square)|it)\b|\b(?:take|try) (?:it|that(?: one| cell)?)\b", re.IGNORECASE)
+THERE = re.compile(
+    r"^\W*(?:go|move|proceed|shall we|ok to go|can we go|should we go|let'?s go|go there|move there)\W*$|\b(?:go|move|head|step|proceed|take)\s+(?:there|to it|to that (?:cell|one|square)|it)\b|\b(?:take|try) (?:it|that(?: one| cell)?)\b",
+    re.IGNORECASE,
+)
 
 GOAL_INFO = re.compile(r"\s*(?:is|=|:|是)\s*(?:the\s+)?(?:goal|\*|exit|finish|target|终点)", re.IGNORECASE)
 
-GOAL_BEFORE = re.compile(r"\b(?:goal|exit|target|\*)\s+(?:is\s+)?(?:at|in|on)?\s*(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE)
+GOAL_BEFORE = re.compile(
+    r"\b(?:goal|exit|target|\*)\s+(?:is\s+)?(?:at|in|on)?\s*(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE
+)
 
 ONLY_FIRST = re.compile(
     r"\b(?:only|just)\b[^.?!]{0,20}?\bfirst\b(?:\s+(?P<n>two|three|2|3))?|\bfirst\s+(?:step|move|one)\s+only\b|\bone\s+(?:step|move\s+)?at\s+a\s+time\b"

@@ -10,6 +10,7 @@ semantics with examples.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -99,17 +100,23 @@ def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
     """An explicit rejection, a negated restatement, or a wall report aimed at the proposal."""
     if acts.rejects:
         return True
-    after_yes = acts.accept_end if acts.accepts else len(acts.text) + 1  # "Great, let's do it. We can't go up": the next up
+    after_yes = (
+        acts.accept_end if acts.accepts else len(acts.text) + 1
+    )  # "Great, let's do it. We can't go up": the next up
     for r in acts.runs:
         if r.start >= after_yes:
             continue
-        if r.role in ("negated", "conditional") and (_matches(r.steps, proposal, strict=True) or _matches(r.steps[:1], proposal[:1], strict=True)):
+        if r.role in ("negated", "conditional") and (
+            _matches(r.steps, proposal, strict=True) or _matches(r.steps[:1], proposal[:1], strict=True)
+        ):
             return True
     for lo, hi in acts.wall_sentences:
         if lo >= after_yes:
             continue
         inside = [r for r in acts.runs if lo <= r.start < hi and r.role in ("info", "negated", "proposal")]
-        if (not inside and not acts.accepts) or any(_matches(r.steps[:1], proposal[:1], strict=True) for r in inside):
+        if (not inside and not acts.accepts) or any(
+            _matches(r.steps[:1], proposal[:1], strict=True) for r in inside
+        ):
             return True
     return False
 
@@ -145,25 +152,45 @@ def _collab(transcript: Transcript) -> Extraction:
         # 1. The partner's proposal: accepted, rejected, or left on the table.
         if table.steps and table.speaker != m.speaker:
             # "Fine. Up, please.": accepted by its first sentence; the later, worded move is a new proposal.
-            fresh_ask = {k for k, r in enumerate(moving) if acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked}
+            fresh_ask = {
+                k
+                for k, r in enumerate(moving)
+                if acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked
+            }
             # A cell answering a direction (or the reverse) restates it only with a sign of agreement.
             loose = acts.accepts or acts.reports_arrival or bool(_ACTI.search(acts.text))
             restating = [
-                k for k, r in enumerate(moving)
-                if _matches(r.steps, table.steps, strict=not (loose or r.narration)) and not r.question and k not in fresh_ask
-                and not any(lo <= r.start < hi for lo, hi in acts.reject_sentences)  # "No, (1,3) gets us nowhere"
-            ]  # fmt: skip
+                k
+                for k, r in enumerate(moving)
+                if _matches(r.steps, table.steps, strict=not (loose or r.narration))
+                and not r.question
+                and k not in fresh_ask
+                and not any(
+                    lo <= r.start < hi for lo, hi in acts.reject_sentences
+                )  # "No, (1,3) gets us nowhere"
+            ]
             # "why →?", "is ← open on your side?": a challenge leaves the proposal on the table; "Down then?" adopts it.
-            echoed = [k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question and r.challenges]
+            echoed = [
+                k
+                for k, r in enumerate(moving)
+                if _matches(r.steps, table.steps) and r.question and r.challenges
+            ]
             prefix = [
-                k for k, r in enumerate(moving)
-                if not r.question and len(r.steps) < len(table.steps) and _matches(r.steps, table.steps[: len(r.steps)])
+                k
+                for k, r in enumerate(moving)
+                if not r.question
+                and len(r.steps) < len(table.steps)
+                and _matches(r.steps, table.steps[: len(r.steps)])
                 and not any(lo <= r.start < hi for lo, hi in acts.reject_sentences)
-            ]  # fmt: skip
+            ]
             extends = [
-                k for k, r in enumerate(moving)
-                if not r.question and len(r.steps) > len(table.steps) and r.parts > 1 and _matches(r.steps[: len(table.steps)], table.steps)
-            ]  # fmt: skip
+                k
+                for k, r in enumerate(moving)
+                if not r.question
+                and len(r.steps) > len(table.steps)
+                and r.parts > 1
+                and _matches(r.steps[: len(table.steps)], table.steps)
+            ]
             accepted: tuple[Step, ...] | None = None
             if restating:
                 accepted = _richer(moving[restating[0]].steps, table.steps)
@@ -175,7 +202,13 @@ def _collab(transcript: Transcript) -> Extraction:
                 # "d1, e1 fine. e2, e3 fine.": consecutive runs that go on with the plan add up.
                 n, k = 0, prefix[0]
                 end = _sentence_end(acts.text, moving[k].start)  # "r2c2, r2c3 yes; r2c4 onward later."
-                while k < len(moving) and moving[k].start < end and not moving[k].question and _matches(moving[k].steps, table.steps[n : n + len(moving[k].steps)]) and n + len(moving[k].steps) <= len(table.steps):
+                while (
+                    k < len(moving)
+                    and moving[k].start < end
+                    and not moving[k].question
+                    and _matches(moving[k].steps, table.steps[n : n + len(moving[k].steps)])
+                    and n + len(moving[k].steps) <= len(table.steps)
+                ):
                     consumed.add(k)
                     n += len(moving[k].steps)
                     k += 1
@@ -185,26 +218,42 @@ def _collab(transcript: Transcript) -> Extraction:
             elif extends:
                 accepted = table.steps  # "Right again, and then down": accepts right, proposes down
                 accepting = moving[extends[0]]
-            elif (acts.accepts and not table.asked) or (acts.reports_arrival and not moving) or (acts.only_first and not acts.rejects):
-                accepted = table.steps[: acts.only_first] if acts.only_first else table.steps  # "only the first step"
+            elif (
+                (acts.accepts and not table.asked)
+                or (acts.reports_arrival and not moving)
+                or (acts.only_first and not acts.rejects)
+            ):
+                accepted = (
+                    table.steps[: acts.only_first] if acts.only_first else table.steps
+                )  # "only the first step"
             if accepted is not None:
                 # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing.
                 first = _first_sentence_end(acts.text)
                 consumed |= {
-                    k for k, r in enumerate(moving)
-                    if k not in fresh_ask and not (r.again or r.question) and (r.narration or r.start < first) and _within(r.steps, accepted)
-                }  # fmt: skip
+                    k
+                    for k, r in enumerate(moving)
+                    if k not in fresh_ask
+                    and not (r.again or r.question)
+                    and (r.narration or r.start < first)
+                    and _within(r.steps, accepted)
+                }
                 steps += accepted
                 accepted_now = accepted
                 where += [i] * len(accepted)
-                table = _Table(executed=accepted, narrated=len(accepted) if restating or prefix else 0, from_plan=len(table.steps) > 1)
+                table = _Table(
+                    executed=accepted,
+                    narrated=len(accepted) if restating or prefix else 0,
+                    from_plan=len(table.steps) > 1,
+                )
             elif echoed and not acts.rejects:
                 consumed |= set(echoed)  # "is ← open on your side?": a question about it, the proposal stays
             elif acts.rejects or _rejects(acts, table.steps) or moving:
                 table = _Table(executed=table.executed, narrated=table.narrated, from_plan=table.from_plan)
         # 2. Narration of moves just executed confirms them; it is not a new move.
         for k, r in enumerate(moving):
-            echo = acts.accepts and not table.steps and not r.marked and r.start < acts.accept_end  # "Agreed, up." after the up
+            echo = (
+                acts.accepts and not table.steps and not r.marked and r.start < acts.accept_end
+            )  # "Agreed, up." after the up
             if k in consumed or r.question or not table.executed or not (r.narration or echo):
                 continue
             remaining = table.executed[table.narrated :] or table.executed
@@ -215,21 +264,37 @@ def _collab(transcript: Transcript) -> Extraction:
         fresh = [r for k, r in enumerate(moving) if k not in consumed]
         first = _first_sentence_end(acts.text)
         if (
-            accepted_now and fresh and len(fresh[-1].steps) > len(accepted_now)
+            accepted_now
+            and fresh
+            and len(fresh[-1].steps) > len(accepted_now)
             and _matches(fresh[-1].steps[: len(accepted_now)], accepted_now)
             and (fresh[-1] is accepting or (fresh[-1].start < first and not fresh[-1].again))
-        ):  # fmt: skip
+        ):
             r = fresh[-1]  # "Yes (4,1), then (5,1)": accepts (4,1), proposes (5,1)
             fresh[-1] = replace(r, steps=r.steps[len(accepted_now) :])
         if not fresh and acts.names_goal is not None:
             fresh = [acts.names_goal]  # "(0,6) is the goal on my map."
         if fresh:
-            table = _Table(m.speaker, fresh[-1].steps, table.executed, table.narrated, table.from_plan, acts.asks_about_map)
+            table = _Table(
+                m.speaker,
+                fresh[-1].steps,
+                table.executed,
+                table.narrated,
+                table.from_plan,
+                acts.asks_about_map,
+            )
         for r in acts.claims:
             claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
     error = None if steps else "no agreed moves found"
     stated = convention("\n".join(texts))
-    return Extraction(tuple(steps), "rule", tuple(where), error=error, claims=tuple(claims), detail={"convention": stated} if stated else {})
+    return Extraction(
+        tuple(steps),
+        "rule",
+        tuple(where),
+        error=error,
+        claims=tuple(claims),
+        detail={"convention": stated} if stated else {},
+    )
 
 
 # Solo answers: the final route usually follows a marker, and may span lines (a list).
@@ -241,13 +306,17 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 
 
 def _enumerates_directions(run: tuple[Step, ...]) -> bool:
-    """"The possible moves are up, down, left and right" lists options, not a route."""
+    """ "The possible moves are up, down, left and right" lists options, not a route."""
     names = [s.first for s in run if s.is_direction]
     return len(run) == 4 and len(set(names)) == 4
 
 
 def _route_in(acts: Acts, lo: int, hi: int) -> tuple[Step, ...]:
-    runs = [r for r in acts.runs if r.role == "proposal" and lo <= r.start < hi and not _enumerates_directions(r.steps)]
+    runs = [
+        r
+        for r in acts.runs
+        if r.role == "proposal" and lo <= r.start < hi and not _enumerates_directions(r.steps)
+    ]
     if any(sum(not s.is_direction for s in r.steps) >= 2 for r in runs):
         # A list of cells is the route; "a more direct route down the first column:" only names it.
         runs = [r for r in runs if not all(s.is_direction for s in r.steps)]
@@ -264,7 +333,7 @@ def _solo_route(text: str) -> tuple[tuple[Step, ...], Acts]:
         if route:
             return route, acts
     bounds = [0] + [m.end() for m in _PARAGRAPH.finditer(text)] + [len(text)]
-    routes = [_route_in(acts, lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    routes = [_route_in(acts, lo, hi) for lo, hi in itertools.pairwise(bounds)]
     long = [r for r in routes if len(r) >= 2]
     short = [r for r in routes if r]
     return (long[-1] if long else short[-1] if short else ()), acts
@@ -281,9 +350,17 @@ def _solo(transcript: Transcript) -> Extraction:
                 acts = read_message(answer)
                 for r in acts.claims:
                     at_start = _START.search(answer, max(0, r.start - 30), r.start) is not None
-                    claims += [Claim(s, 0, 0 if at_start else len(route)) for s in r.steps if not s.is_direction]
+                    claims += [
+                        Claim(s, 0, 0 if at_start else len(route)) for s in r.steps if not s.is_direction
+                    ]
             stated = convention("\n".join(text for _, text in answers))
-            return Extraction(route, "rule", (i,) * len(route), claims=tuple(claims), detail={"convention": stated} if stated else {})
+            return Extraction(
+                route,
+                "rule",
+                (i,) * len(route),
+                claims=tuple(claims),
+                detail={"convention": stated} if stated else {},
+            )
     return Extraction((), "rule", error="the answer gives no route", no_route=True)
 
 
@@ -294,8 +371,9 @@ def extract_rule(transcript: Transcript) -> Extraction:
     """Deterministic extraction. Collaboration: the moves both agents agreed to, with the positions
     they stated. Solo: the route of the final answer (the first answer's if the final one has none)."""
     if not any(m.speaker != "user" for m in transcript.messages):
-        return Extraction((), "rule", error="transcript has no agent messages", no_route=transcript.condition != "collab")
+        return Extraction(
+            (), "rule", error="transcript has no agent messages", no_route=transcript.condition != "collab"
+        )
     if transcript.condition != "collab":
         return _solo(transcript)
     return _collab(transcript)
-

@@ -14,7 +14,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from typing import Any, Callable, Literal, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -62,7 +63,11 @@ route:
 
 
 def grader_request(transcript: Transcript, conversation_id: str, *, max_tokens: int) -> ChatRequest:
-    lines = [f"message {i} ({m.speaker}): {m.text}" for i, m in enumerate(transcript.messages) if m.speaker != "user"]
+    lines = [
+        f"message {i} ({m.speaker}): {m.text}"
+        for i, m in enumerate(transcript.messages)
+        if m.speaker != "user"
+    ]
     body = f"Condition: {transcript.condition}\n\nTranscript:\n" + "\n\n".join(lines)
     return ChatRequest(
         conversation_id,
@@ -85,8 +90,11 @@ class _Turn(BaseModel):
             return []
         if isinstance(v, (str, int)):
             return [v]
-        if isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, str)) for x in v) and not any(
-            isinstance(x, str) and x.strip().lower() in _DIRECTIONS for x in v
+        if (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(isinstance(x, (int, str)) for x in v)
+            and not any(isinstance(x, str) and x.strip().lower() in _DIRECTIONS for x in v)
         ):
             return [v]  # one pair written flat: [1, 2]
         return v
@@ -118,7 +126,7 @@ def _load(text: str) -> Any:
             pass
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return yaml.load(body, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(body, Loader=loader)
     except (yaml.YAMLError, RecursionError, ValueError):
         return None
 
@@ -130,17 +138,35 @@ def _legacy(data: dict) -> dict:
     route = []
     for t in turns:
         if isinstance(t, dict):
-            coords = [t["coordinates"]] if t.get("coordinates") is not None else ([t["direction"]] if t.get("direction") else [])
-            route.append({"turn": t.get("turn"), "coordinates": coords, "turn_type": t.get("type"), "agent": t.get("agent")})
+            coords = (
+                [t["coordinates"]]
+                if t.get("coordinates") is not None
+                else ([t["direction"]] if t.get("direction") else [])
+            )
+            route.append(
+                {
+                    "turn": t.get("turn"),
+                    "coordinates": coords,
+                    "turn_type": t.get("type"),
+                    "agent": t.get("agent"),
+                }
+            )
     return {
-        "maze_origin": scheme.get("origin", 0), "maze_orientation": scheme.get("orientation", "top_left"),
-        "coordinates_orientation": scheme.get("order", "row_col"), "coordinates_symbols": scheme.get("symbols"), "route": route,
-    }  # fmt: skip
+        "maze_origin": scheme.get("origin", 0),
+        "maze_orientation": scheme.get("orientation", "top_left"),
+        "coordinates_orientation": scheme.get("order", "row_col"),
+        "coordinates_symbols": scheme.get("symbols"),
+        "route": route,
+    }
 
 
 def _steps(item: Any) -> list[Step]:
     """One entry of ``coordinates``: a pair, a direction, or a string holding either."""
-    if isinstance(item, list) and len(item) == 2 and all(isinstance(x, (int, str)) and not isinstance(x, bool) for x in item):
+    if (
+        isinstance(item, list)
+        and len(item) == 2
+        and all(isinstance(x, (int, str)) and not isinstance(x, bool) for x in item)
+    ):
         try:
             return [Step(*(normalise(str(x)).strip().upper() for x in item))]
         except ValueError:
@@ -163,7 +189,9 @@ def parse_grader_output(text: object) -> Extraction:
         parsed = _Output.model_validate(data)
     except (ValidationError, RecursionError) as exc:
         first = str(exc).splitlines()[0][:200]
-        return Extraction((), "llm", error=f"grader output does not follow the schema: {first}", version=GRADER_VERSION)
+        return Extraction(
+            (), "llm", error=f"grader output does not follow the schema: {first}", version=GRADER_VERSION
+        )
     steps: list[Step] = []
     where: list[int] = []
     for t in parsed.route:
@@ -174,7 +202,14 @@ def parse_grader_output(text: object) -> Extraction:
                 steps.append(step)
                 where.append(t.turn if t.turn is not None else -1)
     declared = Scheme(parsed.maze_origin, parsed.maze_orientation, parsed.coordinates_orientation)
-    detail = {"declared_scheme": {"origin": declared.origin, "corner": declared.corner, "order": declared.order, "symbols": parsed.coordinates_symbols}}
+    detail = {
+        "declared_scheme": {
+            "origin": declared.origin,
+            "corner": declared.corner,
+            "order": declared.order,
+            "symbols": parsed.coordinates_symbols,
+        }
+    }
     return Extraction(tuple(steps), "llm", tuple(where), detail=detail, version=GRADER_VERSION)
 
 
@@ -189,16 +224,25 @@ def declared_scheme(extraction: Extraction) -> Scheme | None:
 _IDS = itertools.count()
 
 
-def extractor(engine: Engine, *, max_tokens: int = 1024, batch_size: int = 16) -> Callable[[Sequence[Transcript]], list[Extraction]]:
+def extractor(
+    engine: Engine, *, max_tokens: int = 1024, batch_size: int = 16
+) -> Callable[[Sequence[Transcript]], list[Extraction]]:
     """Grade transcripts with a grader model behind any engine, ``batch_size`` requests at a time.
     A failed request becomes that transcript's extraction error."""
 
     def run(transcripts: Sequence[Transcript]) -> list[Extraction]:
         out: list[Extraction] = []
         for start in range(0, len(transcripts), batch_size):
-            requests = [grader_request(t, f"grade/{next(_IDS)}", max_tokens=max_tokens) for t in transcripts[start : start + batch_size]]
+            requests = [
+                grader_request(t, f"grade/{next(_IDS)}", max_tokens=max_tokens)
+                for t in transcripts[start : start + batch_size]
+            ]
             for c in engine.generate(requests):
-                out.append(Extraction((), "llm", error=f"grader failed: {c.error}", version=GRADER_VERSION) if c.error else parse_grader_output(c.text))
+                out.append(
+                    Extraction((), "llm", error=f"grader failed: {c.error}", version=GRADER_VERSION)
+                    if c.error
+                    else parse_grader_output(c.text)
+                )
             engine.release([r.conversation_id for r in requests])
         return out
 

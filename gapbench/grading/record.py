@@ -7,8 +7,9 @@ grade: extraction, scheme choice and walk. A failure inside grading becomes that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable
+from typing import Any
 
 from gapbench.grading.extract import Extraction, extract_rule
 from gapbench.grading.llm import declared_scheme
@@ -19,9 +20,13 @@ from gapbench.transcript import Transcript
 
 def _outcome_fields(o: Outcome) -> dict[str, Any]:
     return {
-        "success": o.success, "weighted": o.weighted, "final": list(o.final), "moves": o.moves, "end": o.end,
+        "success": o.success,
+        "weighted": o.weighted,
+        "final": list(o.final),
+        "moves": o.moves,
+        "end": o.end,
         "partial": o.partial,
-    }  # fmt: skip
+    }
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ class GradeRecord:
     cells: list[list[int]] | None = None  # the valid positions walked, from the start
 
     @classmethod
-    def build(cls, extraction: Extraction, grade: Grade) -> "GradeRecord":
+    def build(cls, extraction: Extraction, grade: Grade) -> GradeRecord:
         o = grade.outcome
         c: Reading | None = grade.consistent
         return cls(
@@ -67,28 +72,46 @@ class GradeRecord:
             detail=dict(extraction.detail),
             version=extraction.version,
             partial=o.partial,
-            consistent=None if c is None else {
-                **_outcome_fields(c.outcome), "scheme": asdict(c.scheme) if c.scheme else None,
-                "evidence": c.evidence, "stated": c.stated, "cells": [list(cell) for cell in c.outcome.cells],
-            },  # fmt: skip
+            consistent=None
+            if c is None
+            else {
+                **_outcome_fields(c.outcome),
+                "scheme": asdict(c.scheme) if c.scheme else None,
+                "evidence": c.evidence,
+                "stated": c.stated,
+                "cells": [list(cell) for cell in c.outcome.cells],
+            },
             cells=[list(cell) for cell in o.cells],
         )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "GradeRecord":
+    def from_dict(cls, data: dict[str, Any]) -> GradeRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def grade_transcript(maze: Maze, transcript: Transcript, extraction: Extraction | Callable[[Transcript], Extraction] = extract_rule) -> GradeRecord:
+def grade_transcript(
+    maze: Maze,
+    transcript: Transcript,
+    extraction: Extraction | Callable[[Transcript], Extraction] = extract_rule,
+) -> GradeRecord:
     """Extract (unless given an extraction), choose the scheme, walk. Never raises."""
     method = extraction.method if isinstance(extraction, Extraction) else "rule"
     try:
         ex = extraction if isinstance(extraction, Extraction) else extraction(transcript)
         if transcript.condition != "collab" and not ex.steps and not ex.no_route:
-            ex = Extraction((), ex.method, error=ex.error or "the answer gives no route", detail=ex.detail, no_route=True, version=ex.version)
+            ex = Extraction(
+                (),
+                ex.method,
+                error=ex.error or "the answer gives no route",
+                detail=ex.detail,
+                no_route=True,
+                version=ex.version,
+            )
         return GradeRecord.build(ex, grade_extraction(maze, ex, prior=declared_scheme(ex)))
-    except Exception as exc:  # noqa: BLE001 - a grading failure is recorded on its dialogue, never fatal
-        failed = Extraction((), method, error=f"grading failed: {type(exc).__name__}: {exc}"[:500], no_route=True)
+    except Exception as exc:
+        failed = Extraction(
+            (), method, error=f"grading failed: {type(exc).__name__}: {exc}"[:500], no_route=True
+        )
         o = no_route(maze)
         return GradeRecord.build(failed, Grade(o, None, None, Reading(o, None, 0, 0)))

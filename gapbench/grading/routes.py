@@ -30,14 +30,86 @@ class Mention:
         return not self.steps[0].is_direction
 
 
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twice": 2, "thrice": 3, "once": 1}  # fmt: skip
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}  # fmt: skip
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twice": 2,
+    "thrice": 3,
+    "once": 1,
+}
+_ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+}
 _DIRECTION_WORDS = {
-    "up": "up", "upward": "up", "upwards": "up", "north": "up", "u": "up", "↑": "up", "⬆": "up", "⇑": "up", "🔼": "up", "⇧": "up", "⏫": "up", "👆": "up",
-    "down": "down", "downward": "down", "downwards": "down", "south": "down", "d": "down", "↓": "down", "⬇": "down", "⇓": "down", "🔽": "down", "⇩": "down", "⏬": "down", "👇": "down",
-    "left": "left", "leftward": "left", "leftwards": "left", "west": "left", "l": "left", "←": "left", "⬅": "left", "⇐": "left", "⟵": "left", "◀": "left", "⇦": "left", "👈": "left",
-    "right": "right", "rightward": "right", "rightwards": "right", "east": "right", "r": "right", "→": "right", "➡": "right", "⇒": "right", "⟶": "right", "▶": "right", "⇨": "right", "➜": "right", "➔": "right", "➙": "right", "➞": "right",
-}  # fmt: skip
+    "up": "up",
+    "upward": "up",
+    "upwards": "up",
+    "north": "up",
+    "u": "up",
+    "↑": "up",
+    "⬆": "up",
+    "⇑": "up",
+    "🔼": "up",
+    "⇧": "up",
+    "⏫": "up",
+    "👆": "up",
+    "down": "down",
+    "downward": "down",
+    "downwards": "down",
+    "south": "down",
+    "d": "down",
+    "↓": "down",
+    "⬇": "down",
+    "⇓": "down",
+    "🔽": "down",
+    "⇩": "down",
+    "⏬": "down",
+    "👇": "down",
+    "left": "left",
+    "leftward": "left",
+    "leftwards": "left",
+    "west": "left",
+    "l": "left",
+    "←": "left",
+    "⬅": "left",
+    "⇐": "left",
+    "⟵": "left",
+    "◀": "left",
+    "⇦": "left",
+    "👈": "left",
+    "right": "right",
+    "rightward": "right",
+    "rightwards": "right",
+    "east": "right",
+    "r": "right",
+    "→": "right",
+    "➡": "right",
+    "⇒": "right",
+    "⟶": "right",
+    "▶": "right",
+    "⇨": "right",
+    "➜": "right",
+    "➔": "right",
+    "➙": "right",
+    "➞": "right",
+}
 _NUM = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
 _UNIT = r"(?:times?|x|steps?|cells?|squares?|spaces?|tiles?|moves?|blocks?|positions?)"
 _DIR = r"(?:upwards?|downwards?|leftwards?|rightwards?|up|down|left|right|north|south|east|west|rights|lefts|downs|ups)"
@@ -46,11 +118,19 @@ _AXIS = r"(?:rows?|columns?|cols?|r|c|x|y)"
 _ORD = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
 _TOKEN = re.compile(
     # (row=1, col=2), (x=2, y=1), x:2 y:1
-    r"(?P<named>[\(\[]?\s*(?P<na>" + _AXIS + r")\s*[=:]\s*(?P<nv>\d{1,2})\s*[,;/]?\s*(?P<nb>" + _AXIS + r")\s*[=:]\s*(?P<nw>\d{1,2})\s*[\)\]]?)"
+    r"(?P<named>[\(\[]?\s*(?P<na>"
+    + _AXIS
+    + r")\s*[=:]\s*(?P<nv>\d{1,2})\s*[,;/]?\s*(?P<nb>"
+    + _AXIS
+    + r")\s*[=:]\s*(?P<nw>\d{1,2})\s*[\)\]]?)"
     # row 2, column 3 / column 3, row 2 / row 2 col 3
     r"|(?P<words>\b(?P<wa>row|column|col)\s*#?\s*(?P<wv>\d{1,2})\s*(?:,|and|/|-)?\s*(?P<wb>row|column|col)\s*#?\s*(?P<ww>\d{1,2})\b)"
     # second row, third column
-    r"|(?P<ord>\b(?P<oa>" + _ORD + r")\s+(?P<oaw>row|column|col)\s*(?:,|and)?\s*(?:the\s+)?(?P<ob>" + _ORD + r")\s+(?P<obw>row|column|col)\b)"
+    r"|(?P<ord>\b(?P<oa>"
+    + _ORD
+    + r")\s+(?P<oaw>row|column|col)\s*(?:,|and)?\s*(?:the\s+)?(?P<ob>"
+    + _ORD
+    + r")\s+(?P<obw>row|column|col)\b)"
     # r1c2, R1C2, r1-c2
     r"|(?P<rc>\b[rR](?P<rcr>\d{1,2})\s*[-,]?\s*[cC](?P<rcc>\d{1,2})\b)"
     # (r, c), [r, c], {r, c}, (A, B)
@@ -61,8 +141,18 @@ _TOKEN = re.compile(
     r"|(?P<ln>(?-i:\b(?P<lna>[A-J]|[a-j](?=[1-9]\b|1[0-9]\b))(?P<lnb>\d{1,2})\b))"
     r"|(?P<nl>(?-i:\b(?P<nla>\d{1,2})(?P<nlb>[A-J])\b))"
     # "two steps down", "3x right", "2 right", then the direction word, then "twice", "3 times", "x2"
-    r"|(?P<dir>(?:(?:\b(?P<pre>" + _NUM + r"|twice|thrice)\s*(?:more\s+)?" + _UNIT + r"?|\(\s*(?P<ppx>\d)\s*x\s*\))\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>" + _DIR + r")\b"
-    r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>" + _NUM + r")\s*(?:more\s+)?" + _UNIT + r"\b|\b(?P<pt>twice|thrice)\b)"
+    r"|(?P<dir>(?:(?:\b(?P<pre>"
+    + _NUM
+    + r"|twice|thrice)\s*(?:more\s+)?"
+    + _UNIT
+    + r"?|\(\s*(?P<ppx>\d)\s*x\s*\))\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>"
+    + _DIR
+    + r")\b"
+    r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>"
+    + _NUM
+    + r")\s*(?:more\s+)?"
+    + _UNIT
+    + r"\b|\b(?P<pt>twice|thrice)\b)"
     r"|[ \t]+(?:by\s+)?(?P<pd>[1-9]|one|two|three|four|five|six|seven|eight|nine)\b(?!\s*[,;.]?\s*\d|\s*[)\]]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
     # arrows, singly or repeated, with an optional count
     r"|(?P<arrow>(?P<aw>" + _ARROW + r")(?:\s*(?:x\s*(?P<ax>\d)))?)"
@@ -73,17 +163,37 @@ _TOKEN = re.compile(
 # Direction words that are not moves: corners and sides ("bottom-right", "top left corner",
 # "right-hand"), "right" meaning correct ("that's right", "all right", "right?").
 _CORNER_BEFORE = re.compile(r"\b(?:top|bottom|upper|lower|far)[\s-]*$", re.IGNORECASE)
-_CORRECT_BEFORE = re.compile(r"\b(?:that's|that is|you're|you are|is|are|all|exactly|quite|it's)\s*$", re.IGNORECASE)
+_CORRECT_BEFORE = re.compile(
+    r"\b(?:that's|that is|you're|you are|is|are|all|exactly|quite|it's)\s*$", re.IGNORECASE
+)
 _SPAN = re.compile(r"\s+to\s+(?:the\s+)?(?:right|left|bottom|top)\b", re.IGNORECASE)
 _SPAN_END = re.compile(r"\b(?:left|right)\s+to\s+(?:the\s+)?$|\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
 _DIR_BEFORE_COMMA = re.compile(r"\b(?:up|down|left|right)\s*,\s*$", re.IGNORECASE)
-_UP_TO = re.compile(r"\b(?:open|clear|free|visible|walls?|blocked|row|column|col|counting|count)\b[^.]{0,10}$", re.IGNORECASE)
-_MOVE_IS = re.compile(r"\b(?:move|moves|direction|way|step|choice|option|plan|answer|proposal|suggestion)\b[^.?!]{0,15}\bis\s*$", re.IGNORECASE)
-_RIGHT_AS_IN_DIRECTLY = re.compile(r"\s+(?:below|above|beneath|under|behind|next to|beside|in front|there|here|away|after|before|at the|on the)\b", re.IGNORECASE)
-_PHRASAL_UP = re.compile(r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)\s*$", re.IGNORECASE)
-_NOT_A_MOVE_AFTER = re.compile(r"[\s-]*(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE)
-_NOT_A_LETTER_MOVE_BEFORE = re.compile(r"(?:\b(?:plan|option|choice|route|path|agent|model|map|view|part|section|step)\s*)$", re.IGNORECASE)
-_CONNECTOR = re.compile(r"[\s,]*(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*", re.IGNORECASE)
+_UP_TO = re.compile(
+    r"\b(?:open|clear|free|visible|walls?|blocked|row|column|col|counting|count)\b[^.]{0,10}$", re.IGNORECASE
+)
+_MOVE_IS = re.compile(
+    r"\b(?:move|moves|direction|way|step|choice|option|plan|answer|proposal|suggestion)\b[^.?!]{0,15}\bis\s*$",
+    re.IGNORECASE,
+)
+_RIGHT_AS_IN_DIRECTLY = re.compile(
+    r"\s+(?:below|above|beneath|under|behind|next to|beside|in front|there|here|away|after|before|at the|on the)\b",
+    re.IGNORECASE,
+)
+_PHRASAL_UP = re.compile(
+    r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)\s*$",
+    re.IGNORECASE,
+)
+_NOT_A_MOVE_AFTER = re.compile(
+    r"[\s-]*(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE
+)
+_NOT_A_LETTER_MOVE_BEFORE = re.compile(
+    r"(?:\b(?:plan|option|choice|route|path|agent|model|map|view|part|section|step)\s*)$", re.IGNORECASE
+)
+_CONNECTOR = re.compile(
+    r"[\s,]*(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*",
+    re.IGNORECASE,
+)
 _BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
 
 
@@ -146,18 +256,29 @@ def find_mentions(text: str) -> list[Mention]:
                 if not _is_move_word(text, m):
                     continue
                 pre = g["pre"] or g["ppx"]
-                if pre and re.search(r"\b(?:row|column|col|r|c)\s*$", text[max(0, m.start() - 8) : m.start()], re.IGNORECASE):
+                if pre and re.search(
+                    r"\b(?:row|column|col|r|c)\s*$", text[max(0, m.start() - 8) : m.start()], re.IGNORECASE
+                ):
                     pre = None  # "row 2 down": a row number, not a count
                 n = _count(pre) * _count(g["px"] or g["pn"] or g["pt"] or g["pd"] or g["pp"])
                 word = g["dw"].lower()
                 if word in ("rights", "lefts", "downs", "ups") and not pre:
                     continue  # "rights" is a move only when counted ("four more rights")
-                steps = [Step(_DIRECTION_WORDS[word.rstrip("s") if word.endswith("s") and word[:-1] in _DIRECTION_WORDS else word])] * n
+                steps = [
+                    Step(
+                        _DIRECTION_WORDS[
+                            word.rstrip("s") if word.endswith("s") and word[:-1] in _DIRECTION_WORDS else word
+                        ]
+                    )
+                ] * n
             elif g["arrow"]:
                 steps = [Step(_DIRECTION_WORDS[g["aw"]])] * _count(g["ax"])
             elif g["seq"]:
                 letters = [ch for ch in g["sl"] if ch.isalpha()]
-                if len(letters) == 1 and (_NOT_A_LETTER_MOVE_BEFORE.search(text, max(0, m.start() - 16), m.start()) or not (_alone(text, m) or _in_sequence(text, m))):
+                if len(letters) == 1 and (
+                    _NOT_A_LETTER_MOVE_BEFORE.search(text, max(0, m.start() - 16), m.start())
+                    or not (_alone(text, m) or _in_sequence(text, m))
+                ):
                     continue
                 steps = [Step(_DIRECTION_WORDS[ch.lower()]) for ch in letters]
                 if g["sx"] and len(steps) == 1:
@@ -177,7 +298,7 @@ _SPELL_GAP = re.compile(r"\s*[:=(\-]\s*")
 
 
 def _drop_spelled_out_counts(text: str, mentions: list[Mention]) -> list[Mention]:
-    """"Five downs: down, down, down, down, down" is five steps, not ten."""
+    """ "Five downs: down, down, down, down, down" is five steps, not ten."""
     out: list[Mention] = []
     skip = 0
     for i, m in enumerate(mentions):
@@ -188,7 +309,11 @@ def _drop_spelled_out_counts(text: str, mentions: list[Mention]) -> list[Mention
         n = len(m.steps)
         if n > 1 and m.steps[0].is_direction and len(set(m.steps)) == 1 and i + n < len(mentions) + 1:
             following = mentions[i + 1 : i + 1 + n]
-            if len(following) == n and all(f.steps == m.steps[:1] for f in following) and _SPELL_GAP.fullmatch(text, m.end, following[0].start):
+            if (
+                len(following) == n
+                and all(f.steps == m.steps[:1] for f in following)
+                and _SPELL_GAP.fullmatch(text, m.end, following[0].start)
+            ):
                 skip = n
     return out
 
@@ -198,20 +323,33 @@ def _is_move_word(text: str, m: re.Match[str]) -> bool:
     and "right" meaning correct ("that's right", "all right", "..., right?")."""
     start, end = m.start("dw"), m.end("dw")
     word = m.group("dw").lower()
-    if _NOT_A_MOVE_AFTER.match(text, end) or (word in ("left", "right") and (_SPAN.match(text, end) or _SPAN_END.search(text, max(0, start - 24), start))):
+    if _NOT_A_MOVE_AFTER.match(text, end) or (
+        word in ("left", "right")
+        and (_SPAN.match(text, end) or _SPAN_END.search(text, max(0, start - 24), start))
+    ):
         return False  # "left to right", "rows 1-6 top to bottom"
     if word == "up" and _PHRASAL_UP.search(text, max(0, start - 12), start):
         return False  # "split up", "hurry up", "ended up"
-    if word == "up" and text[end : end + 4].lower() == " to " and _UP_TO.search(text, max(0, start - 24), start):
+    if (
+        word == "up"
+        and text[end : end + 4].lower() == " to "
+        and _UP_TO.search(text, max(0, start - 24), start)
+    ):
         return False  # "the top row is open up to (0,4)": as far as
     if word in ("left", "right") and _CORNER_BEFORE.search(text, max(0, start - 12), start):
         return False
     if word == "right" and not m.group("pre") and _RIGHT_AS_IN_DIRECTLY.match(text, end):
         return False  # "right below us"
     if word == "right" and not m.group("pre"):
-        if _CORRECT_BEFORE.search(text, max(0, start - 16), start) and not _MOVE_IS.search(text, max(0, start - 40), start):
+        if _CORRECT_BEFORE.search(text, max(0, start - 16), start) and not _MOVE_IS.search(
+            text, max(0, start - 40), start
+        ):
             return False  # "that's right", but not "the best move now is right"
-        if text[end : end + 1] == "?" and text[:start].rstrip().endswith(",") and not _DIR_BEFORE_COMMA.search(text, max(0, start - 16), start):
+        if (
+            text[end : end + 1] == "?"
+            and text[:start].rstrip().endswith(",")
+            and not _DIR_BEFORE_COMMA.search(text, max(0, start - 16), start)
+        ):
             return False  # "We're at (1,1), right?" - but "How about right, right?" is two moves
     return True
 
@@ -221,8 +359,10 @@ _LETTER_AFTER = re.compile(r"\s*(?:,|then|and|->|→|>|/)\s*(?-i:[UDLR]\b)", re.
 
 
 def _in_sequence(text: str, m: re.Match[str]) -> bool:
-    """"D then R": a single letter next to another one, joined by a connector."""
-    return bool(_LETTER_BEFORE.search(text, max(0, m.start() - 12), m.start()) or _LETTER_AFTER.match(text, m.end()))
+    """ "D then R": a single letter next to another one, joined by a connector."""
+    return bool(
+        _LETTER_BEFORE.search(text, max(0, m.start() - 12), m.start()) or _LETTER_AFTER.match(text, m.end())
+    )
 
 
 def _alone(text: str, m: re.Match[str]) -> bool:
@@ -230,9 +370,13 @@ def _alone(text: str, m: re.Match[str]) -> bool:
     line_start = text.rfind("\n", 0, m.start()) + 1
     line_end = text.find("\n", m.end())
     line = text[line_start : line_end if line_end >= 0 else len(text)]
-    rest = re.sub(r"\bACTI!?", "", line[: m.start() - line_start] + line[m.end() - line_start :], flags=re.IGNORECASE)
+    rest = re.sub(
+        r"\bACTI!?", "", line[: m.start() - line_start] + line[m.end() - line_start :], flags=re.IGNORECASE
+    )
     rest = rest.strip(" \t*_`'\".,!?:-#>")
-    return rest == "" or re.fullmatch(r"(?:move|direction|action|next|go)\s*:?", rest, re.IGNORECASE) is not None
+    return (
+        rest == "" or re.fullmatch(r"(?:move|direction|action|next|go)\s*:?", rest, re.IGNORECASE) is not None
+    )
 
 
 _GLOSS = re.compile(r"\s*[\(\[]?\s*")  # "r0c0 (row 0, col 0)", "(1,0) (down)", "⬇️ Down"
@@ -245,48 +389,98 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
         if g["arrow"] and len(steps) == 1:
             prev_tok = raw[i - 1] if i else None
             next_tok = raw[i + 1] if i + 1 < len(raw) else None
-            touching_prev = prev_tok is not None and not prev_tok[0].group("arrow") and _BETWEEN_ARROWS.match(text[prev_tok[0].end() : m.start()])
-            touching_next = next_tok is not None and not next_tok[0].group("arrow") and _BETWEEN_ARROWS.match(text[m.end() : next_tok[0].start()])
+            touching_prev = (
+                prev_tok is not None
+                and not prev_tok[0].group("arrow")
+                and _BETWEEN_ARROWS.match(text[prev_tok[0].end() : m.start()])
+            )
+            touching_next = (
+                next_tok is not None
+                and not next_tok[0].group("arrow")
+                and _BETWEEN_ARROWS.match(text[m.end() : next_tok[0].start()])
+            )
             if touching_prev and touching_next:
                 continue  # a connector: "(0,0) → (0,1)", "right → down"
             if touching_next and not next_tok[1][0].is_direction:
                 continue  # "✓ → (2,0)": an arrow pointing at a cell introduces it
-            if touching_prev and re.match(r"\s*[A-Za-z*]", text[m.end() :]) and not (next_tok is not None and touching_next):
+            if (
+                touching_prev
+                and re.match(r"\s*[A-Za-z*]", text[m.end() :])
+                and not (next_tok is not None and touching_next)
+            ):
                 continue  # "Down → goal": an arrow from a move to a word points, it does not move
             if touching_next and next_tok[0].group("dir") and next_tok[1][0] != steps[0]:
                 continue  # "⇒ down ⇒ right": arrows used as bullets before direction words
         start = m.start()
         prev = out[-1] if out else None
-        if prev is not None and len(prev.steps) > 1 and len(steps) == 1 and prev.steps[-1].is_direction and not steps[0].is_direction and len(set(prev.steps)) == 1:
-            if _CONNECTOR.fullmatch(text, prev.end, start):
-                # "down 3 steps to (3,0)": the cell is where the last step lands.
-                b = steps[0]
-                out[-1] = Mention((*prev.steps[:-1], Step(b.first, b.second, b.order, b.origin, prev.steps[-1].first)), prev.start, m.end())
-                continue
+        if (
+            prev is not None
+            and len(prev.steps) > 1
+            and len(steps) == 1
+            and prev.steps[-1].is_direction
+            and not steps[0].is_direction
+            and len(set(prev.steps)) == 1
+            and _CONNECTOR.fullmatch(text, prev.end, start)
+        ):
+            # "down 3 steps to (3,0)": the cell is where the last step lands.
+            b = steps[0]
+            out[-1] = Mention(
+                (*prev.steps[:-1], Step(b.first, b.second, b.order, b.origin, prev.steps[-1].first)),
+                prev.start,
+                m.end(),
+            )
+            continue
         if prev is not None and len(prev.steps) == 1 and len(steps) == 1:
             a, b = prev.steps[0], steps[0]
             glossed = _GLOSS.fullmatch(text, prev.end, start) is not None
-            if a.is_direction and not b.is_direction and (_CONNECTOR.fullmatch(text, prev.end, start) or glossed):
+            if (
+                a.is_direction
+                and not b.is_direction
+                and (_CONNECTOR.fullmatch(text, prev.end, start) or glossed)
+            ):
                 # "down to (1, 0)": one step, the cell, with the direction as its hint.
                 out[-1] = Mention((Step(b.first, b.second, b.order, b.origin, a.first),), prev.start, m.end())
                 continue
             if glossed and not a.is_direction and b.is_direction:
                 out[-1] = Mention((Step(a.first, a.second, a.order, a.origin, b.first),), prev.start, m.end())
                 continue  # "(1, 0) (down)"
-            if glossed and text[prev.end : start].strip() and not a.is_direction and not b.is_direction and text[m.end() :].lstrip()[:1] in (")", "]"):
+            if (
+                glossed
+                and text[prev.end : start].strip()
+                and not a.is_direction
+                and not b.is_direction
+                and text[m.end() :].lstrip()[:1] in (")", "]")
+            ):
                 out[-1] = Mention(prev.steps, prev.start, m.end())
                 continue  # "r0c0 (row 0, col 0)": the same cell written twice
-            if glossed and a == b and a.is_direction and bool(g["arrow"]) != bool(raw[i - 1][0].group("arrow")):
+            if (
+                glossed
+                and a == b
+                and a.is_direction
+                and bool(g["arrow"]) != bool(raw[i - 1][0].group("arrow"))
+            ):
                 out[-1] = Mention(prev.steps, prev.start, m.end())
                 continue  # "⬇️ Down"
         out.append(Mention(tuple(steps), start, m.end()))
     return out
 
 
-_COL_ROW = re.compile(r"\bcol(?:umn)?s?\s+(?:are|=)\s+letters\b|\(\s*x\s*,\s*y\s*\)|\bx\s*(?:=|is|:)\s*(?:the\s+)?col(?:umn)?s?\b|\bcol(?:umn)?s?\s+first\b|\(\s*col(?:umn)?\s*,\s*row\s*\)|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?col", re.IGNORECASE)
-_ROW_COL = re.compile(r"\brows?\s+(?:are|=)\s+letters\b|\(\s*r(?:ow)?\s*,\s*c(?:ol(?:umn)?)?\s*\)|\brows?\s+first\b|\brow[\s,-]+col(?:umn)?\b|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?row", re.IGNORECASE)
-_ONE_BASED = re.compile(r"\b(?:1|one)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:1|one)\b|\bfrom\s+1\b", re.IGNORECASE)
-_ZERO_BASED = re.compile(r"\b(?:0|zero)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:0|zero)\b|\bfrom\s+0\b", re.IGNORECASE)
+_COL_ROW = re.compile(
+    r"\bcol(?:umn)?s?\s+(?:are|=)\s+letters\b|\(\s*x\s*,\s*y\s*\)|\bx\s*(?:=|is|:)\s*(?:the\s+)?col(?:umn)?s?\b|\bcol(?:umn)?s?\s+first\b|\(\s*col(?:umn)?\s*,\s*row\s*\)|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?col",
+    re.IGNORECASE,
+)
+_ROW_COL = re.compile(
+    r"\brows?\s+(?:are|=)\s+letters\b|\(\s*r(?:ow)?\s*,\s*c(?:ol(?:umn)?)?\s*\)|\brows?\s+first\b|\brow[\s,-]+col(?:umn)?\b|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?row",
+    re.IGNORECASE,
+)
+_ONE_BASED = re.compile(
+    r"\b(?:1|one)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:1|one)\b|\bfrom\s+1\b",
+    re.IGNORECASE,
+)
+_ZERO_BASED = re.compile(
+    r"\b(?:0|zero)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:0|zero)\b|\bfrom\s+0\b",
+    re.IGNORECASE,
+)
 
 
 def convention(text: object) -> dict[str, object]:

@@ -41,7 +41,11 @@ class Step:
     hint: str = ""
 
     def __post_init__(self) -> None:
-        ok = self.first in MOVES if self.second == "" else all(_COORD_SYMBOL.fullmatch(s) for s in (self.first, self.second))
+        ok = (
+            self.first in MOVES
+            if self.second == ""
+            else all(_COORD_SYMBOL.fullmatch(s) for s in (self.first, self.second))
+        )
         if not ok or (self.hint and self.hint not in MOVES):
             raise ValueError(
                 f"bad route step ({self.first!r}, {self.second!r}): expected a direction (up/down/left/right) "
@@ -59,19 +63,28 @@ class Step:
         kind = ["letter" if s.isalpha() else "number" for s in (self.first, self.second)]
         return f"{kind[0]}_{kind[1]}"  # type: ignore[return-value]
 
-    def same_move(self, other: "Step") -> bool:
+    def same_move(self, other: Step) -> bool:
         """Written the same way (a restatement), ignoring hints."""
-        return (self.first, self.second, self.order, self.origin) == (other.first, other.second, other.order, other.origin)
+        return (self.first, self.second, self.order, self.origin) == (
+            other.first,
+            other.second,
+            other.order,
+            other.origin,
+        )
 
     def as_list(self) -> list[str]:
         """The stored form: ``[direction]`` or ``[a, b]`` (+ fixed order / origin when written)."""
         if self.is_direction:
             return [self.first]
-        extra = ([self.order or ""] + ([str(self.origin)] if self.origin is not None else [])) if (self.order or self.origin is not None) else []
+        extra = (
+            ([self.order or ""] + ([str(self.origin)] if self.origin is not None else []))
+            if (self.order or self.origin is not None)
+            else []
+        )
         return [self.first, self.second, *extra]
 
     @classmethod
-    def from_list(cls, parts: list[str]) -> "Step":
+    def from_list(cls, parts: list[str]) -> Step:
         if len(parts) == 1:
             return cls(parts[0])
         order = parts[2] if len(parts) > 2 and parts[2] else None
@@ -96,8 +109,6 @@ class Scheme:
 ALL_SCHEMES: tuple[Scheme, ...] = tuple(
     Scheme(origin, corner, order) for corner, order, origin in itertools.product(CORNERS, ORDERS, (0, 1))
 )
-
-
 
 
 def _index(symbol: str, origin: int) -> int:
@@ -147,10 +158,13 @@ def render_route(
     ``style`` applies to directions: ``words`` (up), ``letters`` (U), ``compass`` (north)."""
     if symbols == "directions":
         names = {v: k for k, v in MOVES.items()}
-        words = {"words": {}, "letters": {k: k[0].upper() for k in MOVES}, "compass": {
-            "up": "north", "down": "south", "left": "west", "right": "east"}}[style]
+        words = {
+            "words": {},
+            "letters": {k: k[0].upper() for k in MOVES},
+            "compass": {"up": "north", "down": "south", "left": "west", "right": "east"},
+        }[style]
         out = []
-        for (r0, c0), (r1, c1) in zip(cells, cells[1:]):
+        for (r0, c0), (r1, c1) in itertools.pairwise(cells):
             name = names[(r1 - r0, c1 - c0)]
             out.append(words.get(name, name))
         return ", ".join(out)
@@ -162,6 +176,8 @@ def render_route(
             col = size - 1 - col
         a, b = (row, col) if scheme.order == "row_col" else (col, row)
         kinds = symbols.split("_")
-        sa, sb = (chr(ord("A") + v) if k == "letter" else str(v + scheme.origin) for k, v in zip(kinds, (a, b)))
+        sa, sb = (
+            chr(ord("A") + v) if k == "letter" else str(v + scheme.origin) for k, v in zip(kinds, (a, b))
+        )
         parts.append(f"{sa}{sb}" if symbols in ("letter_number", "number_letter") else f"({sa}, {sb})")
     return " -> ".join(parts)

@@ -13,6 +13,7 @@ reading that best matches the agents' statements; ties go to the most common sch
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,7 +40,9 @@ class Outcome:
         """The follow-up study's partial credit: valid moves over the optimal path length, at most 1."""
         if self.end == "no_route":
             return 0.0
-        return 1.0 if self.success else min(self.moves / self.optimal_moves, 1.0) if self.optimal_moves else 1.0
+        return (
+            1.0 if self.success else min(self.moves / self.optimal_moves, 1.0) if self.optimal_moves else 1.0
+        )
 
 
 def walk(maze: Maze, cells: list[Cell]) -> Outcome:
@@ -79,7 +82,9 @@ def walk(maze: Maze, cells: list[Cell]) -> Outcome:
 
 def no_route(maze: Maze) -> Outcome:
     """An answer without a route: no progress, no credit of any kind."""
-    return Outcome(False, maze.start, 0.0, 0, maze.distances(maze.goal)[maze.start], None, "no_route", (maze.start,))
+    return Outcome(
+        False, maze.start, 0.0, 0, maze.distances(maze.goal)[maze.start], None, "no_route", (maze.start,)
+    )
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,9 @@ class Grade:
     consistent: Reading | None = None  # the reading that best matches the agents' statements
 
 
-def _evidence(steps: tuple[Step, ...], claims: tuple[Claim, ...], scheme: Scheme, maze: Maze) -> tuple[int, int]:
+def _evidence(
+    steps: tuple[Step, ...], claims: tuple[Claim, ...], scheme: Scheme, maze: Maze
+) -> tuple[int, int]:
     """(agreeing, total) stated positions and direction hints under ``scheme``."""
     path = positions(steps, scheme, maze.start, maze.size)
     agree = total = 0
@@ -118,7 +125,7 @@ def _evidence(steps: tuple[Step, ...], claims: tuple[Claim, ...], scheme: Scheme
 
 def _adjacent(steps: tuple[Step, ...], scheme: Scheme, maze: Maze) -> int:
     path = positions(steps, scheme, maze.start, maze.size)
-    return sum(abs(a[0] - b[0]) + abs(a[1] - b[1]) <= 1 for a, b in zip(path, path[1:]))
+    return sum(abs(a[0] - b[0]) + abs(a[1] - b[1]) <= 1 for a, b in itertools.pairwise(path))
 
 
 def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = None) -> Grade:
@@ -130,7 +137,9 @@ def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = 
     if extraction.no_route:
         outcome = no_route(maze)
         return Grade(outcome, None, None, Reading(outcome, None, 0, 0))
-    coordinate = any(not s.is_direction for s in steps) or any(not c.cell.is_direction for c in extraction.claims)
+    coordinate = any(not s.is_direction for s in steps) or any(
+        not c.cell.is_direction for c in extraction.claims
+    )
     if not coordinate:
         outcome = walk(maze, interpret(steps, ALL_SCHEMES[0], maze.start, maze.size))
         return Grade(outcome, None, symbols, Reading(outcome, None, 0, 0))
@@ -153,7 +162,12 @@ def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = 
     favourable = max(coherent, key=score)  # max keeps the first of equals: the prior order
     consistent = max(
         coherent,
-        key=lambda r: (r.scheme == prior, _adjacent(steps, r.scheme, maze), r.outcome.moves, -readings.index(r)),  # type: ignore[arg-type]
+        key=lambda r: (
+            r.scheme == prior,
+            _adjacent(steps, r.scheme, maze),
+            r.outcome.moves,
+            -readings.index(r),
+        ),  # type: ignore[arg-type]
     )
     return Grade(favourable.outcome, favourable.scheme, symbols, consistent)
 

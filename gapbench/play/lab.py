@@ -73,15 +73,20 @@ class ModelWorker:
             for _, ids, _ in (b for b in work if b[0] == "release"):
                 try:
                     self.engine.release(ids)
-                except Exception:  # noqa: BLE001 - freeing a cache is best effort
+                except Exception:
                     pass
             asks = [b for b in work if b[0] == "generate"]
             if not asks:
                 continue
             try:
                 results = self.engine.generate([request for _, request, _ in asks])
-            except Exception as exc:  # noqa: BLE001 - an engine failure is shown to the person, never a crash
-                results = [Completion(r.conversation_id, "", finish_reason="error", error=f"{type(exc).__name__}: {exc}") for _, r, _ in asks]
+            except Exception as exc:
+                results = [
+                    Completion(
+                        r.conversation_id, "", finish_reason="error", error=f"{type(exc).__name__}: {exc}"
+                    )
+                    for _, r, _ in asks
+                ]
             for (_, _, future), completion in zip(asks, results):
                 future.set_result(completion)  # type: ignore[union-attr]
 
@@ -92,7 +97,7 @@ DEFAULT_CONSENT = (
     "maze, so you have to talk to reach the goal together. Your messages, when you sent them and the "
     "outcome of each game are recorded under a random participant id. No name, address or other "
     "detail about you is stored, so please do not type any in the chat.\n\n"
-    "Taking part is voluntary: you can stop at any time with \"Give up\" or by closing this page."
+    'Taking part is voluntary: you can stop at any time with "Give up" or by closing this page.'
 )
 
 
@@ -110,9 +115,13 @@ def play_config(study: ExperimentConfig, model: str, mazes: Path | None) -> Expe
     model name), collaboration only, graded by the rule grader."""
     data = study.model_dump(mode="json")
     data.update(
-        name=f"{study.name}-play", models={model: data["models"].get(model, model)}, conditions=["collab"],
-        pairs="homogeneous", relay=None, grader="rule",
-    )  # fmt: skip
+        name=f"{study.name}-play",
+        models={model: data["models"].get(model, model)},
+        conditions=["collab"],
+        pairs="homogeneous",
+        relay=None,
+        grader="rule",
+    )
     if mazes is not None:
         data["mazes"] = [MazeSetPath(path=str(mazes.resolve())).model_dump()]
     return ExperimentConfig.model_validate(data)
@@ -160,9 +169,18 @@ class Lab:
     """
 
     def __init__(
-        self, *, study: ExperimentConfig, config_path: Path, model: str, items: list[MazeItem], seat: Seat | None,
-        run_dir: Path, max_chars: int, consent: str, echo: Any = print,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        study: ExperimentConfig,
+        config_path: Path,
+        model: str,
+        items: list[MazeItem],
+        seat: Seat | None,
+        run_dir: Path,
+        max_chars: int,
+        consent: str,
+        echo: Any = print,
+    ) -> None:
         self.config = study
         self.model = model
         self.items = items
@@ -173,7 +191,9 @@ class Lab:
         self.templates = study.protocol.load()
         # A run of the same settings plans AI-AI dialogues; games are another kind of record, so their
         # hash is kept apart and neither joins the other's directory.
-        results_hash = hashlib.sha256(f"play:{rundir.run_hash(study, [i.id for i in items])}".encode()).hexdigest()[:16]
+        results_hash = hashlib.sha256(
+            f"play:{rundir.run_hash(study, [i.id for i in items])}".encode()
+        ).hexdigest()[:16]
         rundir.open_run(run_dir, results_hash, config_path, new_run=False, dry_run=False)
         self.info = rundir.new_info(study, results_hash, config_path, {"rule": RULE_GRADER_VERSION})
         self.shard = run_dir / rundir.RESULTS_DIR / shard_name(0, 1)
@@ -219,13 +239,31 @@ class Lab:
         human = f"{HUMAN}{p.id}"
         seats = (human, self.model) if seat == "first" else (self.model, human)
         key = f"play:{p.id}:{p.played}:{item.id}"
-        spec = DialogueSpec(hashlib.sha256(key.encode()).hexdigest()[:16], "collab", item.id, seats, p.played, self.config.seed)
-        meta = {"play": {"participant": p.id, "seat": seat, "game": p.played + 1, "games": len(p.games)}, "message_timings": []}
+        spec = DialogueSpec(
+            hashlib.sha256(key.encode()).hexdigest()[:16],
+            "collab",
+            item.id,
+            seats,
+            p.played,
+            self.config.seed,
+        )
+        meta = {
+            "play": {"participant": p.id, "seat": seat, "game": p.played + 1, "games": len(p.games)},
+            "message_timings": [],
+        }
         dialogue = Dialogue.start(
-            maze=item.maze, views=item.views, condition="collab", seats=seats, max_turns=self.config.max_turns,
-            templates=self.templates, layouts=self.layouts, meta=meta,
-        )  # fmt: skip
-        p.game = Game(DialogueJob(spec, item, dialogue, self.config), AGENTS[0] if seat == "first" else AGENTS[1])
+            maze=item.maze,
+            views=item.views,
+            condition="collab",
+            seats=seats,
+            max_turns=self.config.max_turns,
+            templates=self.templates,
+            layouts=self.layouts,
+            meta=meta,
+        )
+        p.game = Game(
+            DialogueJob(spec, item, dialogue, self.config), AGENTS[0] if seat == "first" else AGENTS[1]
+        )
         p.played += 1
         self._advance(p.game)
 
@@ -273,7 +311,9 @@ class Lab:
     def _timed(self, game: Game, started: float) -> None:
         now = time.time()
         speaker = game.dialogue.messages[-1].speaker  # one entry per agent message, in order
-        game.dialogue.meta["message_timings"].append({"speaker": speaker, "at": round(now, 3), "seconds": round(now - started, 3)})
+        game.dialogue.meta["message_timings"].append(
+            {"speaker": speaker, "at": round(now, 3), "seconds": round(now - started, 3)}
+        )
 
     def _finish(self, game: Game) -> None:
         if game.record is not None:
@@ -283,16 +323,28 @@ class Lab:
         record = _record(game.job, None, self.info.results_hash)
         with self._write_lock:
             if self._writer is None:  # the first record: only now does the directory become this run's
-                rundir.claim(self.run_dir, self.info, redact_text(yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False)))
+                rundir.claim(
+                    self.run_dir,
+                    self.info,
+                    redact_text(yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False)),
+                )
                 self._writer = ResultsWriter(self.shard)
             self._writer.write(record)
         game.record = record
 
 
 def open_lab(
-    config_path: Path, *, model: str, seat: Seat | None, mazes: Path | None, games: int | None, out: Path | None,
-    max_chars: int, consent: Path | None, echo: Any = print,
-) -> Lab:  # fmt: skip
+    config_path: Path,
+    *,
+    model: str,
+    seat: Seat | None,
+    mazes: Path | None,
+    games: int | None,
+    out: Path | None,
+    max_chars: int,
+    consent: Path | None,
+    echo: Any = print,
+) -> Lab:
     """A lab from a study file and the command's options; errors name the option to fix."""
     from gapbench.experiment import load_config
 
@@ -309,6 +361,13 @@ def open_lab(
     run_dir = out if out is not None else Path("runs") / f"play-{study.name}"
     check_study(config, run_dir)  # the model resolves and the directory is writable, before anything is made
     return Lab(
-        study=config, config_path=config_path, model=model, items=items, seat=seat, run_dir=run_dir.resolve(),
-        max_chars=max_chars, consent=text, echo=echo,
-    )  # fmt: skip
+        study=config,
+        config_path=config_path,
+        model=model,
+        items=items,
+        seat=seat,
+        run_dir=run_dir.resolve(),
+        max_chars=max_chars,
+        consent=text,
+        echo=echo,
+    )

@@ -69,10 +69,19 @@ def _game(lab: Lab, game: Game) -> dict[str, Any]:
     you = game.human
     instructions = next(m.text for m in d.messages if m.speaker == "user" and m.audience == you)
     out: dict[str, Any] = {
-        "game": int(d.meta["play"]["game"]), "seat": d.meta["play"]["seat"], "instructions": instructions,
-        "map": list(game.item.views[0 if you == "agent_1" else 1].rows), "your_turn": game.your_turn, "error": game.error,
-        "turns": d.turns, "messages": [{"who": "you" if m.speaker == you else "partner", "text": m.text} for m in d.messages if m.speaker != "user"],
-    }  # fmt: skip
+        "game": int(d.meta["play"]["game"]),
+        "seat": d.meta["play"]["seat"],
+        "instructions": instructions,
+        "map": list(game.item.views[0 if you == "agent_1" else 1].rows),
+        "your_turn": game.your_turn,
+        "error": game.error,
+        "turns": d.turns,
+        "messages": [
+            {"who": "you" if m.speaker == you else "partner", "text": m.text}
+            for m in d.messages
+            if m.speaker != "user"
+        ],
+    }
     if game.record is not None:
         r = game.record
         out["reveal"] = dialogue_data(Entry(r, str(lab.run_dir), tuple(r.models), None), game.item, {})
@@ -94,10 +103,14 @@ def create_app(lab: Lab, *, host: str, token: str | None) -> FastAPI:
             return PlainTextResponse("this server answers only to 127.0.0.1 or localhost", status_code=421)
         given = request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE) or ""
         if token is not None and not hmac.compare_digest(given.encode(), token.encode()):
-            return PlainTextResponse("a token is required: open the address that `gapbench play` printed", status_code=403)
+            return PlainTextResponse(
+                "a token is required: open the address that `gapbench play` printed", status_code=403
+            )
         if int(request.headers.get("content-length") or 0) > MAX_BODY:
             return PlainTextResponse("request too large", status_code=413)
-        if request.method == "POST" and not request.headers.get("content-type", "").startswith("application/json"):
+        if request.method == "POST" and not request.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
             return PlainTextResponse("POST bodies must be JSON", status_code=415)
         response = await call_next(request)
         response.headers.update(_HEADERS)
@@ -113,16 +126,23 @@ def create_app(lab: Lab, *, host: str, token: str | None) -> FastAPI:
         """Run ``action`` for the participant under its lock; a refusal or failure becomes a
         message in the page, never a crash."""
         if p is None:
-            return JSONResponse({"stage": "consent", "problem": "your session has ended; start again"}, status_code=409)
+            return JSONResponse(
+                {"stage": "consent", "problem": "your session has ended; start again"}, status_code=409
+            )
         if not p.lock.acquire(blocking=False):
-            return JSONResponse({**state(lab, p), "problem": "still working on your last message"}, status_code=409)
+            return JSONResponse(
+                {**state(lab, p), "problem": "still working on your last message"}, status_code=409
+            )
         try:
             action(p)
             return JSONResponse(state(lab, p))
         except ValueError as exc:
             return JSONResponse({**state(lab, p), "problem": str(exc)}, status_code=400)
-        except Exception as exc:  # noqa: BLE001 - shown in the page; the server goes on
-            return JSONResponse({**state(lab, p), "problem": f"something went wrong: {type(exc).__name__}: {exc}"}, status_code=500)
+        except Exception as exc:
+            return JSONResponse(
+                {**state(lab, p), "problem": f"something went wrong: {type(exc).__name__}: {exc}"},
+                status_code=500,
+            )
         finally:
             p.lock.release()
 
@@ -183,7 +203,9 @@ def check_address(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise OSError(f"--host {host} --port {port}: cannot listen there ({exc.strerror}); choose another --port or --host") from None
+            raise OSError(
+                f"--host {host} --port {port}: cannot listen there ({exc.strerror}); choose another --port or --host"
+            ) from None
 
 
 def serve(lab: Lab, *, host: str, port: int, echo: Any = print) -> None:

@@ -8,8 +8,9 @@ model and chat, generates the reply however it likes, and hands the text back.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from gapbench.engines.base import ChatMessage
 from gapbench.maze import Maze, View
@@ -17,9 +18,18 @@ from gapbench.protocol.templates import DEFAULT_TEMPLATES, Layout, Templates, co
 from gapbench.transcript import AGENTS, Condition, EndReason, Message, Speaker, Transcript
 
 __all__ = [
-    "CONDITIONS", "DEFAULT_TEMPLATES", "Dialogue", "Layout", "Templates", "chat_for", "configure", "fit_layout",
-    "load_templates", "opening_messages", "says_done",
-]  # fmt: skip
+    "CONDITIONS",
+    "DEFAULT_TEMPLATES",
+    "Dialogue",
+    "Layout",
+    "Templates",
+    "chat_for",
+    "configure",
+    "fit_layout",
+    "load_templates",
+    "opening_messages",
+    "says_done",
+]
 
 CONDITIONS: tuple[Condition, ...] = ("solo_full", "solo_distributed", "collab")
 
@@ -36,7 +46,11 @@ def opening_messages(
             for agent, view in zip(AGENTS, views)
         ]
     if condition == "solo_full":
-        return [Message("user", t.fill("solo_full", map=maze.render(**look), max_turns=max_turns), audience="agent_1")]
+        return [
+            Message(
+                "user", t.fill("solo_full", map=maze.render(**look), max_turns=max_turns), audience="agent_1"
+            )
+        ]
     if condition == "solo_distributed":
         maps = dict(map_1=views[0].render(**look), map_2=views[1].render(**look))
         return [Message("user", t.fill("solo_distributed", max_turns=max_turns, **maps), audience="agent_1")]
@@ -44,7 +58,12 @@ def opening_messages(
 
 
 def chat_for(
-    messages: Sequence[Message], agent: Speaker, templates: Templates, *, relayed: bool = True, layout: Layout | None = None
+    messages: Sequence[Message],
+    agent: Speaker,
+    templates: Templates,
+    *,
+    relayed: bool = True,
+    layout: Layout | None = None,
 ) -> tuple[ChatMessage, ...]:
     """What ``agent`` sees: its own messages as assistant turns, everything else as user turns
     (prefixed ``[user]:`` or ``[other agent]:``). ``layout`` (default: the templates') says what
@@ -88,7 +107,9 @@ class Environment(Protocol):
 
     end: str | None  # set once the game is over: goal, wall or off_grid
 
-    def observe(self, transcript: Transcript) -> str | None: ...  # after an agent message: a [user] note for both agents
+    def observe(
+        self, transcript: Transcript
+    ) -> str | None: ...  # after an agent message: a [user] note for both agents
 
     def summary(self) -> dict[str, Any]: ...  # kept in the transcript's meta
 
@@ -134,7 +155,7 @@ class Dialogue:
         meta: dict | None = None,
         layouts: dict[str, Layout] | None = None,
         environment: Environment | None = None,
-    ) -> "Dialogue":
+    ) -> Dialogue:
         """A new dialogue, or (``prefix``) one continuing the first turns of a stored transcript."""
         templates = templates or load_templates()
         want_seats = 2 if condition == "collab" else 1
@@ -151,7 +172,15 @@ class Dialogue:
         else:
             messages = opening_messages(condition, maze, views, max_turns=max_turns, templates=templates)
         dialogue = cls(
-            maze.id, condition, tuple(seats), max_turns, templates, messages, relay, dict(layouts or {}), meta=dict(meta or {}),
+            maze.id,
+            condition,
+            tuple(seats),
+            max_turns,
+            templates,
+            messages,
+            relay,
+            dict(layouts or {}),
+            meta=dict(meta or {}),
             environment=environment,
         )
         dialogue._update_end()
@@ -182,7 +211,9 @@ class Dialogue:
 
     def chat(self) -> tuple[ChatMessage, ...]:
         relayed = self.condition == "collab"
-        return chat_for(self.messages, self.speaker(), self.templates, relayed=relayed, layout=self.layout(self.model()))
+        return chat_for(
+            self.messages, self.speaker(), self.templates, relayed=relayed, layout=self.layout(self.model())
+        )
 
     def add_reply(self, text: str, **stats: object) -> None:
         """Record the next speaker's message (``stats``: token counts, finish reason)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -92,22 +92,34 @@ def load_overlay(source: str) -> Overlay:
     if source in shipped_overlays():
         return _shipped(source)
     if source == REFEREE:
-        raise ValueError("interventions: referee is a collaboration condition, not a prompt overlay (solo conditions have no moves to referee); add `referee` to conditions instead")
+        raise ValueError(
+            "interventions: referee is a collaboration condition, not a prompt overlay (solo conditions have no moves to referee); add `referee` to conditions instead"
+        )
     path = Path(source).expanduser()
     if path.suffix not in (".yaml", ".yml"):
-        raise ValueError(f"interventions: unknown intervention {source!r}; use {known_names()} or the path of an overlay .yaml file")
+        raise ValueError(
+            f"interventions: unknown intervention {source!r}; use {known_names()} or the path of an overlay .yaml file"
+        )
     if not path.is_file():
-        raise ValueError(f"interventions: overlay file {path} not found; give an existing .yaml file (relative paths are relative to the study file)")
+        raise ValueError(
+            f"interventions: overlay file {path} not found; give an existing .yaml file (relative paths are relative to the study file)"
+        )
     if path.stem in (NONE, REFEREE, *shipped_overlays()):
-        raise ValueError(f"interventions: {path}: its name {path.stem!r} is taken by a shipped intervention; rename the file")
+        raise ValueError(
+            f"interventions: {path}: its name {path.stem!r} is taken by a shipped intervention; rename the file"
+        )
     raw = path.read_bytes()
-    return parse_overlay(raw, where=str(path), name=path.stem, version="sha256:" + hashlib.sha256(raw).hexdigest()[:16])
+    return parse_overlay(
+        raw, where=str(path), name=path.stem, version="sha256:" + hashlib.sha256(raw).hexdigest()[:16]
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _shipped(name: str) -> Overlay:
     path = resources.files("gapbench.protocol") / "overlays" / f"{name}.yaml"
-    return parse_overlay(path.read_bytes(), where=f"gapbench/protocol/overlays/{name}.yaml", name=name, version=name)
+    return parse_overlay(
+        path.read_bytes(), where=f"gapbench/protocol/overlays/{name}.yaml", name=name, version=name
+    )
 
 
 def parse_overlay(raw: bytes, *, where: str, name: str, version: str) -> Overlay:
@@ -117,9 +129,13 @@ def parse_overlay(raw: bytes, *, where: str, name: str, version: str) -> Overlay
     except UnicodeDecodeError:
         raise ValueError(f"{where}: not UTF-8; save the file as UTF-8") from None
     except yaml.YAMLError as exc:
-        raise ValueError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc}); fix the YAML syntax") from None
+        raise ValueError(
+            f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc}); fix the YAML syntax"
+        ) from None
     if not isinstance(data, dict) or not data:
-        raise ValueError(f"{where}: expected a mapping with a clause for {' or '.join(CLAUSE_KEYS)}; start from gapbench/protocol/overlays/state_position.yaml")
+        raise ValueError(
+            f"{where}: expected a mapping with a clause for {' or '.join(CLAUSE_KEYS)}; start from gapbench/protocol/overlays/state_position.yaml"
+        )
     for key, value in data.items():
         if key in CLAUSE_KEYS:
             if not isinstance(value, str) or not value.strip():
@@ -128,9 +144,13 @@ def parse_overlay(raw: bytes, *, where: str, name: str, version: str) -> Overlay
             if not isinstance(value, bool):
                 raise ValueError(f"{where}: {key}: {value!r} is not allowed; use true or false")
         elif key in ("solo_full", "solo_distributed", "critic", "legend"):
-            raise ValueError(f"{where}: {key}: interventions change collaboration prompts only (solo runs without them); put the clause under collab or system")
+            raise ValueError(
+                f"{where}: {key}: interventions change collaboration prompts only (solo runs without them); put the clause under collab or system"
+            )
         else:
-            raise ValueError(f"{where}: {key}: unknown key; expected only {', '.join((*CLAUSE_KEYS, 'map_labels', 'structured'))}")
+            raise ValueError(
+                f"{where}: {key}: unknown key; expected only {', '.join((*CLAUSE_KEYS, 'map_labels', 'structured'))}"
+            )
     clauses = {k: data[k].strip() for k in CLAUSE_KEYS if k in data}
     return Overlay(name, version, clauses, data.get("map_labels"), bool(data.get("structured", False)), where)
 
@@ -162,7 +182,11 @@ def _check_structured(templates: Templates, overlay: Overlay) -> None:
     templates already impose (a referee would read the wrong lines)."""
     fix = "use templates without their own MOVE/AGREE/DISAGREE format (e.g. v2), or drop structured_moves"
     if parse_tag(templates.completion_phrase) is not None:
-        raise ValueError(f"interventions: {overlay.name}: the templates' completion_phrase {templates.completion_phrase!r} reads as a tag line; {fix}")
+        raise ValueError(
+            f"interventions: {overlay.name}: the templates' completion_phrase {templates.completion_phrase!r} reads as a tag line; {fix}"
+        )
     for key in CLAUSE_KEYS:
         if any(parse_tag(line) or "MOVE:" in line.upper() for line in getattr(templates, key).splitlines()):
-            raise ValueError(f"interventions: {overlay.name}: templates {templates.version} already define tag lines in {key}; {fix}")
+            raise ValueError(
+                f"interventions: {overlay.name}: templates {templates.version} already define tag lines in {key}; {fix}"
+            )

@@ -43,7 +43,11 @@ def _plain(value: Any) -> Any:
 
 
 def build_report(
-    run_dirs: list[Path] | list[str], out: Path | str, *, per_group: int = DEFAULT_PER_GROUP, complete_only: bool = True
+    run_dirs: list[Path] | list[str],
+    out: Path | str,
+    *,
+    per_group: int = DEFAULT_PER_GROUP,
+    complete_only: bool = True,
 ) -> Path:
     """Write the report of one or more runs into ``out``; returns the path of report.html.
 
@@ -55,17 +59,26 @@ def build_report(
     loaded = load_runs([Path(d) for d in run_dirs])
     links, registry_note = registry_relations()
     used = completeness.balance(loaded) if complete_only else loaded.entries
-    report = tables.build(used, loaded.runs, links, load_published(), {"relations": registry_note} if registry_note else {})
+    report = tables.build(
+        used, loaded.runs, links, load_published(), {"relations": registry_note} if registry_note else {}
+    )
     out.mkdir(parents=True, exist_ok=True)
     drawn = plots.draw_all(report, out)
     secs = [completeness.section(loaded, len(used), complete_only), *sections(report, drawn)]
     title = "gapbench report: " + ", ".join(r.name for r in loaded.runs)
     (out / "report.md").write_text(to_markdown(secs, title), encoding="utf-8")
-    (out / "report.json").write_text(json.dumps(_plain(report), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    (out / "report.json").write_text(
+        json.dumps(_plain(report), indent=1, allow_nan=False) + "\n", encoding="utf-8"
+    )
     chosen = viewer.select(loaded.entries, per_group)
     labels = {r.run_dir: r.models for r in loaded.runs}
-    dialogues = [viewer.dialogue_data(e, loaded.mazes.get((e.run, e.record.maze_id)), labels[e.run]) for e in chosen.entries]
-    shown = f"{len(dialogues)} of {chosen.total} dialogues" + (f" (at most {per_group} per run, condition, models and K)" if len(dialogues) < chosen.total else "")
+    dialogues = [
+        viewer.dialogue_data(e, loaded.mazes.get((e.run, e.record.maze_id)), labels[e.run])
+        for e in chosen.entries
+    ]
+    shown = f"{len(dialogues)} of {chosen.total} dialogues" + (
+        f" (at most {per_group} per run, condition, models and K)" if len(dialogues) < chosen.total else ""
+    )
     subtitle = f"{len(loaded.entries)} dialogues from {len(loaded.runs)} run(s). Published numbers: {report.source.get('title', '')}, arXiv {report.source.get('arxiv', '')}."
     page = html.render(secs, out, title=title, subtitle=subtitle, dialogues=dialogues, viewer_note=shown)
     path = out / "report.html"

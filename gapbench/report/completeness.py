@@ -38,13 +38,18 @@ def cells(loaded: Loaded) -> list[Cell]:
         done: Counter = Counter()
         errors: Counter = Counter()
         for s in specs:
-            condition = s.condition + ("" if s.intervention == "none" else f" + {overlay_name(s.intervention)}")
+            condition = s.condition + (
+                "" if s.intervention == "none" else f" + {overlay_name(s.intervention)}"
+            )
             key = (condition, " + ".join(labels[run].get(k, k) for k in s.seats), s.relay_k)
             planned[key] += 1
             if s.id in records:
                 done[key] += 1
                 errors[key] += records[s.id].transcript.end == "error"
-        out += [Cell(run, c, m, k, n, done[(c, m, k)], errors[(c, m, k)]) for (c, m, k), n in sorted(planned.items(), key=str)]
+        out += [
+            Cell(run, c, m, k, n, done[(c, m, k)], errors[(c, m, k)])
+            for (c, m, k), n in sorted(planned.items(), key=str)
+        ]
     return out
 
 
@@ -74,11 +79,22 @@ def section(loaded: Loaded, used: int, complete_only: bool) -> Section:
         warning = f"WARNING: partial run(s): {done} of {planned} planned dialogues are done, and early finishers (often successes) are over-represented. "
         warning += (
             f"Tables use the {used} dialogues on mazes that every cell finished (--complete-only, the default)."
-            if complete_only else f"Tables use all {used} finished dialogues (--no-complete-only): comparisons between conditions may be biased."
+            if complete_only
+            else f"Tables use all {used} finished dialogues (--no-complete-only): comparisons between conditions may be biased."
         )
     unknown = [r.run_dir for r in loaded.runs if r.run_dir not in loaded.plans and r.records]
     if unknown:
-        warning = (warning + " " if warning else "") + f"Completeness unknown (no plan from run.json) for {', '.join(unknown)}."
-    rows = [[c.run, c.condition, c.models, str(c.k or "-"), f"{c.done}/{c.planned}", str(c.errors)] for c in cs]
+        warning = (
+            warning + " " if warning else ""
+        ) + f"Completeness unknown (no plan from run.json) for {', '.join(unknown)}."
+    rows = [
+        [c.run, c.condition, c.models, str(c.k or "-"), f"{c.done}/{c.planned}", str(c.errors)] for c in cs
+    ]
     text = "Dialogues done out of planned per run, condition, models and K; errors are records that ended in an engine error (counted as done)."
-    return Section("completeness", "Completeness", text, [Table(["run", "condition", "models", "K", "done/planned", "errors"], rows)], note=warning)
+    return Section(
+        "completeness",
+        "Completeness",
+        text,
+        [Table(["run", "condition", "models", "K", "done/planned", "errors"], rows)],
+        note=warning,
+    )

@@ -41,7 +41,15 @@ def _script_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def render(secs: list[Section], out: Path, *, title: str, subtitle: str, dialogues: list[dict[str, Any]], viewer_note: str) -> str:
+def render(
+    secs: list[Section],
+    out: Path,
+    *,
+    title: str,
+    subtitle: str,
+    dialogues: list[dict[str, Any]],
+    viewer_note: str,
+) -> str:
     template = files("gapbench.report").joinpath("template.html").read_text(encoding="utf-8")
     values = {
         "TITLE": escape(title),

@@ -60,12 +60,18 @@ def _wall(e: Entry) -> bool:
 def rows(entries: list[Entry]) -> list[InterventionRow]:
     """One row per (model, variant, intervention) with two copies of one model in collab or referee."""
     talk = [e for e in entries if e.record.condition in VARIANTS and len(set(e.models)) == 1]
-    if {e.record.intervention for e in talk} == {NONE} and not any(e.record.condition == "referee" for e in talk):
+    if {e.record.intervention for e in talk} == {NONE} and not any(
+        e.record.condition == "referee" for e in talk
+    ):
         return []  # nothing beyond the study: the main tables say it all
     cells = group(talk, lambda e: (e.models[0], e.record.condition, e.record.intervention))
-    solo = group((e for e in entries if e.record.condition in SOLO), lambda e: (e.models[0], e.record.condition))
+    solo = group(
+        (e for e in entries if e.record.condition in SOLO), lambda e: (e.models[0], e.record.condition)
+    )
     out = []
-    for (model, condition, intervention), es in sorted(cells.items(), key=lambda kv: (kv[0][0], VARIANTS.index(kv[0][1]), kv[0][2] != NONE, kv[0][2])):
+    for (model, condition, intervention), es in sorted(
+        cells.items(), key=lambda kv: (kv[0][0], VARIANTS.index(kv[0][1]), kv[0][2] != NONE, kv[0][2])
+    ):
         base = cells.get((model, "collab", NONE), [])
         solo_name = next((c for c in ("solo_distributed", "solo_full") if solo.get((model, c))), None)
         baseline = condition == "collab" and intervention == NONE
@@ -75,10 +81,24 @@ def rows(entries: list[Entry]) -> list[InterventionRow]:
                 parts = [by_maze(es, o), by_maze(base, o), by_maze(solo[(model, solo_name)], o)]  # type: ignore[arg-type]
                 closed[o] = paired_ratio(parts, [1, -1, 0], [0, -1, 1])
         referee = [e for e in es if e.record.referee_agreement is not None]
-        out.append(InterventionRow(
-            model, condition, intervention, metrics(es), solo_name, None if baseline or not base else difference(es, base),
-            closed["weighted"], closed["success"], sum(map(_wall, es)) / len(es),
-            sum(disagrees(m) for e in es for m in e.record.transcript.agent_messages) / len(es),
-            mean_ci([float(bool(e.record.referee_agreement)) for e in referee], clusters=[e.record.maze_id for e in referee]) if referee else None,
-        ))  # fmt: skip
+        out.append(
+            InterventionRow(
+                model,
+                condition,
+                intervention,
+                metrics(es),
+                solo_name,
+                None if baseline or not base else difference(es, base),
+                closed["weighted"],
+                closed["success"],
+                sum(map(_wall, es)) / len(es),
+                sum(disagrees(m) for e in es for m in e.record.transcript.agent_messages) / len(es),
+                mean_ci(
+                    [float(bool(e.record.referee_agreement)) for e in referee],
+                    clusters=[e.record.maze_id for e in referee],
+                )
+                if referee
+                else None,
+            )
+        )
     return out

@@ -48,7 +48,9 @@ class Loaded:
     runs: list[RunSource]
     entries: list[Entry]
     mazes: dict[tuple[str, str], MazeItem]  # (run, maze id) -> maze
-    plans: dict[str, list[DialogueSpec]]  # run -> its planned dialogues, where run.json allows rebuilding them
+    plans: dict[
+        str, list[DialogueSpec]
+    ]  # run -> its planned dialogues, where run.json allows rebuilding them
 
 
 def model_labels(info: rundir.RunInfo | None) -> dict[str, str]:
@@ -56,10 +58,19 @@ def model_labels(info: rundir.RunInfo | None) -> dict[str, str]:
     models = info.config.get("models") if info else None
     if not isinstance(models, dict):
         return {}
-    return {str(key): value if isinstance(value, str) else str(value.get("model", key)) if isinstance(value, dict) else str(value) for key, value in models.items()}
+    return {
+        str(key): value
+        if isinstance(value, str)
+        else str(value.get("model", key))
+        if isinstance(value, dict)
+        else str(value)
+        for key, value in models.items()
+    }
 
 
-def _mazes(run_dir: Path, info: rundir.RunInfo | None) -> tuple[dict[str, MazeItem], list[DialogueSpec] | None, str | None]:
+def _mazes(
+    run_dir: Path, info: rundir.RunInfo | None
+) -> tuple[dict[str, MazeItem], list[DialogueSpec] | None, str | None]:
     """The run's mazes and plan, rebuilt from its config; relative maze-set paths are relative to the original config."""
     from pydantic import ValidationError
 
@@ -74,7 +85,11 @@ def _mazes(run_dir: Path, info: rundir.RunInfo | None) -> tuple[dict[str, MazeIt
         mazes = {m.id: m for m in load_mazes(config, config_dir)}
         return mazes, plan(config, list(mazes)), None
     except (ValidationError, OSError, ValueError) as exc:
-        return {}, None, f"cannot rebuild the mazes of {run_dir} ({str(exc).splitlines()[0]}); the viewer shows dialogues without mazes"
+        return (
+            {},
+            None,
+            f"cannot rebuild the mazes of {run_dir} ({str(exc).splitlines()[0]}); the viewer shows dialogues without mazes",
+        )
 
 
 def load_runs(run_dirs: list[Path]) -> Loaded:
@@ -89,13 +104,22 @@ def load_runs(run_dirs: list[Path]) -> Loaded:
     seen: set[tuple[str, str]] = set()
     for run_dir in dict.fromkeys(Path(d).resolve() for d in run_dirs):
         if not run_dir.is_dir():
-            raise FileNotFoundError(f"{run_dir} is not a directory; give run directories (the output_dir of `gapbench run`)")
+            raise FileNotFoundError(
+                f"{run_dir} is not a directory; give run directories (the output_dir of `gapbench run`)"
+            )
         records = read_results(run_dir)
         if not records:
-            raise ValueError(f"{run_dir} holds no complete records; run `gapbench run CONFIG` (or let it finish) first")
+            raise ValueError(
+                f"{run_dir} holds no complete records; run `gapbench run CONFIG` (or let it finish) first"
+            )
         info = rundir.read_info(run_dir)
         if info is not None:
-            rundir.check_same_config(run_dir / rundir.RESULTS_DIR, info.results_hash, records[0].run_hash, "keep one run per directory")
+            rundir.check_same_config(
+                run_dir / rundir.RESULTS_DIR,
+                info.results_hash,
+                records[0].run_hash,
+                "keep one run per directory",
+            )
         labels = model_labels(info)
         name = str(run_dir)
         items, specs, note = _mazes(run_dir, info)
@@ -109,11 +133,20 @@ def load_runs(run_dirs: list[Path]) -> Loaded:
             after = tuple(labels.get(k, k) for k in r.relay_after) if r.relay_after else None
             entries.append(Entry(r, name, tuple(labels.get(k, k) for k in r.models), after))
         if specs is not None and fresh and {r.dialogue_id for r in records} <= {s.id for s in specs}:
-            plans[name] = specs  # else the plan rebuilt from run.json is not the records' one: completeness unknown
-        runs.append(RunSource(
-            run_dir=name, name=info.name if info else run_dir.name, results_hash=records[0].run_hash,
-            records=fresh, models=labels, mazes=len(items), maze_note=note,
-        ))  # fmt: skip
+            plans[name] = (
+                specs  # else the plan rebuilt from run.json is not the records' one: completeness unknown
+            )
+        runs.append(
+            RunSource(
+                run_dir=name,
+                name=info.name if info else run_dir.name,
+                results_hash=records[0].run_hash,
+                records=fresh,
+                models=labels,
+                mazes=len(items),
+                maze_note=note,
+            )
+        )
     return Loaded(runs, entries, mazes, plans)
 
 

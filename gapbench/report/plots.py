@@ -8,12 +8,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
 
-from gapbench.report.tables import BUCKETS, Metrics, Report  # noqa: E402
-from gapbench.stats import Difference, Estimate  # noqa: E402
+from gapbench.report.tables import BUCKETS, Metrics, Report
+from gapbench.stats import Difference, Estimate
 
 COLORS = {"solo_full": "#4c72b0", "solo_distributed": "#55a868", "collab": "#c44e52", "paper": "#b0b0b0"}
 
@@ -32,7 +32,9 @@ def _whisker(e: Estimate | Difference | None) -> tuple[float, float, float]:
     return e.mean, max(e.mean - e.low, 0.0), max(e.high - e.mean, 0.0)
 
 
-def _bars(ax: plt.Axes, x: np.ndarray, values: list[Estimate | Difference | None], width: float, **kw: object) -> None:
+def _bars(
+    ax: plt.Axes, x: np.ndarray, values: list[Estimate | Difference | None], width: float, **kw: object
+) -> None:
     mean, lo, hi = zip(*(_whisker(v) for v in values))
     ax.bar(x, mean, width, yerr=[lo, hi], capsize=3, error_kw={"elinewidth": 1}, **kw)  # type: ignore[arg-type]
 
@@ -52,7 +54,14 @@ def homogeneous(report: Report, out: Path) -> list[Path]:
     for ax, metric in zip(axes, ("weighted", "success")):
         for i, cond in enumerate(conds):
             vals = [getattr(getattr(r, cond), metric) if getattr(r, cond) else None for r in rows]
-            _bars(ax, x + (i - (len(conds) - 1) / 2) * width, vals, width, color=COLORS[cond], label=cond.replace("_", " "))
+            _bars(
+                ax,
+                x + (i - (len(conds) - 1) / 2) * width,
+                vals,
+                width,
+                color=COLORS[cond],
+                label=cond.replace("_", " "),
+            )
         ax.set_xticks(x, [_short(r.model) for r in rows], rotation=20, ha="right")
         ax.set_title("weighted outcome" if metric == "weighted" else "binary success")
         ax.axhline(0, color="black", linewidth=0.6)
@@ -70,7 +79,13 @@ def published(report: Report, out: Path) -> list[Path]:
     y = np.arange(len(rows))[::-1]
     for yi, p in zip(y, rows):
         mean, lo, hi = _whisker(p.ours.weighted) if p.ours else (p.weighted, 0.0, 0.0)
-        ax.barh(yi, mean, xerr=[[lo], [hi]] if p.ours else None, color=COLORS["collab"] if p.ours else COLORS["paper"], capsize=3)
+        ax.barh(
+            yi,
+            mean,
+            xerr=[[lo], [hi]] if p.ours else None,
+            color=COLORS["collab"] if p.ours else COLORS["paper"],
+            capsize=3,
+        )
     ax.set_yticks(y, [_short(p.model + (" *" if p.ours else ""), 30) for p in rows], fontsize=8)
     ax.set_xlim(min(0.0, ax.get_xlim()[0]), 1.05)
     ax.set_xlabel("weighted outcome, homogeneous pair")
@@ -96,7 +111,11 @@ def heterogeneous(report: Report, out: Path) -> list[Path]:
         for i, a in enumerate(m.models):
             for j, b in enumerate(m.models):
                 c = m.get(a, b)
-                text = f"{c.weighted.mean:.2f}\n[{c.weighted.low:.2f}, {c.weighted.high:.2f}]\nn={c.weighted.n}" if c else "not run"
+                text = (
+                    f"{c.weighted.mean:.2f}\n[{c.weighted.low:.2f}, {c.weighted.high:.2f}]\nn={c.weighted.n}"
+                    if c
+                    else "not run"
+                )
                 ax.text(j, i, text, ha="center", va="center", fontsize=8, color="black")
         ax.set_xticks(range(k), [_short(x, 18) for x in m.models], rotation=20, ha="right")
         ax.set_yticks(range(k), [_short(x, 18) for x in m.models])
@@ -111,7 +130,9 @@ def heterogeneous(report: Report, out: Path) -> list[Path]:
         _bars(ax, x, [o.effect.weighted if o.effect else None for o in report.ordering], 0.4, color="#8172b2")
         ax.set_xlim(-0.8, len(x) - 0.2)
         ax.axhline(0, color="black", linewidth=0.6)
-        ax.set_xticks(x, [f"{_short(o.a, 16)}\nbefore\n{_short(o.b, 16)}" for o in report.ordering], fontsize=8)
+        ax.set_xticks(
+            x, [f"{_short(o.a, 16)}\nbefore\n{_short(o.b, 16)}" for o in report.ordering], fontsize=8
+        )
         ax.set_ylabel("A first - B first")
         ax.set_title("Ordering effect, weighted outcome (95% CI, paired by maze)")
         paths.append(_save(fig, out / "ordering.png"))
@@ -138,7 +159,15 @@ def relay(report: Report, out: Path) -> list[Path]:
                 continue
             mean, lo, hi = zip(*(_whisker(v.weighted if v else None) for v in vals))
             # shifted sideways a little so the two curves' whiskers do not hide each other
-            ax.errorbar([k + shift for k in ks], mean, yerr=[lo, hi], marker="o", capsize=3, color=color, label=f"strong {mode}")
+            ax.errorbar(
+                [k + shift for k in ks],
+                mean,
+                yerr=[lo, hi],
+                marker="o",
+                capsize=3,
+                color=color,
+                label=f"strong {mode}",
+            )
         _band(ax, c.weak_weak, "#937860", "weak + weak")
         _band(ax, c.strong_weak, "#55a868", "strong + weak")
         ax.set_xticks(ks)
@@ -194,7 +223,13 @@ def cache(report: Report, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for r in rows:
         turns = [k for k, x in enumerate(r.by_turn, 1) if x is not None]
-        ax.plot(turns, [r.by_turn[k - 1] for k in turns], marker="o", markersize=3, label=_short(f"{r.model} ({r.seat})", 40))
+        ax.plot(
+            turns,
+            [r.by_turn[k - 1] for k in turns],
+            marker="o",
+            markersize=3,
+            label=_short(f"{r.model} ({r.seat})", 40),
+        )
     ax.set_ylim(-0.02, 1.02)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("the seat's k-th message")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from gapbench.grading.agreement import rule_vs_llm
 from gapbench.play import is_human
 from gapbench.report.load import Entry, RelationTriple, RunSource
-from gapbench.grading.agreement import rule_vs_llm
 from gapbench.stats import METHOD, Difference, Estimate, holm, mean_ci, paired_contrast
 
 if TYPE_CHECKING:
@@ -61,7 +62,9 @@ class PairCell:
     first: str
     second: str
     metrics: Metrics
-    ordering_significant: bool | None = None  # the pair's ordering effect (weighted, Holm) is significant; None: one order only
+    ordering_significant: bool | None = (
+        None  # the pair's ordering effect (weighted, Holm) is significant; None: one order only
+    )
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,9 @@ class Report:
     published: list[PublishedHomogeneous]
     published_ordering: list[dict[str, Any]]
     source: dict[str, str]  # the paper
-    interventions: list[InterventionRow] = field(default_factory=list)  # beyond the study: overlays and the referee
+    interventions: list[InterventionRow] = field(
+        default_factory=list
+    )  # beyond the study: overlays and the referee
     notes: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
     method: str = METHOD  # the statistics, in one line
     human_ai: list[HumanAIRow] = field(default_factory=list)  # empty unless people played (gapbench play)
@@ -221,7 +226,9 @@ def metrics(entries: list[Entry]) -> Metrics | None:
         return None
     mazes = [e.record.maze_id for e in entries]
     errors = sum(e.record.transcript.end == "error" for e in entries)
-    return Metrics(mean_ci(weighted(entries), clusters=mazes), mean_ci(success(entries), clusters=mazes), errors)
+    return Metrics(
+        mean_ci(weighted(entries), clusters=mazes), mean_ci(success(entries), clusters=mazes), errors
+    )
 
 
 Outcome = Literal["weighted", "success"]
@@ -235,7 +242,9 @@ def by_maze(entries: Iterable[Entry], outcome: Outcome) -> dict[str, list[float]
     return out
 
 
-def paired(cells: list[list[Entry]], weights: list[float], outcome: Outcome = "weighted") -> Difference | None:
+def paired(
+    cells: list[list[Entry]], weights: list[float], outcome: Outcome = "weighted"
+) -> Difference | None:
     """A contrast of cells on the mazes all of them finished (see gapbench.stats.paired_contrast)."""
     return paired_contrast([by_maze(c, outcome) for c in cells], weights, binary=outcome == "success")
 
@@ -262,13 +271,27 @@ def homogeneous(entries: list[Entry]) -> list[HomogeneousRow]:
     """Per model: solo with the full map, solo with both halves, and two copies collaborating."""
     by = group(entries, lambda e: (e.record.condition, e.models))
     models = _order(
-        e.models[0] for e in entries
+        e.models[0]
+        for e in entries
         if e.record.condition in SOLO or (e.record.condition == "collab" and len(set(e.models)) == 1)
-    )  # fmt: skip
+    )
     rows = []
     for m in models:
-        full, dist, collab = by.get(("solo_full", (m,)), []), by.get(("solo_distributed", (m,)), []), by.get(("collab", (m, m)), [])
-        rows.append(HomogeneousRow(m, metrics(full), metrics(dist), metrics(collab), difference(dist, collab), difference(full, collab)))
+        full, dist, collab = (
+            by.get(("solo_full", (m,)), []),
+            by.get(("solo_distributed", (m,)), []),
+            by.get(("collab", (m, m)), []),
+        )
+        rows.append(
+            HomogeneousRow(
+                m,
+                metrics(full),
+                metrics(dist),
+                metrics(collab),
+                difference(dist, collab),
+                difference(full, collab),
+            )
+        )
     return rows
 
 
@@ -295,13 +318,16 @@ def ordering(entries: list[Entry]) -> list[OrderingRow]:
 
 def relay(entries: list[Entry]) -> list[RelayCurve]:
     """Outcome against K per (strong, weak) pairing, beside the unswapped baselines."""
+
     def roles(e: Entry) -> tuple[str, str]:
         # primer starts strong + weak; recovery starts weak + weak and swaps the strong model in
         if e.record.condition == "relay_primer":
             return e.models[0], e.models[1]
         return (e.after or e.models)[0], e.models[0]
 
-    relays = [e for e in entries if e.record.condition in ("relay_primer", "relay_recovery") and e.record.relay_k]
+    relays = [
+        e for e in entries if e.record.condition in ("relay_primer", "relay_recovery") and e.record.relay_k
+    ]
     collab = group((e for e in entries if e.record.condition == "collab"), lambda e: e.models)
     curves = []
     for (strong, weak), es in sorted(group(relays, roles).items()):
@@ -311,8 +337,18 @@ def relay(entries: list[Entry]) -> list[RelayCurve]:
         points = []
         for k in ks:
             primer, recovery = by_k.get((k, "relay_primer"), []), by_k.get((k, "relay_recovery"), [])
-            points.append(RelayPoint(k, metrics(primer), metrics(recovery), difference(primer, base), difference(recovery, base)))
-        curves.append(RelayCurve(strong, weak, points, metrics(base), metrics(collab.get((strong, weak), []))))
+            points.append(
+                RelayPoint(
+                    k,
+                    metrics(primer),
+                    metrics(recovery),
+                    difference(primer, base),
+                    difference(recovery, base),
+                )
+            )
+        curves.append(
+            RelayCurve(strong, weak, points, metrics(base), metrics(collab.get((strong, weak), [])))
+        )
     return curves
 
 
@@ -324,17 +360,24 @@ def relations(entries: list[Entry], links: list[RelationTriple]) -> list[Relatio
     by = group(entries, lambda e: (e.record.condition, e.models))
     rows = []
     for source, derived, kind in links:
+
         def cell(condition: str, m: str) -> list[Entry]:
             return by.get((condition, (m,) if condition in SOLO else (m, m)), [])
 
-        solo = next((c for c in ("solo_distributed", "solo_full") if cell(c, source) and cell(c, derived)), None)
+        solo = next(
+            (c for c in ("solo_distributed", "solo_full") if cell(c, source) and cell(c, derived)), None
+        )
         collab_s, collab_d = cell("collab", source), cell("collab", derived)
         if solo is None and not (collab_s and collab_d):
             continue
         solo_s, solo_d = (cell(solo, source), cell(solo, derived)) if solo else ([], [])
         drop_solo = paired([solo_s, solo_d], [1, -1]) if solo else None
         drop_collab = paired([collab_s, collab_d], [1, -1]) if collab_s and collab_d else None
-        collapse = paired([collab_s, collab_d, solo_s, solo_d], [1, -1, -1, 1]) if drop_solo and drop_collab else None
+        collapse = (
+            paired([collab_s, collab_d, solo_s, solo_d], [1, -1, -1, 1])
+            if drop_solo and drop_collab
+            else None
+        )
         rows.append(Relation(source, derived, kind, solo, drop_solo, drop_collab, collapse, None))
     return rows
 
@@ -348,18 +391,40 @@ def efficiency(entries: list[Entry]) -> tuple[list[EfficiencyRow], list[BucketRo
     rows, buckets = [], []
     for (label, condition), es in sorted(group(entries, lambda e: (_label(e), e.record.condition)).items()):
         counts = [len(e.record.transcript.agent_messages) for e in es]
-        tokens = [m.completion_tokens for e in es for m in e.record.transcript.agent_messages if m.completion_tokens]
+        tokens = [
+            m.completion_tokens for e in es for m in e.record.transcript.agent_messages if m.completion_tokens
+        ]
         mean_messages = sum(counts) / len(counts)
         median = float(statistics.median(tokens)) if tokens else None
-        rows.append(EfficiencyRow(label, condition, len(es), mean_messages, median, median * mean_messages if median is not None else None))
-        per_bucket = [[n for e, n in zip(es, counts) if lo <= e.record.grade.weighted < hi] for _, lo, hi in BUCKETS]
-        buckets.append(BucketRow(label, condition, [len(b) for b in per_bucket], [sum(b) / len(b) if b else None for b in per_bucket]))
+        rows.append(
+            EfficiencyRow(
+                label,
+                condition,
+                len(es),
+                mean_messages,
+                median,
+                median * mean_messages if median is not None else None,
+            )
+        )
+        per_bucket = [
+            [n for e, n in zip(es, counts) if lo <= e.record.grade.weighted < hi] for _, lo, hi in BUCKETS
+        ]
+        buckets.append(
+            BucketRow(
+                label,
+                condition,
+                [len(b) for b in per_bucket],
+                [sum(b) / len(b) if b else None for b in per_bucket],
+            )
+        )
     return rows, buckets
 
 
 def cache(entries: list[Entry]) -> list[CacheRow]:
     """Cached share of prompt tokens per model and seat, overall and by the seat's k-th message."""
-    tally: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))  # turn -> [cached, prompt, messages]
+    tally: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0, 0])
+    )  # turn -> [cached, prompt, messages]
     for e in entries:
         r = e.record
         labels = dict(zip(r.models, e.models)) | dict(zip(r.relay_after or (), e.after or ()))
@@ -385,7 +450,9 @@ def agreement(entries: list[Entry]) -> list[AgreementRow]:
     graded = [e for e in entries if e.record.grader_agreement is not None]
 
     def row(condition: str, es: list[Entry]) -> AgreementRow:
-        share = mean_ci([float(bool(e.record.grader_agreement)) for e in es], clusters=[e.record.maze_id for e in es])
+        share = mean_ci(
+            [float(bool(e.record.grader_agreement)) for e in es], clusters=[e.record.maze_id for e in es]
+        )
         a = rule_vs_llm(e.record.grades for e in es)
         return AgreementRow(condition, share, a.kappa_success, a.icc_weighted)
 
@@ -395,25 +462,32 @@ def agreement(entries: list[Entry]) -> list[AgreementRow]:
     return rows
 
 
-
 def human_ai(people: list[Entry], ai: list[Entry]) -> list[HumanAIRow]:
     """Per model that played with people: each seat order, and two copies of the model on the same mazes."""
+
     def model(e: Entry) -> str:
         return next(m for m in e.models if not is_human(m))
 
-    copies = group((e for e in ai if e.record.condition == "collab" and len(set(e.models)) == 1), lambda e: e.models[0])
+    copies = group(
+        (e for e in ai if e.record.condition == "collab" and len(set(e.models)) == 1), lambda e: e.models[0]
+    )
     rows = []
     for name, es in sorted(group(people, model).items()):
         first = [e for e in es if is_human(e.models[0])]
         second = [e for e in es if not is_human(e.models[0])]
         base = copies.get(name, [])
-        rows.append(HumanAIRow(
-            name, metrics(first), metrics(second), metrics(base),
-            participants=len({m for e in es for m in e.models if is_human(m)}),
-            gave_up=sum(e.record.transcript.end == "gave_up" for e in es),
-            versus_ai=difference(es, base) if base else None,
-            ordering=difference(first, second) if first and second else None,
-        ))  # fmt: skip
+        rows.append(
+            HumanAIRow(
+                name,
+                metrics(first),
+                metrics(second),
+                metrics(base),
+                participants=len({m for e in es for m in e.models if is_human(m)}),
+                gave_up=sum(e.record.transcript.end == "gave_up" for e in es),
+                versus_ai=difference(es, base) if base else None,
+                ordering=difference(first, second) if first and second else None,
+            )
+        )
     return rows
 
 
@@ -429,14 +503,25 @@ def schemes(entries: list[Entry]) -> list[SchemeRow]:
     for (label, condition), es in sorted(group(entries, lambda e: (_label(e), e.record.condition)).items()):
         symbols = Counter(e.record.grade.symbols or "no route" for e in es)
         coords = Counter(describe_scheme(e.record.grade.scheme) for e in es if e.record.grade.scheme)
-        rows.append(SchemeRow(label, condition, len(es), dict(symbols.most_common()), dict(coords.most_common())))
+        rows.append(
+            SchemeRow(label, condition, len(es), dict(symbols.most_common()), dict(coords.most_common()))
+        )
     return rows
 
 
-def published_homogeneous(published: dict[str, Any], rows: list[HomogeneousRow]) -> list[PublishedHomogeneous]:
+def published_homogeneous(
+    published: dict[str, Any], rows: list[HomogeneousRow]
+) -> list[PublishedHomogeneous]:
     """The paper's homogeneous pairs and ours on one scale, best first."""
-    out = [PublishedHomogeneous(p["model"], float(p["weighted"]), p.get("success"), None) for p in published.get("homogeneous", [])]
-    out += [PublishedHomogeneous(r.model, r.collab.weighted.mean, r.collab.success.mean, r.collab) for r in rows if r.collab]
+    out = [
+        PublishedHomogeneous(p["model"], float(p["weighted"]), p.get("success"), None)
+        for p in published.get("homogeneous", [])
+    ]
+    out += [
+        PublishedHomogeneous(r.model, r.collab.weighted.mean, r.collab.success.mean, r.collab)
+        for r in rows
+        if r.collab
+    ]
     return sorted(out, key=lambda p: -p.weighted)
 
 
@@ -445,7 +530,10 @@ def _map_differences(obj: Any, fn: Callable[[Difference], Difference]) -> Any:
     if isinstance(obj, Difference):
         return fn(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.replace(obj, **{f.name: _map_differences(getattr(obj, f.name), fn) for f in dataclasses.fields(obj) if f.init})
+        return dataclasses.replace(
+            obj,
+            **{f.name: _map_differences(getattr(obj, f.name), fn) for f in dataclasses.fields(obj) if f.init},
+        )
     if isinstance(obj, list):
         return [_map_differences(v, fn) for v in obj]
     return obj
@@ -461,18 +549,33 @@ def adjust(report: Report) -> Report:
         family = [(i, d.p) for i, d in found.items() if d.binary == binary]
         adjusted.update(zip((i for i, _ in family), holm([p for _, p in family])))
     report = _map_differences(report, lambda d: dataclasses.replace(d, p_adjusted=adjusted[id(d)]))
-    relations = [dataclasses.replace(r, collapses=r.collapse.mean > 0 and r.collapse.significant) if r.collapse else r for r in report.relations]
+    relations = [
+        dataclasses.replace(r, collapses=r.collapse.mean > 0 and r.collapse.significant) if r.collapse else r
+        for r in report.relations
+    ]
     matrix = report.matrix
     if matrix is not None:
         marks = {}
         for o in report.ordering:
             if o.effect is not None:
                 marks[(o.a, o.b)] = marks[(o.b, o.a)] = o.effect.weighted.significant
-        matrix = dataclasses.replace(matrix, cells=[dataclasses.replace(c, ordering_significant=marks.get((c.first, c.second))) for c in matrix.cells])
+        matrix = dataclasses.replace(
+            matrix,
+            cells=[
+                dataclasses.replace(c, ordering_significant=marks.get((c.first, c.second)))
+                for c in matrix.cells
+            ],
+        )
     return dataclasses.replace(report, relations=relations, matrix=matrix)
 
 
-def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTriple], published: dict[str, Any], notes: dict[str, str]) -> Report:
+def build(
+    entries: list[Entry],
+    runs: list[RunSource],
+    links: list[RelationTriple],
+    published: dict[str, Any],
+    notes: dict[str, str],
+) -> Report:
     """Every table of the report, with a note for each section the runs cannot fill. Games people
     played (`gapbench play`) fill the human-AI table only, so no participant becomes a model row. The
     study's tables use the dialogues without intervention; the interventions section compares the rest with them."""
@@ -483,20 +586,34 @@ def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTripl
     entries = [e for e in entries if not any(is_human(m) for m in e.models)]
     beyond = intervention_rows(entries)
     if not beyond:
-        notes["interventions"] = "no interventions and no referee in these runs (set `interventions:` or add `referee` to `conditions`)"
+        notes["interventions"] = (
+            "no interventions and no referee in these runs (set `interventions:` or add `referee` to `conditions`)"
+        )
     entries = [e for e in entries if e.record.intervention == "none" and e.record.condition != "referee"]
     conditions = {e.record.condition for e in entries}
     homo = homogeneous(entries)
     if not homo:
         notes["homogeneous"] = "no solo conditions and no homogeneous pairs in these runs"
     elif not conditions & set(SOLO):
-        notes.setdefault("homogeneous", "no solo conditions in these runs, so no collaboration gap; add solo_full / solo_distributed to `conditions`")
-    unpaired = [r.model for r in homo if r.collab and (r.solo_full or r.solo_distributed) and not (r.gap_full or r.gap_distributed)]
+        notes.setdefault(
+            "homogeneous",
+            "no solo conditions in these runs, so no collaboration gap; add solo_full / solo_distributed to `conditions`",
+        )
+    unpaired = [
+        r.model
+        for r in homo
+        if r.collab and (r.solo_full or r.solo_distributed) and not (r.gap_full or r.gap_distributed)
+    ]
     if unpaired:
-        notes.setdefault("homogeneous", f"solo and collaboration share no maze for {', '.join(unpaired)}, so no gap; run both on the same mazes")
+        notes.setdefault(
+            "homogeneous",
+            f"solo and collaboration share no maze for {', '.join(unpaired)}, so no gap; run both on the same mazes",
+        )
     matrix = pair_matrix(entries)
     if matrix is None:
-        notes["heterogeneous"] = "no heterogeneous pairs in these runs (set `pairs: all_ordered` or list pairs)"
+        notes["heterogeneous"] = (
+            "no heterogeneous pairs in these runs (set `pairs: all_ordered` or list pairs)"
+        )
     order = ordering(entries)
     if matrix is not None and not order:
         notes["ordering"] = "no pair was run in both orders"
@@ -505,19 +622,39 @@ def build(entries: list[Entry], runs: list[RunSource], links: list[RelationTripl
         notes["relay"] = "no relay conditions in these runs (add `relay` to `conditions`)"
     rels = relations(entries, links)
     if not rels:
-        notes.setdefault("relations", "no two models of these runs are related in the registry (distilled_from / base_of), or they lack solo or homogeneous runs")
+        notes.setdefault(
+            "relations",
+            "no two models of these runs are related in the registry (distilled_from / base_of), or they lack solo or homogeneous runs",
+        )
     eff, buckets = efficiency(entries)
     if all(r.median_tokens is None for r in eff):
         notes["efficiency"] = "no token counts were recorded (e.g. scripted agents); message counts only"
     reuse = cache(entries)
     if not reuse:
-        notes["cache"] = "no prompt token counts were recorded (e.g. scripted agents), so no prompt-cache reuse"
+        notes["cache"] = (
+            "no prompt token counts were recorded (e.g. scripted agents), so no prompt-cache reuse"
+        )
     agree = agreement(entries)
     if not agree:
         notes["agreement"] = "no LLM grader in these runs (grader: rule), so nothing to compare"
-    return adjust(Report(
-        runs=runs, homogeneous=homo, matrix=matrix, ordering=order, relay=curves, relations=rels, efficiency=eff,
-        buckets=buckets, cache=reuse, agreement=agree, schemes=schemes(entries), published=published_homogeneous(published, homo),
-        published_ordering=list(published.get("ordering", [])), source=dict(published.get("source", {})), interventions=beyond, notes=notes,
-        human_ai=human_ai(people, entries),
-    ))  # fmt: skip
+    return adjust(
+        Report(
+            runs=runs,
+            homogeneous=homo,
+            matrix=matrix,
+            ordering=order,
+            relay=curves,
+            relations=rels,
+            efficiency=eff,
+            buckets=buckets,
+            cache=reuse,
+            agreement=agree,
+            schemes=schemes(entries),
+            published=published_homogeneous(published, homo),
+            published_ordering=list(published.get("ordering", [])),
+            source=dict(published.get("source", {})),
+            interventions=beyond,
+            notes=notes,
+            human_ai=human_ai(people, entries),
+        )
+    )

@@ -44,20 +44,46 @@ def dialogue_data(e: Entry, item: MazeItem | None, labels: dict[str, str]) -> di
         m = item.maze
         maze = {
             "rows": [[m.symbol((i, j)) for j in range(m.size)] for i in range(m.size)],
-            "views": [[list(row) for row in v.rows] for v in item.views] if r.condition != "solo_full" else [],
+            "views": [[list(row) for row in v.rows] for v in item.views]
+            if r.condition != "solo_full"
+            else [],
             "optimal": [list(c) for c in item.optimal_path],
         }
     grades = {}
     for method, g in r.grades.items():
         grades[method] = {
-            "success": g.success, "weighted": round(g.weighted, 4), "end": g.end, "moves": g.moves,
-            "optimal_moves": g.optimal_moves, "symbols": g.symbols, "scheme": describe_scheme(g.scheme) if g.steps else None,
-            "steps": [" ".join(s) for s in g.steps], "error": g.error,
+            "success": g.success,
+            "weighted": round(g.weighted, 4),
+            "end": g.end,
+            "moves": g.moves,
+            "optimal_moves": g.optimal_moves,
+            "symbols": g.symbols,
+            "scheme": describe_scheme(g.scheme) if g.steps else None,
+            "steps": [" ".join(s) for s in g.steps],
+            "error": g.error,
             "route": route_cells(g, item) if item is not None else None,
-        }  # fmt: skip
+        }
     return {
-        "id": r.dialogue_id, "run": e.run, "condition": r.condition, "models": list(e.models),
-        "after": list(e.after) if e.after else None, "k": r.relay_k, "maze_id": r.maze_id, "rollout": r.rollout,
-        "end": r.transcript.end, "error": r.transcript.error, "maze": maze, "primary": r.primary, "grades": grades,
-        "messages": [{"speaker": m.speaker, "audience": m.audience, "model": labels.get(m.model, m.model) if m.model else None, "text": m.text} for m in r.transcript.messages],
-    }  # fmt: skip
+        "id": r.dialogue_id,
+        "run": e.run,
+        "condition": r.condition,
+        "models": list(e.models),
+        "after": list(e.after) if e.after else None,
+        "k": r.relay_k,
+        "maze_id": r.maze_id,
+        "rollout": r.rollout,
+        "end": r.transcript.end,
+        "error": r.transcript.error,
+        "maze": maze,
+        "primary": r.primary,
+        "grades": grades,
+        "messages": [
+            {
+                "speaker": m.speaker,
+                "audience": m.audience,
+                "model": labels.get(m.model, m.model) if m.model else None,
+                "text": m.text,
+            }
+            for m in r.transcript.messages
+        ],
+    }
