@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.gapbench-installed
 VLLM_ENV := HF_HUB_OFFLINE=1 VLLM_CPU_KVCACHE_SPACE=4 OMP_NUM_THREADS=2 VLLM_CPU_OMP_THREADS_BIND=0-$(shell expr $$(nproc) - 1)
 
-.PHONY: demo test test-main test-vllm install vllm-env clean
+.PHONY: demo test test-main test-vllm lint install vllm-env clean
 
 install: $(STAMP)
 
@@ -30,6 +30,12 @@ test: test-main test-vllm
 
 test-main: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Style and types: ruff (lint + format, config in pyproject.toml) and mypy on gapbench/.
+lint: $(STAMP)
+	$(BIN)/ruff check gapbench tests
+	$(BIN)/ruff format --check gapbench tests
+	$(BIN)/python -m mypy
 
 vllm-env:
 	bash scripts/setup_vllm_env.sh

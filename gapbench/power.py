@@ -216,7 +216,7 @@ def kinds_in(config: ExperimentConfig, relations: list[tuple[str, str, str]]) ->
     elif config.pairs == "all_ordered":
         pairs = {(a, b) for a in keys for b in keys}
     else:
-        pairs = {tuple(p) for p in config.pairs}
+        pairs = {(p[0], p[1]) for p in config.pairs}
     collab = "collab" in config.conditions
     solo = bool({"solo_full", "solo_distributed"} & set(config.conditions))
     kinds = []

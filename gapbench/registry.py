@@ -348,7 +348,7 @@ def _convert_gguf(gguf: Path, out: Path, spec: ModelSpec) -> None:
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     # The loaded weights are already dequantised; without this, save_pretrained refuses (or writes
     # a config that claims GGUF quantisation, which a plain reload cannot honour).
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # transformers types it as always set
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.to(dtype)

@@ -129,7 +129,7 @@ def mean_ci(
     return Estimate(float(means.mean()), low, high, int(x.size), int(means.size))
 
 
-def sign_flip_p(d: Sequence[float], *, seed: int = 0, n: int = N_FLIPS) -> float:
+def sign_flip_p(d: Sequence[float] | np.ndarray, *, seed: int = 0, n: int = N_FLIPS) -> float:
     """Two-sided p-value of mean(d) = 0 when each maze's difference is as likely negated (paired permutation).
 
     Exact by enumeration for few non-zero differences, exact by the binomial when all have one size

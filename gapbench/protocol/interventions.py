@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -169,8 +169,8 @@ def apply(templates: Templates, overlay: Overlay, *, referee: bool = False) -> T
     clauses = dict(overlay.clauses)
     if referee:
         clauses["collab"] = "\n\n".join(c for c in (clauses.get("collab"), REFEREE_CLAUSE) if c)
-    texts = {k: _insert(getattr(templates, k), c) for k, c in clauses.items()}
-    options = {} if overlay.map_labels is None else {"map_labels": overlay.map_labels}
+    texts: dict[str, Any] = {k: _insert(getattr(templates, k), c) for k, c in clauses.items()}
+    options: dict[str, Any] = {} if overlay.map_labels is None else {"map_labels": overlay.map_labels}
     out = replace(templates, **texts, **options)
     if out != templates:
         check_texts(out, f"{overlay.where or 'referee'} (on templates {templates.version})")

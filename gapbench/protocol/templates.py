@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import yaml
 
@@ -139,7 +139,7 @@ def parse_templates(raw: bytes, *, where: str, version: str) -> Templates:
     return templates
 
 
-def configure(templates: Templates, **options: object) -> Templates:
+def configure(templates: Templates, **options: Any) -> Templates:
     """``templates`` with the options a study sets (None: keep the file's own)."""
     return replace(templates, **{k: v for k, v in options.items() if v is not None})
 

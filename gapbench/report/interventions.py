@@ -75,18 +75,20 @@ def rows(entries: list[Entry]) -> list[InterventionRow]:
         base = cells.get((model, "collab", NONE), [])
         solo_name = next((c for c in ("solo_distributed", "solo_full") if solo.get((model, c))), None)
         baseline = condition == "collab" and intervention == NONE
-        closed = {o: None for o in ("weighted", "success")}
+        closed: dict[str, Estimate | None] = {o: None for o in ("weighted", "success")}
         if base and solo_name and not baseline:
             for o in closed:
                 parts = [by_maze(es, o), by_maze(base, o), by_maze(solo[(model, solo_name)], o)]  # type: ignore[arg-type]
                 closed[o] = paired_ratio(parts, [1, -1, 0], [0, -1, 1])
         referee = [e for e in es if e.record.referee_agreement is not None]
+        summary = metrics(es)
+        assert summary is not None  # a group is never empty
         out.append(
             InterventionRow(
                 model,
                 condition,
                 intervention,
-                metrics(es),
+                summary,
                 solo_name,
                 None if baseline or not base else difference(es, base),
                 closed["weighted"],

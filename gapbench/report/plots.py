@@ -206,7 +206,7 @@ def efficiency(report: Report, out: Path) -> list[Path]:
     height = 0.8 / len(BUCKETS)
     colors = ("#c44e52", "#dd8452", "#ccb974", "#55a868")
     for i, ((name, _, _), color) in enumerate(zip(BUCKETS, colors)):
-        vals = [r.messages[i] if r.messages[i] is not None else math.nan for r in rows]
+        vals: list[float] = [math.nan if (v := r.messages[i]) is None else v for r in rows]
         ax.barh(y + (1.5 - i) * height, vals, height, color=color, label=name)
     ax.set_yticks(y, [f"{r.models}\n{r.condition}" for r in rows], fontsize=7)
     ax.set_xlabel("mean messages per dialogue")
@@ -222,10 +222,10 @@ def cache(report: Report, out: Path) -> list[Path]:
         return []
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for r in rows:
-        turns = [k for k, x in enumerate(r.by_turn, 1) if x is not None]
+        points = [(k, x) for k, x in enumerate(r.by_turn, 1) if x is not None]
         ax.plot(
-            turns,
-            [r.by_turn[k - 1] for k in turns],
+            [k for k, _ in points],
+            [x for _, x in points],
             marker="o",
             markersize=3,
             label=_short(f"{r.model} ({r.seat})", 40),
