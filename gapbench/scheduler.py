@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from gapbench.engines.base import ChatRequest, Completion, ContinuousEngine, Engine
+from gapbench.engines.base import ChatRequest, Completion, ContinuousEngine, Engine, cached_fraction
 
 
 class Job(Protocol):
@@ -52,12 +52,12 @@ class Throughput:
         return time.perf_counter() - self.started
 
     @property
-    def cache_fraction(self) -> float:
-        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+    def cached_fraction(self) -> float:
+        return cached_fraction(self.cached_tokens, self.prompt_tokens)
 
     def postfix(self) -> str:
         rate = self.completion_tokens / self.elapsed if self.elapsed > 0 else 0.0
-        return f"{rate:.0f} tok/s, {100 * self.cache_fraction:.0f}% prompt cached"
+        return f"{rate:.0f} tok/s, {100 * self.cached_fraction:.0f}% prompt cached"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -101,7 +101,7 @@ def main() -> None:
     print(f"model {spec.name}, dtype {args.dtype or spec.dtype}: {args.conversations} conversations x "
           f"{args.turns} turns x {args.tokens} tokens")
     print(f"reuse:     {t_reuse:7.1f} s  prompt {s_reuse.prompt_tokens} tokens, cached {s_reuse.cached_tokens}, "
-          f"prefilled {s_reuse.prefilled_tokens} (cache hit {s_reuse.cache_hit_fraction:.1%})")
+          f"prefilled {s_reuse.prefilled_tokens} (cache hit {s_reuse.cached_fraction:.1%})")
     print(f"recompute: {t_full:7.1f} s  prompt {s_full.prompt_tokens} tokens, prefilled {s_full.prefilled_tokens}")
     print(f"speed-up:  {t_full / t_reuse:.2f}x")
     print(f"greedy agreement before first divergence: {rate:.1%} of tokens; "

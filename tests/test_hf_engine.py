@@ -133,7 +133,7 @@ def test_ten_turn_dialogues_serve_most_prompt_tokens_from_cache(tiny_spec) -> No
     assert stats.cached_tokens == sum(c.cached_tokens for c in completions)
     assert stats.cached_tokens + stats.prefilled_tokens == stats.prompt_tokens
     assert all(c.completion_tokens == 16 for c in completions)
-    assert stats.cache_hit_fraction >= 0.8, stats
+    assert stats.cached_fraction >= 0.8, stats
 
 
 def test_prompt_over_max_model_len_fails_alone(tiny_spec) -> None:

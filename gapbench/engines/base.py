@@ -50,6 +50,11 @@ class Completion:
     retryable: bool = False  # the failure was the server's, not the request's (outage, timeout, 429/5xx)
 
 
+def cached_fraction(cached_tokens: int, prompt_tokens: int) -> float:
+    """The share of prompt tokens served from a cache (0 when there were none): the one cache-hit ratio."""
+    return cached_tokens / prompt_tokens if prompt_tokens else 0.0
+
+
 class EngineError(RuntimeError):
     """A failure that concerns the whole engine (bad spec, missing package, out of memory)."""
 

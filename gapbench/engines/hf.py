@@ -39,8 +39,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gapbench.engines.base import ChatMessage, ChatRequest, Completion, EngineError, FinishReason
-from gapbench.engines.rendering import ChatRenderer, common_prefix_len
+from gapbench.engines.base import (
+    ChatMessage,
+    ChatRequest,
+    Completion,
+    EngineError,
+    FinishReason,
+    cached_fraction,
+)
+from gapbench.engines.rendering import ChatRenderer, common_prefix_len, eos_token_ids
 
 if TYPE_CHECKING:
     import torch
@@ -68,8 +75,8 @@ class EngineStats:
     completion_tokens: int = 0
 
     @property
-    def cache_hit_fraction(self) -> float:
-        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+    def cached_fraction(self) -> float:
+        return cached_fraction(self.cached_tokens, self.prompt_tokens)
 
 
 @dataclass
@@ -127,13 +134,13 @@ class TransformersEngine:
             self.model.to(device or "cpu")
         self.model.eval()
         self.tokenizer = load_tokenizer(spec, path)
-        self.eos_ids = _model_eos_ids(self.model, self.tokenizer)
+        self.eos_ids = eos_token_ids(self.tokenizer, path)
         self.renderer = ChatRenderer(
             self.tokenizer,
             strip_reasoning=spec.reasoning.strip,
             reasoning_tags=spec.reasoning.tags,
             template_kwargs=spec.chat_template_kwargs,
-            eos_ids=sorted(self.eos_ids),
+            eos_ids=self.eos_ids,
         )
         pad = self.tokenizer.pad_token_id
         self.pad_id: int = pad if pad is not None else min(self.eos_ids, default=0)
@@ -410,12 +417,3 @@ def _generator(seed: int | None, device: Any) -> Any:
     gen = torch.Generator(device=device)
     gen.manual_seed(seed if seed is not None else secrets.randbits(63))
     return gen
-
-
-def _model_eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
-    """End-of-sequence ids: the generation config's (often several) and the tokenizer's."""
-    configured = getattr(model.generation_config, "eos_token_id", None)
-    ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
-    if tokenizer.eos_token_id is not None:
-        ids.add(tokenizer.eos_token_id)
-    return frozenset(ids)

@@ -15,10 +15,13 @@ this happened, so a study can report it.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gapbench.engines.base import ChatMessage, ChatRequest
@@ -75,10 +78,10 @@ class ChatRenderer:
         strip_reasoning: bool = False,
         reasoning_tags: tuple[str, str] = DEFAULT_REASONING_TAGS,
         template_kwargs: dict[str, Any] | None = None,
-        eos_ids: Sequence[int] = (),
+        eos_ids: Sequence[int] | None = None,
     ) -> None:
-        """``template_kwargs`` go to the chat template (e.g. ``enable_thinking``); ``eos_ids`` adds
-        end-of-sequence ids beyond the tokenizer's own (a model's generation config often has more)."""
+        """``template_kwargs`` go to the chat template (e.g. ``enable_thinking``); ``eos_ids`` are the
+        model's end-of-sequence ids (`eos_token_ids`; default: the tokenizer's own)."""
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError("the tokenizer has no chat template; give the model card a `chat_template`")
         self.tokenizer = tokenizer
@@ -86,7 +89,7 @@ class ChatRenderer:
         self.reasoning_tags = reasoning_tags
         self.template_kwargs = dict(template_kwargs or {})
         self.rewrites_history = False  # set once a template was seen rewriting earlier turns
-        self.eos_ids: frozenset[int] = _eos_ids(tokenizer) | frozenset(eos_ids)
+        self.eos_ids: frozenset[int] = eos_token_ids(tokenizer) if eos_ids is None else frozenset(eos_ids)
         self._conversations: dict[str, _History] = {}
 
     # ------------------------------------------------------------------------------ public API
@@ -208,6 +211,20 @@ class ChatRenderer:
         return history.ids + self._encode(tail + delta)
 
 
-def _eos_ids(tokenizer: PreTrainedTokenizerBase) -> frozenset[int]:
+def eos_token_ids(
+    tokenizer: PreTrainedTokenizerBase, model_dir: str | os.PathLike[str] | None = None
+) -> frozenset[int]:
+    """A model's end-of-sequence ids: the tokenizer's, and those of the generation config in
+    ``model_dir`` (often several; without one, the model config's), which engines stop on too."""
     ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+    configs = (
+        [Path(model_dir, name) for name in ("generation_config.json", "config.json")] if model_dir else []
+    )
+    for path in configs:
+        configured = (
+            json.loads(path.read_text(encoding="utf-8")).get("eos_token_id") if path.is_file() else None
+        )
+        if configured is not None:
+            ids.update(configured if isinstance(configured, list) else [configured])
+            break
     return frozenset(ids)

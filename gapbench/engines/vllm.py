@@ -35,8 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from gapbench.engines.base import ChatMessage, ChatRequest, Completion, EngineError
-from gapbench.engines.rendering import ChatRenderer
+from gapbench.engines.base import ChatMessage, ChatRequest, Completion, EngineError, cached_fraction
+from gapbench.engines.rendering import ChatRenderer, eos_token_ids
 
 if TYPE_CHECKING:
     from gapbench.registry import ModelSpec
@@ -67,8 +67,8 @@ class CacheStats:
     cached_tokens: int
 
     @property
-    def hit_rate(self) -> float:
-        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+    def cached_fraction(self) -> float:
+        return cached_fraction(self.cached_tokens, self.prompt_tokens)
 
 
 class VLLMEngine:
@@ -124,12 +124,13 @@ class VLLMEngine:
             model_dir = prepare(spec, cache_dir)
         except (OSError, ValueError) as e:
             raise EngineError(f"{self.name}: cannot prepare the weights: {e}") from e
+        tokenizer = load_tokenizer(spec, model_dir)
         self.renderer = ChatRenderer(
-            load_tokenizer(spec, model_dir),
+            tokenizer,
             strip_reasoning=spec.reasoning.strip,
             reasoning_tags=spec.reasoning.tags,
             template_kwargs=spec.chat_template_kwargs,
-            eos_ids=_generation_eos_ids(model_dir),
+            eos_ids=eos_token_ids(tokenizer, model_dir),
         )
         options: dict[str, Any] = {
             "model": str(model_dir),
@@ -254,11 +255,6 @@ class VLLMEngine:
 
     # ------------------------------------------------------------------------------- extras
     @property
-    def llm(self) -> Any:
-        """The underlying ``vllm.LLM`` (the benchmark sends it raw batches to compare against)."""
-        return self._llm
-
-    @property
     def cache_stats(self) -> CacheStats:
         return CacheStats(self._prompt_tokens, self._cached_tokens)
 
@@ -329,19 +325,6 @@ class VLLMEngine:
 
 class _RequestError(Exception):
     """A failure of one request, reported as its error completion."""
-
-
-def _generation_eos_ids(model_dir: os.PathLike[str]) -> list[int]:
-    """The generation config's end-of-sequence ids (often several), which vLLM stops on too."""
-    from transformers import GenerationConfig
-
-    try:
-        configured = GenerationConfig.from_pretrained(os.fspath(model_dir)).eos_token_id
-    except OSError:  # no generation_config.json: the tokenizer's EOS is all there is
-        return []
-    if configured is None:
-        return []
-    return list(configured) if isinstance(configured, list) else [configured]
 
 
 def _error(request: ChatRequest, message: str) -> Completion:
