@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gapbench import bench
-from gapbench.bench import Workload, run_engine
+from gapbench.bench import Workload, driver
+from gapbench.bench.runners import run_engine
 from gapbench.cli import main
 
 
@@ -27,7 +27,7 @@ def workload(tiny_model_dir: Path) -> Workload:
 
 
 def test_engines_do_equal_work_and_account_for_every_prompt_token(workload: Workload) -> None:
-    runs = {r.engine: r for key in ("a", "b", "b0") for r in run_engine(key, workload)}
+    runs = {key: run_engine(key, workload) for key in ("a", "b", "b0")}
     forced = workload.dialogues * workload.turns * workload.max_tokens
     for r in runs.values():
         assert r.error is None
@@ -46,8 +46,8 @@ def test_engines_do_equal_work_and_account_for_every_prompt_token(workload: Work
 def test_cli_writes_table_and_json_and_names_a_missing_vllm(
     workload: Workload, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: None)
-    monkeypatch.setattr(bench, "VLLM_VENV_PYTHON", tmp_path / "no-venv" / "python")
+    monkeypatch.setattr(driver.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(driver, "VLLM_VENV_PYTHON", tmp_path / "no-venv" / "python")
     out = tmp_path / "bench.json"
     argv = [
         "bench",
