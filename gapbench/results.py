@@ -13,15 +13,15 @@ import math
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict
 
 from gapbench.grading.record import GradeRecord
 from gapbench.rundir import MERGED_FILE, RESULTS_DIR, check_same_config
 from gapbench.transcript import Transcript
+from gapbench.validation import read_record
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,10 @@ RECORD_FORMAT = (
 
 @dataclass(frozen=True)
 class DialogueRecord:
+    """One dialogue as stored: one JSON line of a shard, read by `from_dict` (unknown fields refused)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     dialogue_id: str
     run_hash: str  # hash of the config's result-relevant settings
     prompt_version: str
@@ -92,12 +96,7 @@ class DialogueRecord:
     @classmethod
     def from_dict(cls, data: Any) -> DialogueRecord:
         """A record from its JSON form, every field type-checked; ValueError names the bad field."""
-        try:
-            record = _adapter().validate_python(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(map(str, err["loc"])) or "(the line)"
-            raise ValueError(f"{where}: {err['msg'].lower()}") from None
+        record = read_record(cls, data, top="(the line)")
         if record.format_version > RECORD_FORMAT:
             raise ValueError(
                 f"format_version {record.format_version} is newer than this gapbench reads ({RECORD_FORMAT}); upgrade gapbench"
@@ -117,11 +116,6 @@ class DialogueRecord:
             if not math.isfinite(g.weighted):
                 raise ValueError(f"grades.{method}.weighted: {g.weighted} is not a finite number")
         return record
-
-
-@cache
-def _adapter() -> TypeAdapter:
-    return TypeAdapter(DialogueRecord)
 
 
 def shard_name(index: int, count: int) -> str:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gapbench.redact import redact
+from gapbench.validation import describe
 
 if TYPE_CHECKING:
     from gapbench.experiment import ExperimentConfig
@@ -119,10 +120,9 @@ def read_info(run_dir: Path) -> RunInfo | None:
     try:
         return RunInfo.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, ValidationError) as exc:
-        first = exc.errors()[0] if isinstance(exc, ValidationError) else {"loc": (), "msg": str(exc)}
-        where = ".".join(map(str, first["loc"])) or "(top level)"
+        problem = describe(exc) if isinstance(exc, ValidationError) else f"(top level): {exc}"
         raise RunDirError(
-            f"{path} is not a gapbench run.json ({where}: {first['msg']}); restore it from a backup, or move the directory aside"
+            f"{path} is not a gapbench run.json ({problem}); restore it from a backup, or move the directory aside"
         ) from None
 
 

@@ -23,13 +23,17 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
+from pydantic import ConfigDict
+
 from gapbench import rundir
 from gapbench.experiment import DialogueSpec, ExperimentConfig, load_config, plan
 from gapbench.results import MERGED_FILE, RESULTS_DIR, iter_records, shard_files, shard_name
 from gapbench.runner import load_mazes, select_shard
+from gapbench.validation import read_record
 
 SLURM_DIR = "slurm"
 STATE_FILE = "slurm.json"
+STATE_FORMAT = 1  # slurm.json files before format_version read as 1
 SIGNAL_SECONDS = 90  # USR1 this long before the time limit: time to save, requeue and exit
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _QUEUED = {
@@ -78,6 +82,8 @@ class Resources:
 
 @dataclass
 class Submission:
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     array_job: str
     indices: list[int]
     merge_job: str | None
@@ -88,12 +94,15 @@ class Submission:
 class SlurmState:
     """RUN_DIR/slurm/slurm.json: what was submitted, so status and resume need only the run dir."""
 
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     config: str  # absolute path of the config the tasks run
     results_hash: str
     shards: int
     gapbench: str
     array_parallelism: int | None
     submissions: list[Submission] = field(default_factory=list)
+    format_version: int = 1  # files without it are format 1; writers write STATE_FORMAT
 
     @classmethod
     def load(cls, run_dir: Path) -> SlurmState:
@@ -102,9 +111,17 @@ class SlurmState:
             raise FileNotFoundError(
                 f"{run_dir} has no SLURM submission ({path} is missing); submit with `gapbench slurm submit CONFIG --shards N`"
             )
-        data = json.loads(path.read_text())
-        data["submissions"] = [Submission(**s) for s in data["submissions"]]
-        return cls(**data)
+        try:
+            state = read_record(cls, json.loads(path.read_text()))
+        except ValueError as exc:
+            raise ValueError(
+                f"{path} is not a gapbench SLURM state ({exc}); restore it, or submit again"
+            ) from None
+        if state.format_version > STATE_FORMAT:
+            raise ValueError(
+                f"{path}: format_version {state.format_version} is newer than this gapbench reads ({STATE_FORMAT}); upgrade gapbench"
+            )
+        return state
 
     def save(self, run_dir: Path) -> None:
         path = run_dir / SLURM_DIR / STATE_FILE

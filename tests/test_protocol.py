@@ -127,8 +127,12 @@ def test_transcript_json_round_trip_and_errors():
         ("[]", "JSON object"),
         ('{"maze_id": "x"}', "missing field"),
         (
+            '{"maze_id":"x","condition":"collab","agents":[],"end":"acti","prompt_version":"v1","messages":[],"mood":1}',
+            "mood: unknown field, perhaps written by a newer gapbench",
+        ),
+        (
             '{"maze_id":"x","condition":"collab","agents":[],"end":"acti","prompt_version":"v1","messages":[{"speaker":"bob","text":""}]}',
-            "messages\\[0\\].speaker",
+            "messages\\.0\\.speaker",
         ),
     ]:
         with pytest.raises(ValueError, match=fragment):

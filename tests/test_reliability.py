@@ -573,6 +573,11 @@ def _one_record(tmp_path: Path) -> tuple[Path, dict]:
             "transcript.messages.0.completion_tokens",
         ),
         (lambda r: {**r, "format_version": 99}, "newer than this gapbench reads"),
+        (lambda r: {**r, "colour": "red"}, "colour: unknown field, perhaps written by a newer gapbench"),
+        (
+            lambda r: {**r, "grades": {"rule": {**r["grades"]["rule"], "mood": 1}}},
+            "grades.rule.mood: unknown field",
+        ),
     ],
 )
 def test_bad_records_give_one_line_naming_file_line_and_field(tmp_path, capsys, change, message):

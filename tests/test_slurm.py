@@ -245,3 +245,25 @@ def test_rejected_option_shows_slurms_message(slurm_cluster: Path, tmp_path: Pat
     assert not (
         tmp_path / "run" / "slurm" / slurm.STATE_FILE
     ).exists()  # nothing recorded: fix and submit again
+
+
+def test_state_file_reads_old_files_and_refuses_unknown_fields(tmp_path: Path) -> None:
+    state_file = tmp_path / slurm.SLURM_DIR / slurm.STATE_FILE
+    state_file.parent.mkdir(parents=True)
+    old = {  # slurm.json as gapbench wrote it before format_version
+        "config": str(tmp_path / "study.yaml"),
+        "results_hash": "abc",
+        "shards": 2,
+        "gapbench": "gapbench",
+        "array_parallelism": None,
+        "submissions": [{"array_job": "7", "indices": [0, 1], "merge_job": "8", "submitted": "now"}],
+    }
+    state_file.write_text(json.dumps(old))
+    state = slurm.SlurmState.load(tmp_path)
+    assert state.format_version == 1 and state.submissions[0].merge_job == "8"
+    state.save(tmp_path)
+    assert slurm.SlurmState.load(tmp_path) == state
+    old["submissions"][0]["node"] = "n1"
+    state_file.write_text(json.dumps(old))
+    with pytest.raises(ValueError, match=r"submissions\.0\.node: unknown field.*upgrade gapbench"):
+        slurm.SlurmState.load(tmp_path)

@@ -20,8 +20,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gapbench.grading.record import GradeRecord
+from gapbench.grading.validate import WalkEnd
 from gapbench.maze import MOVES, Cell, Maze, MazeError, parse_maze
 from gapbench.transcript import Message, Transcript
+from gapbench.validation import describe
 
 Rule = Literal["favourable", "consistent"]
 CRITIC = "Review your solution and give your final answer."
@@ -34,7 +36,7 @@ class _Strict(BaseModel):
 class GoldOutcome(_Strict):
     success: bool
     weighted: float
-    end: Literal["goal", "wall", "off_grid", "not_adjacent", "route_ended", "no_route"]
+    end: WalkEnd
     final: list[int]
 
 
@@ -112,9 +114,7 @@ def load_corpus(path: Path | str) -> list[Case]:
                 case = Case.model_validate(item)
                 case.full_maze()
             except ValidationError as exc:
-                err = exc.errors()[0]
-                where = ".".join(str(x) for x in err["loc"])
-                raise ValueError(f"{file}: case {label}: field {where}: {err['msg']}") from None
+                raise ValueError(f"{file}: case {label}: field {describe(exc)}") from None
             except MazeError as exc:
                 raise ValueError(f"{file}: case {label}: field maze: {exc}") from None
             if case.id in seen:

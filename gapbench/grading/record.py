@@ -8,14 +8,17 @@ grade: extraction, scheme choice and walk. A failure inside grading becomes that
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from pydantic import ConfigDict
 
 from gapbench.grading.extract import Extraction, extract_rule
 from gapbench.grading.llm import declared_scheme
-from gapbench.grading.validate import Grade, Outcome, Reading, grade_extraction, no_route
+from gapbench.grading.validate import Grade, Outcome, Reading, WalkEnd, grade_extraction, no_route
 from gapbench.maze import Maze
 from gapbench.transcript import Transcript
+from gapbench.validation import read_record
 
 
 def _outcome_fields(o: Outcome) -> dict[str, Any]:
@@ -34,6 +37,8 @@ class GradeRecord:
     """One extraction of the route and its grade on the full maze (the favourable reading), with
     the consistent reading beside it."""
 
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     method: str  # rule | llm
     steps: list[list[str]]  # the route as written: [direction] or [symbol, symbol (, order, origin)]
     success: bool
@@ -42,7 +47,7 @@ class GradeRecord:
     moves: int
     optimal_moves: int
     optimal: bool | None
-    end: str  # goal | wall | off_grid | not_adjacent | route_ended | no_route
+    end: WalkEnd
     scheme: dict[str, Any] | None  # the winning interpretation (origin, corner, order)
     symbols: str | None  # how the route was written
     error: str | None = None  # extraction problem (e.g. the grader's output was not valid JSON)
@@ -86,8 +91,8 @@ class GradeRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GradeRecord:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """A grade as stored (records before versioning included); ValueError names the bad field."""
+        return read_record(cls, data)
 
 
 def grade_transcript(

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from gapbench.engines.base import ChatMessage
 from gapbench.maze import Maze, View
 from gapbench.protocol.templates import DEFAULT_TEMPLATES, Layout, Templates, configure, load_templates
-from gapbench.transcript import AGENTS, Condition, EndReason, Message, Speaker, Transcript
+from gapbench.transcript import AGENTS, Condition, DialogueEnd, Message, Speaker, Transcript
 
 __all__ = [
     "CONDITIONS",
@@ -135,7 +135,7 @@ class Dialogue:
     messages: list[Message]
     relay: tuple[int, tuple[str, ...]] | None = None
     layouts: dict[str, Layout] = field(default_factory=dict)  # per model, where not the templates' own
-    end: EndReason = "in_progress"
+    end: DialogueEnd = "in_progress"
     error: str | None = None
     meta: dict = field(default_factory=dict)
     environment: Environment | None = None  # the referee, in the referee condition
