@@ -118,12 +118,17 @@ def read_info(run_dir: Path) -> RunInfo | None:
     if not path.is_file():
         return None
     try:
-        return RunInfo.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        info = RunInfo.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, ValidationError) as exc:
         problem = describe(exc) if isinstance(exc, ValidationError) else f"(top level): {exc}"
         raise RunDirError(
             f"{path} is not a gapbench run.json ({problem}); restore it from a backup, or move the directory aside"
         ) from None
+    if info.format_version > RUN_FORMAT:
+        raise RunDirError(
+            f"{path}: format_version {info.format_version} is newer than this gapbench reads ({RUN_FORMAT}); upgrade gapbench"
+        )
+    return info
 
 
 def write_info(run_dir: Path, info: RunInfo) -> None:

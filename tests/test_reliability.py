@@ -611,6 +611,9 @@ def test_bad_run_json_and_mazeset_give_one_line(tmp_path, capsys):
         ):
             assert main(command) == 2
             assert f"{info} is not a gapbench run.json" in one_line_error(capsys, 2)
+    info.write_text(json.dumps({**json.loads(good), "format_version": 99}))
+    assert main(["merge", str(tmp_path / "run")]) == 2
+    assert "newer than this gapbench reads" in one_line_error(capsys, 2)
     sets = tmp_path / "mazes"
     assert main(["mazes", "generate", "--count", "1", "--out", str(sets)]) == 0
     (sets / "mazeset.json").write_text("[]")
