@@ -25,10 +25,17 @@ from gapbench.validation import read_record
 
 log = logging.getLogger(__name__)
 
+# A record's condition: the config's conditions with `relay` split into its two arms (the protocol
+# plays both arms and the referee as `collab`: a record's transcript.condition).
 CONDITIONS = ("solo_full", "solo_distributed", "collab", "referee", "relay_primer", "relay_recovery")
 RECORD_FORMAT = (
     3  # 3: intervention and the referee condition; 2: format_version; 1: records before it (read as such)
 )
+
+
+def pair_name(models: Iterable[str]) -> str:
+    """The one name of a seating, first speaker first: ``a+b``."""
+    return "+".join(models)
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,7 @@ class DialogueRecord:
 
     @property
     def pair(self) -> str:
-        return "+".join(self.models)
+        return pair_name(self.models)
 
     def tokens(self) -> dict[str, int]:
         msgs = self.transcript.agent_messages

@@ -327,10 +327,10 @@ def test_gaps_and_cis_match_known_values(synthetic: tuple[Path, Path, Path]) -> 
     )
 
     eff = {(r.models, r.condition): r for r in report.efficiency}
-    tt = eff[(f"{TEACHER} + {TEACHER}", "collab")]
+    tt = eff[(f"{TEACHER}+{TEACHER}", "collab")]
     assert (tt.n, tt.messages, tt.median_tokens, tt.tokens) == (20, 4.0, 25.0, 100.0)
     bucket = next(
-        r for r in report.buckets if (r.models, r.condition) == (f"{TEACHER} + {TEACHER}", "collab")
+        r for r in report.buckets if (r.models, r.condition) == (f"{TEACHER}+{TEACHER}", "collab")
     )
     assert bucket.counts == [0, 0, 10, 10] and bucket.messages == [None, None, 4.0, 4.0]
     cache = {(r.model, r.seat): r for r in report.cache}

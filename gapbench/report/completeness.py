@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from gapbench.protocol.interventions import overlay_name
 from gapbench.report.load import Entry, Loaded
 from gapbench.report.sections import Section, Table
+from gapbench.results import pair_name
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def cells(loaded: Loaded) -> list[Cell]:
             condition = s.condition + (
                 "" if s.intervention == "none" else f" + {overlay_name(s.intervention)}"
             )
-            key = (condition, " + ".join(labels[run].get(k, k) for k in s.seats), s.relay_k)
+            key = (condition, pair_name(labels[run].get(k, k) for k in s.seats), s.relay_k)
             planned[key] += 1
             if s.id in records:
                 done[key] += 1

@@ -13,7 +13,7 @@ from pathlib import Path
 from gapbench import rundir
 from gapbench.experiment import DialogueSpec
 from gapbench.mazeset import MazeItem
-from gapbench.results import DialogueRecord, read_results
+from gapbench.results import DialogueRecord, pair_name, read_results
 
 RelationTriple = tuple[str, str, str]  # (source model, derived model, kind: distilled | fine-tuned)
 
@@ -29,7 +29,7 @@ class Entry:
 
     @property
     def pair(self) -> str:
-        return " + ".join(self.models)
+        return pair_name(self.models)
 
 
 @dataclass(frozen=True)
