@@ -329,14 +329,12 @@ def test_gaps_and_cis_match_known_values(synthetic: tuple[Path, Path, Path]) -> 
     eff = {(r.models, r.condition): r for r in report.efficiency}
     tt = eff[(f"{TEACHER}+{TEACHER}", "collab")]
     assert (tt.n, tt.messages, tt.median_tokens, tt.tokens) == (20, 4.0, 25.0, 100.0)
-    bucket = next(
-        r for r in report.buckets if (r.models, r.condition) == (f"{TEACHER}+{TEACHER}", "collab")
-    )
+    bucket = next(r for r in report.buckets if (r.models, r.condition) == (f"{TEACHER}+{TEACHER}", "collab"))
     assert bucket.counts == [0, 0, 10, 10] and bucket.messages == [None, None, 4.0, 4.0]
     cache = {(r.model, r.seat): r for r in report.cache}
     first, second, solo = cache[(TEACHER, "agent_1")], cache[(STUDENT, "agent_2")], cache[(STUDENT, "solo")]
-    assert first.by_turn == [0.0, 0.75] and first.reuse == pytest.approx(150 / 300)
-    assert second.by_turn == [0.0, 0.5] and second.reuse == pytest.approx(100 / 300)
+    assert first.by_turn == [0.0, 0.75] and first.cached_fraction == pytest.approx(150 / 300)
+    assert second.by_turn == [0.0, 0.5] and second.cached_fraction == pytest.approx(100 / 300)
     assert solo.by_turn == [0.0, 0.0, 0.75, 0.5] and solo.messages == 40 * 4
     assert {r.condition for r in report.schemes} >= {"collab", "solo_full"}
     assert not {"homogeneous", "heterogeneous", "relay", "relations", "agreement", "efficiency"} & set(

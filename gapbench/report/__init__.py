@@ -1,7 +1,8 @@
 """`gapbench report`: aggregate runs into report.md, report.json, PNG plots and a self-contained report.html.
 
 Loading (load.py) is the only I/O before the outputs; tables.py turns labelled dialogues into typed
-tables; sections.py lays them out once for both Markdown and HTML.
+tables (from measures.py, with usage.py for tokens, cache and notation, references.py for the paper
+and people); sections.py lays them out once for both Markdown and HTML.
 """
 
 from __future__ import annotations

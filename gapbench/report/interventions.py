@@ -17,7 +17,7 @@ from gapbench.grading.acts import read_message
 from gapbench.grading.text import message_text
 from gapbench.protocol.interventions import NONE, parse_tag
 from gapbench.report.load import Entry
-from gapbench.report.tables import (
+from gapbench.report.measures import (
     SOLO,
     Contrast,
     Metrics,

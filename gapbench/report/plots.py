@@ -12,7 +12,9 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 
-from gapbench.report.tables import BUCKETS, Metrics, Report
+from gapbench.report.measures import Metrics
+from gapbench.report.tables import Report
+from gapbench.report.usage import BUCKETS
 from gapbench.stats import Difference, Estimate
 
 COLORS = {"solo_full": "#4c72b0", "solo_distributed": "#55a868", "collab": "#c44e52", "paper": "#b0b0b0"}

@@ -6,7 +6,9 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from gapbench.report.tables import BUCKETS, Contrast, Metrics, Report
+from gapbench.report.measures import Contrast, Metrics
+from gapbench.report.tables import Report
+from gapbench.report.usage import BUCKETS
 from gapbench.stats import ALPHA, Difference, Estimate
 
 
@@ -504,7 +506,7 @@ def sections(report: Report, plots: dict[str, list[str]]) -> list[Section]:
                             r.model,
                             r.seat,
                             str(r.messages),
-                            f"{r.reuse:.0%}",
+                            f"{r.cached_fraction:.0%}",
                             *[_share(x) for x in r.by_turn[:CACHE_TURNS]],
                             *[""] * max(0, CACHE_TURNS - len(r.by_turn)),
                         ]

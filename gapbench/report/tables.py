@@ -7,44 +7,29 @@ sides finished, with a p-value, Holm-adjusted across the report (gapbench.stats,
 from __future__ import annotations
 
 import dataclasses
-import statistics
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from gapbench.grading.agreement import rule_vs_llm
 from gapbench.play import is_human
 from gapbench.report.load import Entry, RelationTriple, RunSource
-from gapbench.stats import METHOD, Difference, Estimate, holm, mean_ci, paired_contrast
+from gapbench.report.measures import SOLO, Contrast, Metrics, difference, group, metrics, paired
+from gapbench.report.references import HumanAIRow, PublishedHomogeneous, human_ai, published_homogeneous
+from gapbench.report.usage import (
+    AgreementRow,
+    BucketRow,
+    CacheRow,
+    EfficiencyRow,
+    SchemeRow,
+    agreement,
+    cache,
+    efficiency,
+    schemes,
+)
+from gapbench.stats import METHOD, Difference, holm
 
 if TYPE_CHECKING:
     from gapbench.report.interventions import InterventionRow
-
-SOLO = ("solo_full", "solo_distributed")
-BUCKETS: tuple[tuple[str, float, float], ...] = (
-    ("fail (<0.25)", float("-inf"), 0.25),
-    ("partial fail (0.25-0.5)", 0.25, 0.5),
-    ("partial success (0.5-0.75)", 0.5, 0.75),
-    ("success (0.75-1)", 0.75, float("inf")),
-)
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """Weighted outcome and binary success (or differences of them)."""
-
-    weighted: Estimate
-    success: Estimate
-    errors: int = 0  # dialogues in n that ended in an engine error (they score 0)
-
-
-@dataclass(frozen=True)
-class Contrast:
-    """A paired difference (gapbench.stats.Difference) of both outcomes."""
-
-    weighted: Difference
-    success: Difference
 
 
 @dataclass(frozen=True)
@@ -120,74 +105,6 @@ class Relation:
 
 
 @dataclass(frozen=True)
-class EfficiencyRow:
-    models: str
-    condition: str
-    n: int
-    messages: float  # mean agent messages per dialogue
-    median_tokens: float | None  # median completion tokens per agent message; None when not recorded
-    tokens: float | None  # median tokens per message x mean messages
-
-
-@dataclass(frozen=True)
-class BucketRow:
-    models: str
-    condition: str
-    counts: list[int]  # dialogues per outcome bucket (BUCKETS)
-    messages: list[float | None]  # mean agent messages per bucket
-
-
-@dataclass(frozen=True)
-class CacheRow:
-    """Prompt-cache reuse of one model in one seat: where a chat template breaks reuse, the share drops."""
-
-    model: str
-    seat: str  # agent_1 | agent_2 | solo
-    messages: int  # agent messages with a prompt token count
-    reuse: float  # cached / prompt tokens over those messages
-    by_turn: list[float | None]  # the same for the seat's 1st, 2nd, ... message
-
-
-@dataclass(frozen=True)
-class AgreementRow:
-    condition: str
-    agreement: Estimate  # share of dialogues where LLM and rule extraction grade alike
-    kappa: float | None = None  # Cohen's kappa on success (rule vs LLM grader)
-    icc: float | None = None  # ICC(2,1) on the weighted outcome
-
-
-@dataclass(frozen=True)
-class SchemeRow:
-    models: str
-    condition: str
-    n: int
-    symbols: dict[str, int]  # how routes were written (directions, number_number, ...)
-    schemes: dict[str, int]  # winning interpretation of coordinate routes
-
-
-@dataclass(frozen=True)
-class HumanAIRow:
-    """A model playing with people (`gapbench play`), beside two copies of it on the same mazes."""
-
-    model: str
-    person_first: Metrics | None  # the person speaks first, the model second
-    model_first: Metrics | None
-    ai_ai: Metrics | None  # two copies of the model (homogeneous collaboration), from any run of the report
-    participants: int
-    gave_up: int  # games the person gave up
-    versus_ai: Contrast | None = None  # human-AI (both orders) minus AI-AI, paired by maze
-    ordering: Contrast | None = None  # person first minus model first
-
-
-@dataclass(frozen=True)
-class PublishedHomogeneous:
-    model: str
-    weighted: float
-    success: float | None
-    ours: Metrics | None  # None for the paper's models
-
-
-@dataclass(frozen=True)
 class Report:
     runs: list[RunSource]
     homogeneous: list[HomogeneousRow]
@@ -209,57 +126,6 @@ class Report:
     notes: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
     method: str = METHOD  # the statistics, in one line
     human_ai: list[HumanAIRow] = field(default_factory=list)  # empty unless people played (gapbench play)
-
-
-# ------------------------------------------------------------------------------------- helpers
-def weighted(entries: Iterable[Entry]) -> list[float]:
-    return [e.record.grade.weighted for e in entries]
-
-
-def success(entries: Iterable[Entry]) -> list[float]:
-    return [float(e.record.grade.success) for e in entries]
-
-
-def metrics(entries: list[Entry]) -> Metrics | None:
-    """Means over mazes (each maze's dialogues averaged first), CIs resampling mazes."""
-    if not entries:
-        return None
-    mazes = [e.record.maze_id for e in entries]
-    errors = sum(e.record.transcript.end == "error" for e in entries)
-    return Metrics(
-        mean_ci(weighted(entries), clusters=mazes), mean_ci(success(entries), clusters=mazes), errors
-    )
-
-
-Outcome = Literal["weighted", "success"]
-
-
-def by_maze(entries: Iterable[Entry], outcome: Outcome) -> dict[str, list[float]]:
-    """Maze id -> the outcomes of that maze's dialogues."""
-    out: dict[str, list[float]] = defaultdict(list)
-    for e in entries:
-        out[e.record.maze_id].append(float(getattr(e.record.grade, outcome)))
-    return out
-
-
-def paired(
-    cells: list[list[Entry]], weights: list[float], outcome: Outcome = "weighted"
-) -> Difference | None:
-    """A contrast of cells on the mazes all of them finished (see gapbench.stats.paired_contrast)."""
-    return paired_contrast([by_maze(c, outcome) for c in cells], weights, binary=outcome == "success")
-
-
-def difference(a: list[Entry], b: list[Entry]) -> Contrast | None:
-    """a minus b on both outcomes, paired by maze; None when they share no maze."""
-    w, s = paired([a, b], [1, -1]), paired([a, b], [1, -1], "success")
-    return Contrast(w, s) if w and s else None
-
-
-def group(entries: Iterable[Entry], key: Callable[[Entry], Any]) -> dict[Any, list[Entry]]:
-    out: dict[Any, list[Entry]] = defaultdict(list)
-    for e in entries:
-        out[key(e)].append(e)
-    return out
 
 
 def _order(names: Iterable[str]) -> list[str]:
@@ -380,149 +246,6 @@ def relations(entries: list[Entry], links: list[RelationTriple]) -> list[Relatio
         )
         rows.append(Relation(source, derived, kind, solo, drop_solo, drop_collab, collapse, None))
     return rows
-
-
-def _label(e: Entry) -> str:
-    return e.pair + (f" K={e.record.relay_k}" if e.record.relay_k else "")
-
-
-def efficiency(entries: list[Entry]) -> tuple[list[EfficiencyRow], list[BucketRow]]:
-    """Tokens spent (median tokens per message x messages) and message counts by outcome bucket."""
-    rows, buckets = [], []
-    for (label, condition), es in sorted(group(entries, lambda e: (_label(e), e.record.condition)).items()):
-        counts = [len(e.record.transcript.agent_messages) for e in es]
-        tokens = [
-            m.completion_tokens for e in es for m in e.record.transcript.agent_messages if m.completion_tokens
-        ]
-        mean_messages = sum(counts) / len(counts)
-        median = float(statistics.median(tokens)) if tokens else None
-        rows.append(
-            EfficiencyRow(
-                label,
-                condition,
-                len(es),
-                mean_messages,
-                median,
-                median * mean_messages if median is not None else None,
-            )
-        )
-        per_bucket = [
-            [n for e, n in zip(es, counts) if lo <= e.record.grade.weighted < hi] for _, lo, hi in BUCKETS
-        ]
-        buckets.append(
-            BucketRow(
-                label,
-                condition,
-                [len(b) for b in per_bucket],
-                [sum(b) / len(b) if b else None for b in per_bucket],
-            )
-        )
-    return rows, buckets
-
-
-def cache(entries: list[Entry]) -> list[CacheRow]:
-    """Cached share of prompt tokens per model and seat, overall and by the seat's k-th message."""
-    tally: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(
-        lambda: defaultdict(lambda: [0, 0, 0])
-    )  # turn -> [cached, prompt, messages]
-    for e in entries:
-        r = e.record
-        labels = dict(zip(r.models, e.models)) | dict(zip(r.relay_after or (), e.after or ()))
-        turns: Counter[str] = Counter()
-        for m in r.transcript.agent_messages:
-            seat = "solo" if r.condition in SOLO else m.speaker
-            turns[seat] += 1
-            if m.prompt_tokens:
-                t = tally[(labels.get(m.model or "", m.model or "?"), seat)][turns[seat]]
-                t[0] += m.cached_tokens or 0
-                t[1] += m.prompt_tokens
-                t[2] += 1
-    rows = []
-    for (model, seat), by_turn in sorted(tally.items()):
-        cached, prompt, messages = (sum(t[i] for t in by_turn.values()) for i in (0, 1, 2))
-        shares = [by_turn[k][0] / by_turn[k][1] if k in by_turn else None for k in range(1, max(by_turn) + 1)]
-        rows.append(CacheRow(model, seat, messages, cached / prompt, shares))
-    return rows
-
-
-def agreement(entries: list[Entry]) -> list[AgreementRow]:
-    """How often the LLM grader's extraction grades like the rule-based one, per condition and overall."""
-    graded = [e for e in entries if e.record.grader_agreement is not None]
-
-    def row(condition: str, es: list[Entry]) -> AgreementRow:
-        share = mean_ci(
-            [float(bool(e.record.grader_agreement)) for e in es], clusters=[e.record.maze_id for e in es]
-        )
-        a = rule_vs_llm(e.record.grades for e in es)
-        return AgreementRow(condition, share, a.kappa_success, a.icc_weighted)
-
-    rows = [row(c, es) for c, es in sorted(group(graded, lambda e: e.record.condition).items())]
-    if len(rows) > 1:
-        rows.append(row("all", graded))
-    return rows
-
-
-def human_ai(people: list[Entry], ai: list[Entry]) -> list[HumanAIRow]:
-    """Per model that played with people: each seat order, and two copies of the model on the same mazes."""
-
-    def model(e: Entry) -> str:
-        return next(m for m in e.models if not is_human(m))
-
-    copies = group(
-        (e for e in ai if e.record.condition == "collab" and len(set(e.models)) == 1), lambda e: e.models[0]
-    )
-    rows = []
-    for name, es in sorted(group(people, model).items()):
-        first = [e for e in es if is_human(e.models[0])]
-        second = [e for e in es if not is_human(e.models[0])]
-        base = copies.get(name, [])
-        rows.append(
-            HumanAIRow(
-                name,
-                metrics(first),
-                metrics(second),
-                metrics(base),
-                participants=len({m for e in es for m in e.models if is_human(m)}),
-                gave_up=sum(e.record.transcript.end == "gave_up" for e in es),
-                versus_ai=difference(es, base) if base else None,
-                ordering=difference(first, second) if first and second else None,
-            )
-        )
-    return rows
-
-
-def describe_scheme(scheme: dict[str, Any] | None) -> str:
-    if not scheme:
-        return "directions"
-    return f"{scheme.get('origin', 0)}-based {scheme.get('order', 'row_col')} from {scheme.get('corner', 'top_left')}"
-
-
-def schemes(entries: list[Entry]) -> list[SchemeRow]:
-    """How agents wrote their route and which interpretation of coordinates won."""
-    rows = []
-    for (label, condition), es in sorted(group(entries, lambda e: (_label(e), e.record.condition)).items()):
-        symbols = Counter(e.record.grade.symbols or "no route" for e in es)
-        coords = Counter(describe_scheme(e.record.grade.scheme) for e in es if e.record.grade.scheme)
-        rows.append(
-            SchemeRow(label, condition, len(es), dict(symbols.most_common()), dict(coords.most_common()))
-        )
-    return rows
-
-
-def published_homogeneous(
-    published: dict[str, Any], rows: list[HomogeneousRow]
-) -> list[PublishedHomogeneous]:
-    """The paper's homogeneous pairs and ours on one scale, best first."""
-    out = [
-        PublishedHomogeneous(p["model"], float(p["weighted"]), p.get("success"), None)
-        for p in published.get("homogeneous", [])
-    ]
-    out += [
-        PublishedHomogeneous(r.model, r.collab.weighted.mean, r.collab.success.mean, r.collab)
-        for r in rows
-        if r.collab
-    ]
-    return sorted(out, key=lambda p: -p.weighted)
 
 
 def _map_differences(obj: Any, fn: Callable[[Difference], Difference]) -> Any:

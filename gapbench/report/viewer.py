@@ -8,7 +8,8 @@ from typing import Any
 from gapbench.grading import ALL_SCHEMES, Scheme, Step, interpret
 from gapbench.mazeset import MazeItem
 from gapbench.report.load import Entry
-from gapbench.report.tables import describe_scheme, group
+from gapbench.report.measures import group
+from gapbench.report.usage import describe_scheme
 
 
 @dataclass(frozen=True)
