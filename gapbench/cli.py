@@ -516,7 +516,7 @@ def _cmd_slurm_resume(args: argparse.Namespace) -> None:
 
 
 def _cmd_merge(args: argparse.Namespace) -> None:
-    from gapbench.results import merge, shard_files
+    from gapbench.results import merge, shard_counts
     from gapbench.runner import select_shard
     from gapbench.slurm import run_plan
 
@@ -531,7 +531,7 @@ def _cmd_merge(args: argparse.Namespace) -> None:
     if report.path is not None:
         print(f"wrote {report.records} dialogues to {report.path}")
         return
-    counts = sorted({int(p.stem.rsplit("-", 1)[1]) for p in shard_files(run_dir)}) or [1]
+    counts = shard_counts(run_dir) or [1]
     missing = set(report.missing)
     print(
         f"gapbench merge: {len(missing)} of {len(specs)} dialogues have no record yet; nothing written",

@@ -129,6 +129,11 @@ def shard_name(index: int, count: int) -> str:
     return f"shard-{index:04d}-of-{count:04d}.jsonl"
 
 
+def shard_counts(run_dir: Path) -> list[int]:
+    """The N of every shard file of a run (shards never move between N), sorted."""
+    return sorted({int(p.stem.rsplit("-of-", 1)[1]) for p in shard_files(run_dir)})
+
+
 class ResultsWriter:
     """Appends records to one shard file; every record is flushed and fsynced before it counts."""
 

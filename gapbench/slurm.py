@@ -27,7 +27,7 @@ from pydantic import ConfigDict
 
 from gapbench import rundir
 from gapbench.experiment import DialogueSpec, ExperimentConfig, load_config, plan
-from gapbench.results import MERGED_FILE, RESULTS_DIR, iter_records, shard_files, shard_name
+from gapbench.results import MERGED_FILE, RESULTS_DIR, iter_records, shard_counts, shard_name
 from gapbench.runner import load_mazes, select_shard
 from gapbench.validation import read_record
 
@@ -329,7 +329,7 @@ def _check_run_dir(run_dir: Path, config_path: Path, results_hash: str, shards: 
             f"{run_dir} was already submitted; see `gapbench slurm status {run_dir}` and resubmit unfinished shards with `gapbench slurm resume {run_dir}`"
         )
     rundir.open_run(run_dir, results_hash, config_path, new_run=False, dry_run=False)
-    counts = sorted({int(p.stem.rsplit("-", 1)[1]) for p in shard_files(run_dir)})
+    counts = shard_counts(run_dir)
     if counts and counts != [shards]:
         raise ValueError(
             f"{run_dir} already has shards of N={', '.join(map(str, counts))}: submit with --shards {counts[0]} to continue them (shards never move between N)"
