@@ -393,29 +393,13 @@ def status(run_dir: Path) -> tuple[SlurmState, list[ShardStatus], str]:
             )
         elif done == len(ids):
             shards.append(ShardStatus(i, "done", done, len(ids), job))
-        elif failed.exists():
-            note = failed.read_text().split(" at=")[0]
-            shards.append(
-                ShardStatus(
-                    i,
-                    "failed",
-                    done,
-                    len(ids),
-                    job,
-                    f"{note}; log {run_dir / SLURM_DIR / 'logs' / f'{job}.out'}",
-                )
-            )
         else:
-            shards.append(
-                ShardStatus(
-                    i,
-                    "failed",
-                    done,
-                    len(ids),
-                    job,
-                    "left the queue unfinished (cancelled, killed or node failure)",
-                )
+            note = (
+                f"{failed.read_text().split(' at=')[0]}; log {run_dir / SLURM_DIR / 'logs' / f'{job}.out'}"
+                if failed.exists()
+                else "left the queue unfinished (cancelled, killed or node failure)"
             )
+            shards.append(ShardStatus(i, "failed", done, len(ids), job, note))
     merge_job = state.submissions[-1].merge_job if state.submissions else None
     if (run_dir / MERGED_FILE).exists():
         merge = f"merged: {run_dir / MERGED_FILE}"

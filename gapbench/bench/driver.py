@@ -11,7 +11,7 @@ import platform
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,29 +34,15 @@ def worker_python(key: str) -> tuple[str | None, str]:
 
 
 def _worker_args(w: Workload) -> list[str]:
-    args = [
-        "--model",
-        w.model,
-        "--dialogues",
-        str(w.dialogues),
-        "--turns",
-        str(w.turns),
-        "--max-tokens",
-        str(w.max_tokens),
-        "--maze-size",
-        str(w.maze_size),
-        "--seed",
-        str(w.seed),
-    ]
-    for flag, value in (
-        ("--dtype", w.dtype),
-        ("--device", w.device),
-        ("--batch-size", w.batch_size),
-        ("--baseline-dialogues", w.baseline_dialogues),
-    ):
-        if value is not None:
+    """The workload as command-line options (what `workload_from` reads back), in field order."""
+    args: list[str] = []
+    for f in fields(w):
+        flag, value = "--" + f.name.replace("_", "-"), getattr(w, f.name)
+        if isinstance(value, bool):
+            args += [flag] if value else []
+        elif value is not None:
             args += [flag, str(value)]
-    return args + (["--raw-vllm"] if w.raw_vllm else [])
+    return args
 
 
 def _worker_env() -> dict[str, str]:
@@ -190,19 +176,7 @@ def _workload_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def workload_from(args: argparse.Namespace) -> Workload:
-    return Workload(
-        model=args.model,
-        dialogues=args.dialogues,
-        turns=args.turns,
-        max_tokens=args.max_tokens,
-        maze_size=args.maze_size,
-        seed=args.seed,
-        dtype=args.dtype,
-        device=args.device,
-        batch_size=args.batch_size,
-        baseline_dialogues=args.baseline_dialogues,
-        raw_vllm=args.raw_vllm,
-    )
+    return Workload(**{f.name: getattr(args, f.name) for f in fields(Workload)})
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -236,9 +210,9 @@ def main_bench(args: argparse.Namespace) -> None:
 
 def worker_main(argv: list[str] | None = None) -> None:
     """``python -m gapbench.bench --engine KEY --workdir DIR``: one engine, its run as JSON in DIR/KEY.json."""
-    p = argparse.ArgumentParser(prog="python -m gapbench.bench", description=worker_main.__doc__)
     from gapbench.bench.runners import WORKER_ENGINES, run_engine
 
+    p = argparse.ArgumentParser(prog="python -m gapbench.bench", description=worker_main.__doc__)
     p.add_argument("--engine", required=True, choices=WORKER_ENGINES)
     p.add_argument("--workdir", required=True, type=Path)
     _workload_arguments(p)
