@@ -182,8 +182,8 @@ def array_spec(indices: list[int], parallelism: int | None = None) -> str:
             ranges[-1][1] = i
         else:
             ranges.append([i, i])
-    spec = ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges)
-    return spec + (f"%{parallelism}" if parallelism else "")
+    indices_text = ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges)
+    return indices_text + (f"%{parallelism}" if parallelism else "")
 
 
 def default_gapbench() -> str:
@@ -294,10 +294,12 @@ def submit(
     """Submit one array task per shard and a merge job that runs once all of them succeeded."""
     config_path = config_path.resolve()
     config, run_dir = load_config(config_path)
-    specs = planned_specs(config, config_path.parent)
-    results_hash = rundir.run_hash(config, sorted({s.maze_id for s in specs}))
-    if not 1 <= shards <= len(specs):
-        raise ValueError(f"--shards {shards}: use 1 to {len(specs)} (the study has {len(specs)} dialogues)")
+    planned = planned_specs(config, config_path.parent)
+    results_hash = rundir.run_hash(config, sorted({d.maze_id for d in planned}))
+    if not 1 <= shards <= len(planned):
+        raise ValueError(
+            f"--shards {shards}: use 1 to {len(planned)} (the study has {len(planned)} dialogues)"
+        )
     _check_extra(res.extra_sbatch)
     gapbench = str(Path(gapbench).absolute()) if gapbench else default_gapbench()
     array, merge = scripts(config_path, run_dir, shards, res, gapbench, config.name)
@@ -316,7 +318,7 @@ def submit(
     _submit_array(run_dir, state, list(range(shards)), [], [])
     last = state.submissions[-1]
     echo(
-        f"submitted array job {last.array_job} ({shards} shards of {len(specs)} dialogues) and merge job {last.merge_job}"
+        f"submitted array job {last.array_job} ({shards} shards of {len(planned)} dialogues) and merge job {last.merge_job}"
     )
     echo(f"logs: {slurm_dir / 'logs'}; watch: gapbench slurm status {shlex.quote(str(run_dir))}")
     return state
@@ -367,8 +369,8 @@ def status(run_dir: Path) -> tuple[SlurmState, list[ShardStatus], str]:
     """Every shard's state and count of recorded dialogues, and a line about the merge job."""
     state = SlurmState.load(run_dir)
     config, _ = load_config(Path(state.config))
-    specs = planned_specs(config, Path(state.config).parent)
-    now = rundir.run_hash(config, sorted({s.maze_id for s in specs}))
+    planned = planned_specs(config, Path(state.config).parent)
+    now = rundir.run_hash(config, sorted({d.maze_id for d in planned}))
     rundir.check_same_config(
         run_dir,
         state.results_hash,
@@ -381,7 +383,7 @@ def status(run_dir: Path) -> tuple[SlurmState, list[ShardStatus], str]:
     markers = run_dir / SLURM_DIR / "shards"
     shards = []
     for i in range(state.shards):
-        ids = {s.id for s in select_shard(specs, (i, state.shards))}
+        ids = {d.id for d in select_shard(planned, (i, state.shards))}
         path = run_dir / RESULTS_DIR / shard_name(i, state.shards)
         done = len(ids & {r.dialogue_id for r in iter_records([path])}) if path.exists() else 0
         sub = state.latest(i)

@@ -239,7 +239,7 @@ class Lab:
         human = f"{HUMAN}{p.id}"
         seats = (human, self.model) if seat == "first" else (self.model, human)
         key = f"play:{p.id}:{p.played}:{item.id}"
-        spec = DialogueSpec(
+        dialogue_spec = DialogueSpec(
             hashlib.sha256(key.encode()).hexdigest()[:16],
             "collab",
             item.id,
@@ -262,7 +262,8 @@ class Lab:
             meta=meta,
         )
         p.game = Game(
-            DialogueJob(spec, item, dialogue, self.config), AGENTS[0] if seat == "first" else AGENTS[1]
+            DialogueJob(dialogue_spec, item, dialogue, self.config),
+            AGENTS[0] if seat == "first" else AGENTS[1],
         )
         p.played += 1
         self._advance(p.game)

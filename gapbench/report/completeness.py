@@ -33,23 +33,23 @@ def cells(loaded: Loaded) -> list[Cell]:
     """Done / planned and errors per cell of every run whose plan is known."""
     labels = {r.run_dir: r.models for r in loaded.runs}
     out = []
-    for run, specs in loaded.plans.items():
+    for run, planned in loaded.plans.items():
         records = {e.record.dialogue_id: e.record for e in loaded.entries if e.run == run}
-        planned: Counter = Counter()
+        counts: Counter = Counter()
         done: Counter = Counter()
         errors: Counter = Counter()
-        for s in specs:
-            condition = s.condition + (
-                "" if s.intervention == "none" else f" + {overlay_name(s.intervention)}"
+        for d in planned:
+            condition = d.condition + (
+                "" if d.intervention == "none" else f" + {overlay_name(d.intervention)}"
             )
-            key = (condition, pair_name(labels[run].get(k, k) for k in s.seats), s.relay_k)
-            planned[key] += 1
-            if s.id in records:
+            key = (condition, pair_name(labels[run].get(k, k) for k in d.seats), d.relay_k)
+            counts[key] += 1
+            if d.id in records:
                 done[key] += 1
-                errors[key] += records[s.id].transcript.end == "error"
+                errors[key] += records[d.id].transcript.end == "error"
         out += [
             Cell(run, c, m, k, n, done[(c, m, k)], errors[(c, m, k)])
-            for (c, m, k), n in sorted(planned.items(), key=str)
+            for (c, m, k), n in sorted(counts.items(), key=str)
         ]
     return out
 
@@ -57,12 +57,12 @@ def cells(loaded: Loaded) -> list[Cell]:
 def complete_mazes(loaded: Loaded) -> dict[str, set[str]]:
     """Per run with a known plan: the mazes on which every run that plans them has finished all."""
     unfinished: set[str] = set()
-    planned: dict[str, set[str]] = {}
-    for run, specs in loaded.plans.items():
+    maze_ids: dict[str, set[str]] = {}
+    for run, planned in loaded.plans.items():
         done = {e.record.dialogue_id for e in loaded.entries if e.run == run}
-        planned[run] = {s.maze_id for s in specs}
-        unfinished |= {s.maze_id for s in specs if s.id not in done}
-    return {run: mazes - unfinished for run, mazes in planned.items()}
+        maze_ids[run] = {d.maze_id for d in planned}
+        unfinished |= {d.maze_id for d in planned if d.id not in done}
+    return {run: mazes - unfinished for run, mazes in maze_ids.items()}
 
 
 def balance(loaded: Loaded) -> list[Entry]:

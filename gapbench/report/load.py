@@ -122,7 +122,7 @@ def load_runs(run_dirs: list[Path]) -> Loaded:
             )
         labels = model_labels(info)
         name = str(run_dir)
-        items, specs, note = _mazes(run_dir, info)
+        items, planned, note = _mazes(run_dir, info)
         mazes.update({(name, maze_id): item for maze_id, item in items.items()})
         fresh = 0
         for r in records:
@@ -132,10 +132,9 @@ def load_runs(run_dirs: list[Path]) -> Loaded:
             fresh += 1
             after = tuple(labels.get(k, k) for k in r.relay_after) if r.relay_after else None
             entries.append(Entry(r, name, tuple(labels.get(k, k) for k in r.models), after))
-        if specs is not None and fresh and {r.dialogue_id for r in records} <= {s.id for s in specs}:
-            plans[name] = (
-                specs  # else the plan rebuilt from run.json is not the records' one: completeness unknown
-            )
+        # else the plan rebuilt from run.json is not the records' one: completeness unknown
+        if planned is not None and fresh and {r.dialogue_id for r in records} <= {d.id for d in planned}:
+            plans[name] = planned
         runs.append(
             RunSource(
                 run_dir=name,
