@@ -5,12 +5,12 @@ does not know was written by a newer one: it is never dropped silently)."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 T = TypeVar("T")
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {}  # building one costs milliseconds: once per class
 
 
 def describe(exc: ValidationError, *, top: str = "(top level)") -> str:
@@ -26,12 +26,10 @@ def describe(exc: ValidationError, *, top: str = "(top level)") -> str:
 
 def read_record(cls: type[T], data: Any, *, top: str = "(top level)") -> T:
     """``data`` (parsed JSON) as a ``cls``, every field type-checked; ValueError names the bad field."""
+    if cls not in _ADAPTERS:
+        _ADAPTERS[cls] = TypeAdapter(cls)
+    adapter: TypeAdapter[T] = _ADAPTERS[cls]
     try:
-        return _adapter(cls).validate_python(data)
+        return adapter.validate_python(data)
     except ValidationError as exc:
         raise ValueError(describe(exc, top=top)) from None
-
-
-@cache
-def _adapter(cls: type[T]) -> TypeAdapter[T]:
-    return TypeAdapter(cls)

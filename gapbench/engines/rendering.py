@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,7 +78,7 @@ class ChatRenderer:
         strip_reasoning: bool = False,
         reasoning_tags: tuple[str, str] = DEFAULT_REASONING_TAGS,
         template_kwargs: dict[str, Any] | None = None,
-        eos_ids: Sequence[int] | None = None,
+        eos_ids: Iterable[int] | None = None,
     ) -> None:
         """``template_kwargs`` go to the chat template (e.g. ``enable_thinking``); ``eos_ids`` are the
         model's end-of-sequence ids (`eos_token_ids`; default: the tokenizer's own)."""
