@@ -67,6 +67,7 @@ def test_cli_writes_table_and_json_and_names_a_missing_vllm(
         "1",
         "--engines",
         "a,b,c",
+        "--raw-vllm",
         "--json",
         str(out),
     ]
@@ -77,6 +78,7 @@ def test_cli_writes_table_and_json_and_names_a_missing_vllm(
     report = json.loads(out.read_text())
     runs = {r["engine"]: r for r in report["runs"]}
     assert runs["c"]["error"] and runs["a"]["dialogues"] == 1 and runs["b"]["dialogues"] == 2
+    assert "(c) did not run" in runs["c_raw"]["error"]  # (c_raw) replays (c)'s chats: none to replay
     assert (
         runs["a"]["generated_tokens"] * 2 == runs["b"]["generated_tokens"] == 2 * 2 * 3
     )  # per dialogue: equal
