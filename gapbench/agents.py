@@ -240,7 +240,7 @@ class ScriptedEngine:
             for r in requests
         ]
 
-    def release(self, conversation_ids: Sequence[str]) -> None:
+    def end(self, conversation_id: str) -> None:
         pass
 
     def close(self) -> None:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 
-from gapbench.experiment import ExperimentConfig, plan
 from gapbench.results import DialogueRecord
 from gapbench.stats import Difference
+from gapbench.study import Study, plan
 
 KINDS = ("gap", "ordering", "collapse", "relay")
 SCALE = {
@@ -198,7 +198,7 @@ def pilot_cost(records: list[DialogueRecord], models: list[str]) -> PilotCost:
     )
 
 
-def planned_dialogues(config: ExperimentConfig, mazes: int, rollouts: int) -> Counter[str]:
+def planned_dialogues(config: Study, mazes: int, rollouts: int) -> Counter[str]:
     """Dialogues per condition the config plans with ``mazes`` mazes and ``rollouts`` rollouts."""
     sized = config.model_copy(update={"rollouts": rollouts})
     return Counter(s.condition for s in plan(sized, [f"maze-{i}" for i in range(mazes)]))
@@ -208,7 +208,7 @@ def gpu_seconds(dialogues: Counter[str], cost: PilotCost) -> float:
     return sum(n * cost.per_dialogue.get(c, cost.overall) for c, n in dialogues.items()) / cost.rate
 
 
-def kinds_in(config: ExperimentConfig, relations: list[tuple[str, str, str]]) -> list[str]:
+def kinds_in(config: Study, relations: list[tuple[str, str, str]]) -> list[str]:
     """The comparisons a config's design makes: gap (solo and homogeneous pairs), ordering, collapse, relay gain."""
     keys = list(config.models)
     if config.pairs == "homogeneous":
@@ -242,8 +242,8 @@ def plan_power(
     max_mazes: int | None = None,
 ) -> str:
     """The text `gapbench plan-power` prints: per comparison the mazes and rollouts needed, the study's size and GPU time."""
-    from gapbench.experiment import load_config
     from gapbench.report.load import registry_relations
+    from gapbench.study import load_config
 
     config, _ = load_config(config_path)
     kinds = kinds_in(config, registry_relations()[0])

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from gapbench.engines.base import ChatMessage, ChatRequest
-from gapbench.experiment import TALKING, ExperimentConfig, load_config
 from gapbench.mazeset import MazeItem
 from gapbench.protocol import Dialogue, Layout, Templates, fit_layout
 from gapbench.protocol.interventions import NONE, overlay_name
+from gapbench.study import TALKING, Study, load_config
 from gapbench.transcript import Condition
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def show_prompts(
 ) -> str:
     """The turn-1 chats of a study's conditions (or one) on one of its mazes, as text; collaboration
     chats under one of the study's interventions (default none)."""
-    from gapbench.runner import load_mazes
+    from gapbench.study import load_mazes
 
     config, _ = load_config(config_path)
     mazes = load_mazes(config, config_path.parent)
@@ -110,7 +110,7 @@ def show_prompts(
     return "\n".join(out)  # every section ends in one newline after its text, blocks apart by a blank line
 
 
-def _renderer(config: ExperimentConfig, model: str) -> ChatRenderer:
+def _renderer(config: Study, model: str) -> ChatRenderer:
     """A ChatRenderer for ``model``: a key of the study's models or a registry name, card or directory."""
     from gapbench.agents import PREFIX
     from gapbench.engines.rendering import ChatRenderer

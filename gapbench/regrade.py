@@ -35,13 +35,12 @@ class RegradeReport:
 
 def _mazes(run_dir: Path) -> dict[str, Maze]:
     """The run's mazes by content id, rebuilt from the config stored in run.json."""
-    from gapbench.experiment import ExperimentConfig
-    from gapbench.runner import load_mazes
+    from gapbench.study import Study, load_mazes
 
     info = rundir.read_info(run_dir)
     if info is None:
         raise ValueError(f"{run_dir}: run.json is missing; regrade needs the run's own run.json")
-    config = ExperimentConfig.model_validate(info.config)
+    config = Study.model_validate(info.config)
     base = Path(info.config_path or run_dir / "config.yaml").parent
     return {m.id: m.maze for m in load_mazes(config, base)}
 

@@ -31,7 +31,7 @@ from gapbench.redact import redact
 from gapbench.validation import describe
 
 if TYPE_CHECKING:
-    from gapbench.experiment import ExperimentConfig
+    from gapbench.study import Study
 
 RUN_FILE = "run.json"
 RESULTS_DIR = "results"
@@ -68,7 +68,7 @@ class RunInfo(BaseModel):
     created: str | None = None
 
 
-def run_hash(config: ExperimentConfig, maze_ids: Sequence[str]) -> str:
+def run_hash(config: Study, maze_ids: Sequence[str]) -> str:
     """Hash of everything that changes results: the settings and the mazes' content ids.
 
     output_dir, name and max_concurrent do not change results; where the mazes came from does not
@@ -90,14 +90,14 @@ def run_hash(config: ExperimentConfig, maze_ids: Sequence[str]) -> str:
 
 
 def new_info(
-    config: ExperimentConfig, results_hash: str, config_path: Path, grader_version: dict[str, str]
+    config: Study, results_hash: str, config_path: Path | None, grader_version: dict[str, str]
 ) -> RunInfo:
     return RunInfo(
         format_version=RUN_FORMAT,
         name=config.name,
         results_hash=results_hash,
         config=redact(config.model_dump(mode="json")),
-        config_path=str(config_path.resolve()),
+        config_path=None if config_path is None else str(config_path.resolve()),
         prompt_version=config.protocol.load().version,
         grader_version=grader_version,
         created=datetime.now(timezone.utc).isoformat(),
@@ -143,16 +143,15 @@ def has_records(run_dir: Path) -> bool:
     return any(p.is_file() and p.stat().st_size > 0 for p in (run_dir / RESULTS_DIR).glob("shard-*.jsonl"))
 
 
-def check_output_dir(run_dir: Path, config_path: Path) -> None:
+def check_output_dir(run_dir: Path, config_path: Path | None) -> None:
     """Refuse places a run must never write into, or move aside with --new-run."""
     run_dir = run_dir.resolve()
-    config_path = config_path.resolve()
     forbidden = {Path("/"): "the file system root", Path.home().resolve(): "the home directory"}
     if run_dir in forbidden:
         raise RunDirError(
             f"output_dir {run_dir} is {forbidden[run_dir]}; set output_dir to a directory of its own, e.g. runs/NAME"
         )
-    if config_path.is_relative_to(run_dir):
+    if config_path is not None and config_path.resolve().is_relative_to(run_dir):
         raise RunDirError(
             f"output_dir {run_dir} contains the config {config_path}; set output_dir to a directory of its own, e.g. runs/NAME"
         )
@@ -192,7 +191,7 @@ def check_writable(run_dir: Path) -> None:
 
 
 def open_run(
-    run_dir: Path, results_hash: str, config_path: Path, *, new_run: bool, dry_run: bool
+    run_dir: Path, results_hash: str, config_path: Path | None, *, new_run: bool, dry_run: bool
 ) -> str | None:
     """Check a run directory before anything in it is read or skipped; with ``new_run``, move a
     finished run of another config aside. Returns a line to show when something was (or would be) moved."""

@@ -3,8 +3,8 @@
 It knows neither the prompts' wording nor grading: a job is anything that can say which model
 speaks next, what that model sees, and take the reply. Each round it groups the pending turns of
 all active jobs by model and sends each group to its engine as one batch; a finished job frees its
-slot (and its KV cache) at once, and may hand back follow-up jobs (a grading request, relay
-branches) that start in the next round.
+slot at once, tells the engines its conversations are over (they free their caches), and may hand
+back follow-up jobs (a grading request, relay branches) that start in the next round.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from gapbench.engines.base import ChatRequest, Completion, ContinuousEngine, Engine, cached_fraction
 
 
 class Job(Protocol):
-    done: bool
+    @property
+    def done(self) -> bool: ...
 
     def model(self) -> str: ...  # key into the engines mapping
 
@@ -28,7 +29,12 @@ class Job(Protocol):
 
     def take(self, completion: Completion) -> None: ...  # the reply (or error) to that request
 
-    def conversation_ids(self) -> dict[str, set[str]]: ...  # by model: caches to free when done
+    def end(
+        self, engines: Mapping[str, Engine]
+    ) -> None: ...  # done: tell the engines its conversations are over
+
+
+J = TypeVar("J", bound=Job)
 
 
 @dataclass
@@ -76,11 +82,11 @@ def clean(c: Completion) -> Completion:
 
 
 def run_jobs(
-    jobs: Iterable[Job],
+    jobs: Iterable[J],
     engines: Mapping[str, Engine],
     *,
     max_concurrent: int,
-    on_finish: Callable[[Job], Iterable[Job]],
+    on_finish: Callable[[J], Iterable[J]],
     on_round: Callable[[Throughput], None] | None = None,
 ) -> Throughput:
     """Run ``jobs`` (and the follow-ups ``on_finish`` returns) to completion.
@@ -92,11 +98,11 @@ def run_jobs(
     relay bases their branches) before new dialogues start. An exception from an engine (as
     opposed to a per-request error completion) stops the run: what was finished is already saved.
     """
-    queue: deque[Job] = deque(jobs)
-    active: list[Job] = []
+    queue: deque[J] = deque(jobs)
+    active: list[J] = []
     # (engine, conversation id) -> the job whose request is in flight there. Keyed by engine, not
     # model name: model keys that name the same model share one engine.
-    waiting: dict[tuple[int, str], Job] = {}
+    waiting: dict[tuple[int, str], J] = {}
     stats = Throughput(time.perf_counter())
     continuous = {id(e): e for e in engines.values() if isinstance(e, ContinuousEngine)}
 
@@ -109,7 +115,7 @@ def run_jobs(
         while queue and len(active) < max_concurrent:
             active.append(queue.popleft())
         busy = {id(job) for job in waiting.values()}
-        groups: dict[str, list[tuple[Job, ChatRequest]]] = defaultdict(list)
+        groups: dict[str, list[tuple[J, ChatRequest]]] = defaultdict(list)
         for job in active:
             if not job.done and id(job) not in busy:
                 groups[job.model()].append((job, job.request()))
@@ -124,13 +130,12 @@ def run_jobs(
         for engine in continuous.values():
             if engine.in_flight:
                 deliver(engine, engine.poll())
-        still: list[Job] = []
+        still: list[J] = []
         for job in active:
             if not job.done:
                 still.append(job)
                 continue
-            for model, ids in job.conversation_ids().items():
-                engines[model].release(sorted(ids))
+            job.end(engines)
             queue.extendleft(reversed(list(on_finish(job))))
         active = still
         if on_round is not None:

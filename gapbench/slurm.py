@@ -1,7 +1,7 @@
 """Shard a study over a SLURM job array: submit, watch, resume; a chained job merges the shards.
 
 Array task i runs `gapbench run CONFIG --shard i/N` and appends only to its own shard file. Shards
-are fixed by stable dialogue ids (runner.select_shard), and N is recorded at submit time in
+are fixed by stable dialogue ids (study.select_shard), and N is recorded at submit time in
 RUN_DIR/slurm/slurm.json, so a resumed or requeued task always redoes exactly its own leftovers.
 State comes from squeue (jobs still queued) plus the shard files and the per-shard done/failed
 markers the batch script writes; sacct would need slurmdbd, which many clusters don't expose.
@@ -26,9 +26,8 @@ from pathlib import Path
 from pydantic import ConfigDict
 
 from gapbench import rundir
-from gapbench.experiment import DialogueSpec, ExperimentConfig, load_config, plan
 from gapbench.results import MERGED_FILE, RESULTS_DIR, iter_records, shard_counts, shard_name
-from gapbench.runner import load_mazes, select_shard
+from gapbench.study import DialogueSpec, Study, load_config, load_mazes, plan, select_shard
 from gapbench.validation import read_record
 
 SLURM_DIR = "slurm"
@@ -144,7 +143,7 @@ class ShardStatus:
     note: str = ""
 
 
-def planned_specs(config: ExperimentConfig, config_dir: Path) -> list[DialogueSpec]:
+def planned_specs(config: Study, config_dir: Path) -> list[DialogueSpec]:
     """The study's dialogues, as `gapbench run` plans them."""
     return plan(config, [m.id for m in load_mazes(config, config_dir)])
 
@@ -157,7 +156,7 @@ def run_plan(run_dir: Path) -> tuple[rundir.RunInfo, list[DialogueSpec]]:
             f"{run_dir} has no run.json: no shard has started yet; run `gapbench run CONFIG` or wait for the SLURM tasks"
         )
     try:
-        config = ExperimentConfig.model_validate(info.config)
+        config = Study.model_validate(info.config)
     except ValueError as exc:
         raise ValueError(
             f"{run_dir / rundir.RUN_FILE}: its config is not valid ({str(exc).splitlines()[0]}); restore run.json"

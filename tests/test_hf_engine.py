@@ -45,7 +45,7 @@ def _dialogues(
             chats[completion.conversation_id].append(ChatMessage("assistant", completion.text))
         log.append(completions)
         if churn and turn == 1:
-            engine.release(["c1"])
+            engine.end("c1")
             del chats["c1"]
             chats["late"] = [ChatMessage("system", "You joined late.")]
     return log
@@ -87,6 +87,23 @@ def test_first_turn_borrows_the_prefix_another_conversation_holds(tiny_spec) -> 
     assert shared > 60 and first.cached_tokens == 0 and second.cached_tokens == shared
     assert engine.stats.prefilled_tokens == len(ids_a) + len(ids_b) - shared
     assert [c.text for c in (first, second)] == [c.text for c in fresh.generate(requests)]
+
+
+@pytest.mark.parametrize("how", ["kept", "end", "last"])
+def test_a_conversation_ended_keeps_no_cache(tiny_spec, how) -> None:
+    """The engine keeps a conversation's cache until told it is over: by end(), or by a last request."""
+    engine = _engine(tiny_spec)
+    chat = (
+        ChatMessage("system", "You are one of two agents in a maze game. " * 4),
+        ChatMessage("user", "Hi"),
+    )
+    first = engine.generate([ChatRequest("c", chat, Sampling(max_tokens=4), last=how == "last")])[0]
+    if how == "end":
+        engine.end("c")
+        engine.end("never-seen")  # an unknown conversation is no error
+    follow = (*chat, ChatMessage("assistant", first.text), ChatMessage("user", "And now?"))
+    second = engine.generate([ChatRequest("c", follow, Sampling(max_tokens=4))])[0]
+    assert (second.cached_tokens > 0) == (how == "kept")
 
 
 def test_rows_that_finish_early_leave_the_batch(tiny_spec) -> None:

@@ -12,7 +12,6 @@ import yaml
 
 from gapbench.agents import ScriptedAgent, interventions_in
 from gapbench.engines.base import ChatMessage
-from gapbench.experiment import load_config, plan
 from gapbench.maze import parse_maze, split_views
 from gapbench.protocol import Dialogue, chat_for, load_templates
 from gapbench.protocol.interventions import (
@@ -25,7 +24,7 @@ from gapbench.referee import Referee
 from gapbench.report import build_report
 from gapbench.results import read_results
 from gapbench.rundir import run_hash
-from gapbench.runner import load_mazes
+from gapbench.study import load_config, load_mazes, plan
 
 GAPBENCH = [sys.executable, "-m", "gapbench.cli"]
 ROOT = Path(__file__).resolve().parent.parent

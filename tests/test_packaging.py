@@ -41,7 +41,7 @@ def test_wheel_carries_the_registry_and_the_default_study(tmp_path: Path) -> Non
     )
     env = {k: v for k, v in os.environ.items() if k != "GAPBENCH_MODELS"} | {"PYTHONPATH": str(site)}
     probe = (
-        "import gapbench, gapbench.registry as r, gapbench.experiment as e; "
+        "import gapbench, gapbench.registry as r, gapbench.study as e; "
         "print(gapbench.__file__); print(len(r.registry())); print(e.load_config(e.DEFAULT_CONFIG)[0].name)"
     )
     out = subprocess.run(

@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from gapbench.cli import main
-from gapbench.experiment import load_config
 from gapbench.power import (
     SCALE,
     Variance,
@@ -22,6 +21,7 @@ from gapbench.power import (
 )
 from gapbench.runner import run_experiment
 from gapbench.stats import paired_contrast
+from gapbench.study import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET, ALPHA, EFFECT = 0.8, 0.05, 0.1

@@ -251,7 +251,7 @@ def _study(tmp_path, protocol, **extra):
 
 
 def test_a_study_runs_with_a_user_templates_file_and_records_carry_its_hash(tmp_path):
-    from gapbench.experiment import load_config
+    from gapbench.study import load_config
 
     (tmp_path / "prompts").mkdir()
     prompts = _user_file(
@@ -344,7 +344,7 @@ def test_missing_keys_non_utf8_bytes_and_missing_files(tmp_path):
 
 
 def test_config_protocol_forms_and_the_renamed_key(tmp_path):
-    from gapbench.experiment import load_config
+    from gapbench.study import load_config
 
     short, _ = load_config(_study(tmp_path, "v1"))
     assert short.protocol.templates == "v1" and short.protocol.load().layout == "merged"
@@ -377,8 +377,7 @@ def test_prompts_show_prints_every_condition_of_the_quickstart():
 
 
 def test_prompts_show_one_agent_is_exactly_its_turn_one_chat():
-    from gapbench.experiment import DEFAULT_CONFIG, load_config
-    from gapbench.runner import load_mazes
+    from gapbench.study import DEFAULT_CONFIG, load_config, load_mazes
 
     out = _show("--condition", "collab", "--agent", "2", "--maze", "5")
     config, _ = load_config(DEFAULT_CONFIG)

@@ -238,7 +238,7 @@ def test_scripted_agents_answer_solo_prompts_with_a_route(condition):
     ],
 )
 def test_oracle_pairs_read_every_map_form_and_layout(options):
-    from gapbench.experiment import ProtocolConfig
+    from gapbench.study import ProtocolConfig
 
     templates = ProtocolConfig(**options).load()
     engine = ScriptedEngine("scripted:oracle")

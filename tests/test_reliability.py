@@ -24,10 +24,10 @@ import yaml
 
 from gapbench import rundir
 from gapbench.cli import main
-from gapbench.experiment import load_config, plan
 from gapbench.registry import DEFAULT_MODEL
 from gapbench.results import RECORD_FORMAT, iter_records, read_results, shard_files, shard_name
-from gapbench.runner import load_mazes, run_experiment
+from gapbench.runner import run_experiment
+from gapbench.study import load_config, load_mazes, plan
 
 GAPBENCH = [sys.executable, "-m", "gapbench.cli"]
 

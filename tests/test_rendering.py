@@ -156,11 +156,11 @@ def test_edited_history_is_rendered_from_scratch(chatml_tokenizer) -> None:
     assert reused == common_prefix_len(ids1 + reply, ids2) < len(ids1) + len(reply)
 
 
-def test_release_forgets_and_new_prompt_reuses_nothing(chatml_tokenizer) -> None:
+def test_end_forgets_and_new_prompt_reuses_nothing(chatml_tokenizer) -> None:
     renderer = ChatRenderer(chatml_tokenizer)
     request = ChatRequest("c", (ChatMessage("user", "Hi"),))
     renderer.prompt_ids(request)
-    renderer.release(["c"])
+    renderer.end("c")
     with pytest.raises(KeyError):
         renderer.record_completion("c", [1])
     assert renderer.prompt_ids(request)[1] == 0

@@ -12,14 +12,14 @@ import pytest
 import yaml
 
 from gapbench.cli import main
-from gapbench.experiment import ExperimentConfig
 from gapbench.report import build_report, load_published
 from gapbench.report.load import load_runs, registry_relations
 from gapbench.report.tables import build
 from gapbench.results import RESULTS_DIR, DialogueRecord, GradeRecord, ResultsWriter, shard_name
 from gapbench.rundir import RunInfo, run_hash, write_info
-from gapbench.runner import load_mazes, run_experiment
+from gapbench.runner import run_experiment
 from gapbench.stats import Difference, holm, mean_ci, paired_contrast
+from gapbench.study import Study, load_mazes
 from gapbench.transcript import Message, Transcript
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def _grade(w: float, method: str = "rule") -> GradeRecord:
 
 
 def _record(
-    config: ExperimentConfig,
+    config: Study,
     maze_id: str,
     condition: str,
     seats: tuple[str, ...],
@@ -120,7 +120,7 @@ def _record(
     )
 
 
-def _write_run(run_dir: Path, config: ExperimentConfig, records: list[DialogueRecord]) -> None:
+def _write_run(run_dir: Path, config: Study, records: list[DialogueRecord]) -> None:
     write_info(
         run_dir,
         RunInfo(
@@ -138,14 +138,14 @@ def _write_run(run_dir: Path, config: ExperimentConfig, records: list[DialogueRe
 def _synthetic_runs(root: Path) -> tuple[Path, Path]:
     """Solo results in one run, collaboration and relay in another that names the models by other keys."""
     mazes = [{"size": 6, "count": MAZES, "seed": 0}]
-    solo = ExperimentConfig(
+    solo = Study(
         name="solo",
         models={"big": TEACHER, "small": {"model": STUDENT}},
         mazes=mazes,
         conditions=["solo_full", "solo_distributed"],
     )
     key = {TEACHER: "t", STUDENT: "s"}
-    collab = ExperimentConfig(
+    collab = Study(
         name="collab",
         models={"t": TEACHER, "s": STUDENT},
         mazes=mazes,
@@ -199,7 +199,7 @@ def _maze_ids() -> list[str]:
     return [
         m.id
         for m in load_mazes(
-            ExperimentConfig(models={"m": TEACHER}, mazes=[{"size": 6, "count": MAZES, "seed": 0}]), REPO
+            Study(models={"m": TEACHER}, mazes=[{"size": 6, "count": MAZES, "seed": 0}]), REPO
         )
     ]
 
@@ -407,8 +407,8 @@ def test_outputs_are_written(synthetic: tuple[Path, Path, Path]) -> None:
 def test_differences_use_only_mazes_both_sides_finished(tmp_path: Path) -> None:
     """Solo ran on mazes 0-4 only (a partial run): the gap pairs those five; with no maze in common, no gap and a note."""
     mazes = [{"size": 6, "count": MAZES, "seed": 0}]
-    solo = ExperimentConfig(name="solo", models={"s": STUDENT}, mazes=mazes, conditions=["solo_distributed"])
-    collab = ExperimentConfig(name="collab", models={"s": STUDENT}, mazes=mazes, conditions=["collab"])
+    solo = Study(name="solo", models={"s": STUDENT}, mazes=mazes, conditions=["solo_distributed"])
+    collab = Study(name="collab", models={"s": STUDENT}, mazes=mazes, conditions=["collab"])
     ids = _maze_ids()
     solo_values, collab_values = _w("solo_distributed", (STUDENT,)), _w("collab", (STUDENT, STUDENT))
     _write_run(
@@ -586,7 +586,7 @@ def test_viewer_draws_maze_and_dialogue_in_a_browser(scripted_report: Path, tmp_
 def test_error_counts_stand_next_to_n(tmp_path: Path) -> None:
     """Dialogues that ended in an engine error count in n (scoring 0); each cell says how many."""
     mazes = [{"size": 6, "count": MAZES, "seed": 0}]
-    collab = ExperimentConfig(name="collab", models={"s": STUDENT}, mazes=mazes, conditions=["collab"])
+    collab = Study(name="collab", models={"s": STUDENT}, mazes=mazes, conditions=["collab"])
     ids = _maze_ids()
     records = [
         _record(collab, ids[i % MAZES], "collab", ("s", "s"), i, w)

@@ -13,10 +13,10 @@ import yaml
 
 from gapbench.cli import main
 from gapbench.engines.base import Completion
-from gapbench.experiment import load_config, plan
 from gapbench.results import iter_records, read_results, shard_files
 from gapbench.rundir import run_hash
-from gapbench.runner import load_mazes, run_experiment, select_shard
+from gapbench.runner import run_experiment
+from gapbench.study import load_config, load_mazes, plan, select_shard
 
 GAPBENCH = [sys.executable, "-m", "gapbench.cli"]
 
@@ -190,26 +190,21 @@ class FlakyEngine:
             for c in out
         ]
 
-    def release(self, ids):
+    def end(self, conversation_id):
         pass
 
     def close(self):
         pass
 
 
-def test_an_engine_error_on_one_dialogue_becomes_an_error_record(tmp_path, monkeypatch):
-    import gapbench.runner as runner
+def test_an_engine_error_on_one_dialogue_becomes_an_error_record(tmp_path):
     from gapbench.agents import ScriptedEngine
 
     path = write_config(tmp_path, conditions=["collab"], pairs="homogeneous")
     config, _ = load_config(path)
     victim = plan(config, [m.id for m in load_mazes(config, tmp_path)])[0].id
-    monkeypatch.setattr(
-        runner,
-        "build_engines",
-        lambda config, keys: {k: FlakyEngine(ScriptedEngine(config.entry(k).model), victim) for k in keys},
-    )
-    run_experiment(path, progress=False)
+    engines = {k: FlakyEngine(ScriptedEngine(config.entry(k).model), victim) for k in config.models}
+    run_experiment(path, engines=engines, progress=False)
     records = {r.dialogue_id: r for r in read_results(tmp_path / "run")}
     assert records[victim].transcript.end == "error" and "boom" in records[victim].transcript.error
     assert sum(r.transcript.end == "error" for r in records.values()) == 1 and len(records) == 24
@@ -290,30 +285,24 @@ class SteppedEngine:
     def generate(self, requests):
         raise AssertionError("a continuous engine is driven through submit/poll")
 
-    def release(self, ids):
+    def end(self, conversation_id):
         pass
 
     def close(self):
         pass
 
 
-def test_continuous_engines_give_the_same_results_as_round_batching(tmp_path, monkeypatch):
-    import gapbench.runner as runner
+def test_continuous_engines_give_the_same_results_as_round_batching(tmp_path):
     from gapbench.agents import ScriptedEngine
     from gapbench.engines.base import ContinuousEngine
 
     reference = tmp_path / "ref"
     reference.mkdir()
     run_experiment(write_config(reference), progress=False)
-    stepped = {}
-
-    def build(config, keys):
-        for k in keys:
-            stepped.setdefault(config.entry(k).model, SteppedEngine(ScriptedEngine(config.entry(k).model)))
-        return {k: stepped[config.entry(k).model] for k in keys}
-
-    monkeypatch.setattr(runner, "build_engines", build)
-    run_experiment(write_config(tmp_path), progress=False)
+    path = write_config(tmp_path)
+    config, _ = load_config(path)
+    stepped = {k: SteppedEngine(ScriptedEngine(config.entry(k).model)) for k in config.models}
+    run_experiment(path, engines=stepped, progress=False)
     assert all(isinstance(e, ContinuousEngine) for e in stepped.values())
     assert outcomes(tmp_path / "run") == outcomes(reference / "run")
     assert all(e.steps > 0 and e.max_seen > 1 for e in stepped.values())

@@ -111,7 +111,8 @@ def _turns(engine: VLLMEngine, turns: int, max_tokens: int = 16) -> list[list]:
         for cid, completion in zip(history, done):
             history[cid].append(ChatMessage("assistant", completion.text))
         results.append(done)
-    engine.release([f"dialogue-{cid}" for cid in history])
+    for cid in history:
+        engine.end(f"dialogue-{cid}")
     return results
 
 
@@ -150,7 +151,8 @@ def test_sampling_is_explicit_and_seeded(engine: VLLMEngine) -> None:
     assert forced.completion_tokens == 40 and forced.finish_reason == "length"
     assert seeded.text == again.text and seeded.completion_tokens == 12
     assert stopped.finish_reason == "stop" and " " not in stopped.text
-    engine.release(["forced", "seeded", "again", "stopped"])
+    for cid in ("forced", "seeded", "again", "stopped"):
+        engine.end(cid)
 
 
 @pytest.mark.vllm
@@ -160,7 +162,24 @@ def test_too_long_prompt_fails_only_its_conversation(engine: VLLMEngine) -> None
     bad, good = engine.generate([long, short])
     assert bad.finish_reason == "error" and "max_model_len=2048" in bad.error
     assert good.error is None and good.completion_tokens > 0
-    engine.release(["long", "short"])
+    for cid in ("long", "short"):
+        engine.end(cid)
+
+
+@pytest.mark.vllm
+def test_a_last_request_leaves_no_history(engine: VLLMEngine) -> None:
+    """The engine forgets a conversation after answering its last request, or when told it ended."""
+    ask = (ChatMessage("user", "Say hi."),)
+    once, kept = engine.generate(
+        [
+            ChatRequest("once", ask, Sampling(max_tokens=4), last=True),
+            ChatRequest("kept", ask, Sampling(max_tokens=4)),
+        ]
+    )
+    assert once.error is None and kept.error is None
+    assert engine.renderer.completion_ids("once") is None and engine.renderer.completion_ids("kept")
+    engine.end("kept")
+    assert engine.renderer.completion_ids("kept") is None
 
 
 @pytest.mark.vllm
@@ -203,19 +222,18 @@ def test_greedy_matches_the_transformers_engine(engine: VLLMEngine) -> None:
     rate = same / total
     print(f"greedy token-match rate vLLM vs transformers (float32): {rate:.3f}")
     assert rate >= MIN_TOKEN_MATCH_FP32
-    engine.release([r.conversation_id for r in batch])
+    for r in batch:
+        engine.end(r.conversation_id)
 
 
 @pytest.mark.vllm
-def test_a_study_runs_through_the_scheduler_with_continuous_batching(
-    engine: VLLMEngine, tmp_path, monkeypatch
-) -> None:
+def test_a_study_runs_through_the_scheduler_with_continuous_batching(engine: VLLMEngine, tmp_path) -> None:
     """gapbench run on vLLM: turns join the running batch via submit/poll; later turns hit the cache."""
     import yaml
 
-    import gapbench.runner as runner
     from gapbench.engines.base import ContinuousEngine
     from gapbench.results import read_results
+    from gapbench.runner import run_experiment
 
     assert isinstance(engine, ContinuousEngine)
     config = tmp_path / "study.yaml"
@@ -231,9 +249,7 @@ def test_a_study_runs_through_the_scheduler_with_continuous_batching(
             }
         )
     )
-    monkeypatch.setattr(runner, "build_engines", lambda config, keys: {k: engine for k in keys})
-    monkeypatch.setattr(engine, "close", lambda: None)  # the module fixture closes it
-    runner.run_experiment(config, progress=False)
+    run_experiment(config, engines={"smol": engine}, progress=False)  # given engines stay open
     records = read_results(tmp_path / "run")
     assert sorted(r.condition for r in records) == ["collab"] * 3 + ["solo_full"] * 3
     for r in records:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from gapbench.engines.base import ChatRequest, cached_fraction
+from gapbench.jobs import DialogueJob
 from gapbench.registry import DEFAULT_MODEL
-from gapbench.runner import DialogueJob
 
 ENGINES: dict[str, str] = {
     "a": "naive HF generate, batch 1, no reuse",
@@ -117,11 +117,10 @@ def build_jobs(w: Workload, count: int | None = None) -> list[BenchJob]:
     The opening messages come from the v1 templates (the prompts docs/PERFORMANCE.md was measured
     with); the dialogue itself gets a copy whose completion phrase is never said, so it ends at
     ``turns`` only, whichever engine's greedy text would have said it."""
-    from gapbench.experiment import ExperimentConfig, GeneratedMazes, ProtocolConfig, SamplingConfig, plan
     from gapbench.protocol import Dialogue, opening_messages
-    from gapbench.runner import load_mazes
+    from gapbench.study import GeneratedMazes, ProtocolConfig, SamplingConfig, Study, load_mazes, plan
 
-    config = ExperimentConfig(
+    config = Study(
         name="bench",
         seed=w.seed,
         models={MODEL_KEY: w.model},

@@ -2,7 +2,8 @@
 
 Engines know nothing about mazes or dialogues: a batch of chat requests goes in, completions come
 out. A request's ``conversation_id`` lets an engine keep that conversation's KV cache between calls
-(each turn's prompt extends the previous one); ``release`` frees it when the dialogue ends.
+(each turn's prompt extends the previous one). The engine owns those caches: it frees one when told
+the conversation is over, by ``end`` or by a request marked ``last``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ChatRequest:
     conversation_id: str  # stable across turns of one agent's conversation (cache key)
     messages: tuple[ChatMessage, ...]
     sampling: Sampling = field(default_factory=Sampling)
+    last: bool = False  # the conversation's final request: nothing is kept for it once answered
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,8 @@ class Engine(Protocol):
         ``Completion(finish_reason="error", error=...)``, never as an exception."""
         ...
 
-    def release(self, conversation_ids: Sequence[str]) -> None:
-        """Forget these conversations (free their caches)."""
+    def end(self, conversation_id: str) -> None:
+        """The conversation is over: free what is kept for it (nothing happens for an unknown one)."""
         ...
 
     def close(self) -> None: ...

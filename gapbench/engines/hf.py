@@ -200,15 +200,17 @@ class TransformersEngine:
             self._run(chunk)
             for job in chunk:
                 results[job.index] = self._completion(job)
+        for request in requests:
+            if request.last:
+                self.end(request.conversation_id)
         return [r for r in results if r is not None]
 
     def renders(self, messages: Sequence[ChatMessage]) -> bool:
         return self.renderer.renders(messages)
 
-    def release(self, conversation_ids: Sequence[str]) -> None:
-        for cid in conversation_ids:
-            self._stored.pop(cid, None)
-        self.renderer.release(conversation_ids)
+    def end(self, conversation_id: str) -> None:
+        self._stored.pop(conversation_id, None)
+        self.renderer.end(conversation_id)
 
     def close(self) -> None:
         self._stored.clear()

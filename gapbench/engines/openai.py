@@ -114,7 +114,7 @@ class OpenAIEngine:
             "call it from a worker thread (e.g. `await asyncio.to_thread(engine.generate, batch)`)"
         )
 
-    def release(self, conversation_ids: Sequence[str]) -> None:
+    def end(self, conversation_id: str) -> None:
         """Nothing to free here: the server's prefix cache is keyed by content and evicts by LRU."""
 
     def close(self) -> None:

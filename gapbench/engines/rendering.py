@@ -151,9 +151,9 @@ class ChatRenderer:
         """The prompt text of a chat with the generation prompt, as the model is given it."""
         return self._render(messages, generation_prompt=True)
 
-    def release(self, conversation_ids: Sequence[str]) -> None:
-        for cid in conversation_ids:
-            self._conversations.pop(cid, None)
+    def end(self, conversation_id: str) -> None:
+        """Forget the conversation's token history."""
+        self._conversations.pop(conversation_id, None)
 
     # ------------------------------------------------------------------------------ internals
     def _render(self, messages: Sequence[ChatMessage], *, generation_prompt: bool) -> str:

@@ -205,6 +205,8 @@ class VLLMEngine:
                 self._engine_call(self._llm.llm_engine.add_request, request_id, prompt, params)
             except _RequestError as e:
                 errors.append(_error(request, str(e)))
+                if request.last:
+                    self.end(request.conversation_id)
                 continue
             self._inflight[request_id] = request
             self._inflight_ids.add(request.conversation_id)
@@ -224,6 +226,8 @@ class VLLMEngine:
                 request = self._inflight.pop(output.request_id)
                 self._inflight_ids.discard(request.conversation_id)
                 finished.append(self._completion(request, output))
+                if request.last:
+                    self.end(request.conversation_id)
         return finished
 
     @property
@@ -233,9 +237,9 @@ class VLLMEngine:
     def renders(self, messages: Sequence[ChatMessage]) -> bool:
         return self.renderer.renders(messages)
 
-    def release(self, conversation_ids: Sequence[str]) -> None:
-        """Forget the token histories; vLLM evicts unused cache blocks itself (LRU)."""
-        self.renderer.release(conversation_ids)
+    def end(self, conversation_id: str) -> None:
+        """Forget the token history; vLLM evicts unused cache blocks itself (LRU)."""
+        self.renderer.end(conversation_id)
 
     def close(self) -> None:
         if self._closed:

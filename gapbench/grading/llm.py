@@ -73,6 +73,7 @@ def grader_request(transcript: Transcript, conversation_id: str, *, max_tokens: 
         conversation_id,
         (ChatMessage("system", INSTRUCTIONS), ChatMessage("user", body)),
         Sampling(max_tokens=max_tokens, temperature=0.0),
+        last=True,  # one request a transcript: the engine keeps nothing for it
     )
 
 
@@ -243,7 +244,6 @@ def extractor(
                     if c.error
                     else parse_grader_output(c.text)
                 )
-            engine.release([r.conversation_id for r in requests])
         return out
 
     return run

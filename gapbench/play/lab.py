@@ -2,7 +2,7 @@
 
 A person takes one seat of a collaboration dialogue and a model the other; everything else is a
 `gapbench run` dialogue: the same protocol (the model sees the study's prompts, the person's
-messages as its partner's), the same record (`runner._record`), the same grader, written through
+messages as its partner's), the same record (`jobs.make_record`), the same grader, written through
 the same locked, append-only results writer into a run directory that `gapbench report` reads.
 No web code here: the server (server.py) only calls these methods.
 """
@@ -20,19 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from gapbench import rundir
 from gapbench._resources import shipped
 from gapbench.engines.base import ChatRequest, Completion, Engine
-from gapbench.experiment import DialogueSpec, ExperimentConfig, MazeSetPath
 from gapbench.grading.extract import RULE_GRADER_VERSION
+from gapbench.jobs import DialogueJob, make_record
 from gapbench.mazeset import MazeItem
 from gapbench.play import HUMAN, is_human
 from gapbench.protocol import Dialogue
 from gapbench.redact import redact_text
 from gapbench.results import DialogueRecord, ResultsWriter, iter_records, shard_files, shard_name
-from gapbench.runner import DialogueJob, _record, build_engines, check_study, fit_layouts, load_mazes
+from gapbench.serving import build_engines, check_study, fit_layouts
+from gapbench.study import DialogueSpec, MazeSetPath, Study, load_mazes, study_yaml
 from gapbench.transcript import AGENTS, Speaker
 
 Seat = Literal["first", "second"]
@@ -54,8 +53,8 @@ class ModelWorker:
         self._queue.put(("generate", request, future))
         return future.result()
 
-    def release(self, conversation_ids: list[str]) -> None:
-        self._queue.put(("release", conversation_ids, None))
+    def end(self, conversation_id: str) -> None:
+        self._queue.put(("end", conversation_id, None))
 
     def close(self) -> None:
         self._queue.put(None)
@@ -70,9 +69,9 @@ class ModelWorker:
                 batch.append(self._queue.get_nowait())
             running = None not in batch
             work = [b for b in batch if b is not None]
-            for _, ids, _ in (b for b in work if b[0] == "release"):
+            for _, cid, _ in (b for b in work if b[0] == "end"):
                 try:
-                    self.engine.release(ids)
+                    self.engine.end(cid)
                 except Exception:
                     pass
             asks = [b for b in work if b[0] == "generate"]
@@ -110,7 +109,7 @@ def sequence(items: list[MazeItem], number: int, seat: Seat | None) -> list[tupl
     return [(items[j], seat or ("first" if (j + number) % 2 == 0 else "second")) for j in order]
 
 
-def play_config(study: ExperimentConfig, model: str, mazes: Path | None) -> ExperimentConfig:
+def play_config(study: Study, model: str, mazes: Path | None) -> Study:
     """The study as played (what run.json records): the one model (a key of the study's models, or a
     model name), collaboration only, graded by the rule grader."""
     data = study.model_dump(mode="json")
@@ -124,7 +123,7 @@ def play_config(study: ExperimentConfig, model: str, mazes: Path | None) -> Expe
     )
     if mazes is not None:
         data["mazes"] = [MazeSetPath(path=str(mazes.resolve())).model_dump()]
-    return ExperimentConfig.model_validate(data)
+    return Study.model_validate(data)
 
 
 @dataclass
@@ -171,7 +170,7 @@ class Lab:
     def __init__(
         self,
         *,
-        study: ExperimentConfig,
+        study: Study,
         config_path: Path,
         model: str,
         items: list[MazeItem],
@@ -319,16 +318,11 @@ class Lab:
     def _finish(self, game: Game) -> None:
         if game.record is not None:
             return
-        for ids in game.job.conversation_ids().values():
-            self.worker.release(sorted(ids))  # type: ignore[union-attr]
-        record = _record(game.job, None, self.info.results_hash)
+        game.job.end({self.model: self.worker})  # type: ignore[dict-item]
+        record = make_record(game.job, None, self.info.results_hash)
         with self._write_lock:
             if self._writer is None:  # the first record: only now does the directory become this run's
-                rundir.claim(
-                    self.run_dir,
-                    self.info,
-                    redact_text(yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False)),
-                )
+                rundir.claim(self.run_dir, self.info, redact_text(study_yaml(self.config)))
                 self._writer = ResultsWriter(self.shard)
             self._writer.write(record)
         game.record = record
@@ -347,7 +341,7 @@ def open_lab(
     echo: Any = print,
 ) -> Lab:
     """A lab from a study file and the command's options; errors name the option to fix."""
-    from gapbench.experiment import load_config
+    from gapbench.study import load_config
 
     study, _ = load_config(config_path)
     config = play_config(study, model, mazes)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gapbench import rundir
-from gapbench.experiment import DialogueSpec
 from gapbench.mazeset import MazeItem
 from gapbench.results import DialogueRecord, pair_name, read_results
+from gapbench.study import DialogueSpec
 
 RelationTriple = tuple[str, str, str]  # (source model, derived model, kind: distilled | fine-tuned)
 
@@ -74,14 +74,13 @@ def _mazes(
     """The run's mazes and plan, rebuilt from its config; relative maze-set paths are relative to the original config."""
     from pydantic import ValidationError
 
-    from gapbench.experiment import ExperimentConfig, plan
-    from gapbench.runner import load_mazes
+    from gapbench.study import Study, load_mazes, plan
 
     if not info:
         return {}, None, f"{run_dir} has no run.json; the viewer shows dialogues without mazes"
     config_dir = Path(info.config_path).parent if info.config_path else run_dir
     try:
-        config = ExperimentConfig.model_validate(info.config)
+        config = Study.model_validate(info.config)
         mazes = {m.id: m for m in load_mazes(config, config_dir)}
         return mazes, plan(config, list(mazes)), None
     except (ValidationError, OSError, ValueError) as exc:
