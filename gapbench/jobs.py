@@ -32,6 +32,8 @@ def _turn_seed(spec: DialogueSpec, turn: int) -> int:
 
 @dataclass
 class DialogueJob:
+    """One dialogue of the plan, turn by turn: each agent's model sees its own conversation."""
+
     spec: DialogueSpec
     maze: MazeItem
     dialogue: Dialogue
@@ -79,12 +81,12 @@ class DialogueJob:
                 if model in engines:
                     engines[model].end(self._conversation(speaker, model))
 
-    def finish(self, run: Run) -> list[Job]:
+    def finish(self, run: Run) -> list[RunJob]:
         """Its grading request and relay branches, or its record when the rule grader is the grader."""
         if self.transient:
             run.deferred.append(f"{self.spec.id}: {self.transient}")
             return []  # not recorded, and its relay branches wait for it: a rerun retries them
-        follow: list[Job] = []
+        follow: list[RunJob] = []
         if self.spec.base_id is None:
             follow += run.branches(self.spec.id, self.dialogue.transcript())
         if run.grader is not None:
@@ -129,7 +131,7 @@ class GradingJob:
     def end(self, engines: Mapping[str, Engine]) -> None:
         """Nothing to end: its one request was its conversation's last (`ChatRequest.last`)."""
 
-    def finish(self, run: Run) -> list[Job]:
+    def finish(self, run: Run) -> list[RunJob]:
         if self.transient:
             run.deferred.append(f"{self.source.spec.id} (grading): {self.transient}")
         else:
@@ -137,7 +139,7 @@ class GradingJob:
         return []
 
 
-Job = DialogueJob | GradingJob
+RunJob = DialogueJob | GradingJob  # what a run schedules
 
 
 @dataclass
@@ -193,10 +195,10 @@ class Run:
             for spec in self.relays.pop(base_id, [])
         ]
 
-    def first_jobs(self, done: Mapping[str, DialogueRecord]) -> list[Job]:
+    def first_jobs(self, done: Mapping[str, DialogueRecord]) -> list[RunJob]:
         """The jobs to start with: relay branches whose base finished in an earlier (interrupted)
         run first, then every rollout to do."""
-        resumed: list[Job] = [
+        resumed: list[RunJob] = [
             job
             for base_id in list(self.relays)
             if base_id in done

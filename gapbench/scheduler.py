@@ -29,9 +29,8 @@ class Job(Protocol):
 
     def take(self, completion: Completion) -> None: ...  # the reply (or error) to that request
 
-    def end(
-        self, engines: Mapping[str, Engine]
-    ) -> None: ...  # done: tell the engines its conversations are over
+    # Once done: tell the engines its conversations are over (each engine frees its own caches).
+    def end(self, engines: Mapping[str, Engine]) -> None: ...
 
 
 J = TypeVar("J", bound=Job)
