@@ -89,10 +89,11 @@ class Counting:
 
     def __init__(self, model: str) -> None:
         self.inner, self.name = ScriptedEngine(model), model
-        self.requests, self.ended, self.closed = 0, set(), False
+        self.requests, self.ended, self.closed, self.last = 0, set(), False, []
 
     def generate(self, requests):
         self.requests += len(requests)
+        self.last += [r.last for r in requests]
         return self.inner.generate(requests)
 
     def end(self, conversation_id: str) -> None:
@@ -120,3 +121,13 @@ def test_a_key_given_an_engine_need_not_resolve(tmp_path) -> None:
         run_experiment(config, progress=False)
     run_experiment(config, engines={"mine": Counting("scripted:oracle")}, progress=False)
     assert len(read_results(tmp_path / "run")) == 3 * 2
+
+
+def test_the_grader_asks_once_per_dialogue_and_keeps_nothing(tmp_path) -> None:
+    """A grading request is its conversation's last: the engine forgets it unasked."""
+    judge = Counting("scripted:oracle")
+    config = {**study(tmp_path / "run"), "grader": {"model": "judge"}}
+    run_experiment(config, engines={"judge": judge}, progress=False)
+    records = read_results(tmp_path / "run")
+    assert len(records) == 3 * 4 and all("llm" in r.grades for r in records)
+    assert judge.requests == len(records) and all(judge.last) and not judge.ended
