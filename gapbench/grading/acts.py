@@ -65,6 +65,7 @@ class Acts:
         tuple[int, int], ...
     ] = ()  # spans of sentences that reject ("No, (1,3) gets us nowhere")
     asks_about_map: bool = False  # a question about the map ("Is (1,0) open for you?"): a "Yes" answers it
+    until: tuple[Step, ...] = ()  # "as far as (2,1)": the cell up to which a plan is accepted
 
     @property
     def proposals(self) -> list[Run]:
@@ -124,6 +125,11 @@ def _role(
         or cues.NEG_AFTER.match(_clause_right(sentence, end))
     ):
         return "negated"
+    if cues.FALLBACK.match(_clause_break_before(sentence, start)):
+        return "alternatives"  # "Go right if (0,1) is free, otherwise down."
+    later = cues.LATER.match(sentence)
+    if later and start >= later.end():
+        return "conditional"
     if cues.ENDORSED_AFTER.match(after):
         return "proposal"  # "Right is fine.": the move, endorsed
     cond = list(cues.CONDITIONAL.finditer(left))
@@ -376,10 +382,9 @@ def _only_first(text: str) -> int:
     m = cues.ONLY_FIRST.search(text)
     if m is None:
         return 0
-    if m.group("m"):
-        return {"two": 2, "three": 3, "four": 4, "five": 5}.get(m.group("m").lower()) or int(
-            m.group("m")
-        )  # "Steps 1 and 2 agreed"
+    count = m.group("m") or m.group("k")  # "Steps 1 and 2 agreed", "Let's do the first two"
+    if count:
+        return {"two": 2, "three": 3, "four": 4, "five": 5}.get(count.lower()) or int(count)
     return {"two": 2, "2": 2, "three": 3, "3": 3}.get((m.group("n") or "").lower(), 1)
 
 
@@ -476,4 +481,9 @@ def read_message(text: str) -> Acts:
         _only_first(text),
         tuple(reject_spans),
         map_question,
+        tuple(
+            r.steps[0]
+            for r in runs
+            if not r.steps[0].is_direction and cues.UNTIL_BEFORE.search(text, max(0, r.start - 30), r.start)
+        ),
     )

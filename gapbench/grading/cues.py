@@ -97,8 +97,11 @@ NOT_ACCEPT = re.compile(
     re.IGNORECASE,
 )
 
+# "No" rejects as an interjection ("No.", "No, ...", "No - down"), not as a
+# determiner ("No wall there.", "no problem"); "wait", "hold on", "scratch that" take a move back.
 REJECT = re.compile(
-    r"(?:^\W*(?:no(?!\s+(?:change|problem|worries|doubt|need|issue))|nope|nah|negative|stop)\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
+    r"(?:^\W*(?:no(?=\s*(?:[,.!;:—–-]|$)|\s+(?:i|we|you|that|this|it|let'?s|not|way|thanks|sorry)\b)|nope|nah|negative|stop)\b"
+    r"|\bwait\b(?=\s*[,.!;:—–-])|\bhold on\b|\bscratch that\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
     re.IGNORECASE,
 )
 
@@ -164,8 +167,10 @@ NEG_AFTER = re.compile(
     re.IGNORECASE,
 )
 
+# "If (5,3) is open, then right right." waits on the condition; "If (1,0) is open, let's go down
+# twice and then right." is a proposal made on a condition the partner can answer.
 IF_THEN = re.compile(
-    r"\W*if\b(?!\s+(?:you|that|this|it|everything)\s+(?:agree|agrees|works?|sounds|is ok|'s ok|is fine|suits))[^.?!]*?,?\s*then\b",
+    r"\W*if\b(?!\s+(?:you|that|this|it|everything)\s+(?:agree|agrees|works?|sounds|is ok|'s ok|is fine|suits))(?:(?!,\s*(?:let'?s|we|i|go|move)\b)[^.?!;])*?,?\s*then\b",
     re.IGNORECASE,
 )
 
@@ -203,6 +208,17 @@ GOAL_BEFORE = re.compile(
 
 ONLY_FIRST = re.compile(
     r"\b(?:only|just)\b[^.?!]{0,20}?\bfirst\b(?:\s+(?P<n>two|three|2|3))?|\bfirst\s+(?:step|move|one)\s+only\b|\bone\s+(?:step|move\s+)?at\s+a\s+time\b"
-    r"|\bsteps?\s*(?:1|one)\s*(?:and|&|-|to|through)\s*(?P<m>[2-5]|two|three|four|five)\b|\bstep\s*(?:1|one)\s+(?:only|agreed|ok)\b",
+    r"|\bsteps?\s*(?:1|one)\s*(?:and|&|-|to|through)\s*(?P<m>[2-5]|two|three|four|five)\b|\bstep\s*(?:1|one)\s+(?:only|agreed|ok)\b"
+    r"|\b(?:the|those|these)\s+first\s+(?P<k>two|three|four|five|[2-5])\b|\b(?:do|take|make|execute)\s+(?:the\s+)?first\s+(?:step|move|one)\b",
     re.IGNORECASE,
 )
+
+UNTIL_BEFORE = re.compile(
+    r"\b(?:as far as|until|till|through to|all the way to)\s*(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE
+)  # "Go as far as (2,1)", "OK until (2,1)": a plan accepted up to that cell
+
+FALLBACK = re.compile(r"(?:otherwise|else|or else)\b", re.IGNORECASE)  # "..., otherwise down": not on the table
+
+LATER = re.compile(
+    r"^\W*(?:once|when|whenever|as soon as|after)\s+(?:we|we'?re|i|i'?m|you)\b[^,;.!?]*[,;]", re.IGNORECASE
+)  # "Once we're at (1,1), we go down.": a move for later, not a proposal now

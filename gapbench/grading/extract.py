@@ -121,6 +121,18 @@ def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
     return False
 
 
+def _accepted_part(acts: Acts, plan: tuple[Step, ...]) -> int:
+    """How many steps of ``plan`` a partial acceptance takes: "only the first step", "the first two",
+    "as far as (2,1)" (0: no partial acceptance)."""
+    if acts.only_first:
+        return acts.only_first
+    for cell in acts.until:
+        for k, step in enumerate(plan):
+            if not step.is_direction and step.same_move(cell):
+                return k + 1
+    return 0
+
+
 @dataclass
 class _Table:
     """The proposal on the table and the moves just executed (which narration may confirm)."""
@@ -221,11 +233,9 @@ def _collab(transcript: Transcript) -> Extraction:
             elif (
                 (acts.accepts and not table.asked)
                 or (acts.reports_arrival and not moving)
-                or (acts.only_first and not acts.rejects)
+                or (_accepted_part(acts, table.steps) and not acts.rejects)
             ):
-                accepted = (
-                    table.steps[: acts.only_first] if acts.only_first else table.steps
-                )  # "only the first step"
+                accepted = table.steps[: _accepted_part(acts, table.steps) or len(table.steps)]
             if accepted is not None:
                 # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing.
                 first = _first_sentence_end(acts.text)
