@@ -66,6 +66,7 @@ class Acts:
     ] = ()  # spans of sentences that reject ("No, (1,3) gets us nowhere")
     asks_about_map: bool = False  # a question about the map ("Is (1,0) open for you?"): a "Yes" answers it
     until: tuple[Step, ...] = ()  # "as far as (2,1)": the cell up to which a plan is accepted
+    repeats: bool = False  # "Again?", "Same as before.": proposes (or accepts) the last move once more
 
     @property
     def proposals(self) -> list[Run]:
@@ -320,13 +321,14 @@ def _merge_list(runs: list[Run]) -> list[Run]:
 
 
 def _merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
-    """ "We go (2,2). Then (3,3), (4,4).": a sentence that opens with "Then" continues the plan."""
+    """ "We go (2,2). Then (3,3), (4,4).", "Right to (0,1)? Then down?": a sentence that opens with
+    "Then" continues the plan."""
     out: list[Run] = []
     for r in runs:
-        if out and r.role == "proposal" and out[-1].role == "proposal" and not out[-1].question:
+        if out and r.role == "proposal" and out[-1].role == "proposal":
             gap = text[out[-1].end : r.start]
             if re.fullmatch(
-                r"[^\n]{0,3}?[.!]\s*(?:(?:and\s+)?(?:then|after that|afterwards)\b|(?:step|move)\s*\d{1,2}\s*[:.)-])[\s,:]*(?:(?:we\s+)?(?:go|move|to)\s+)?",
+                r"[^\n]{0,3}?[.!?]\s*(?:(?:and\s+)?(?:then|after that|afterwards)\b|(?:step|move)\s*\d{1,2}\s*[:.)-])[\s,:]*(?:(?:we\s+)?(?:go|move|to)\s+)?",
                 gap,
                 re.IGNORECASE,
             ):
@@ -486,4 +488,5 @@ def read_message(text: str) -> Acts:
             for r in runs
             if not r.steps[0].is_direction and cues.UNTIL_BEFORE.search(text, max(0, r.start - 30), r.start)
         ),
+        not mentions and bool(cues.REPEAT.match(text)),
     )

@@ -115,7 +115,9 @@ PROPOSAL_MARKER = re.compile(
     re.IGNORECASE,
 )
 
-ARRIVAL = re.compile(r"\b(?:now|made it|arrived|reached|landed|done|here we are)\b", re.IGNORECASE)
+ARRIVAL = re.compile(
+    r"\b(?:now|made it|arrived|reached|landed|done|here we are)\b|^\W*at\b", re.IGNORECASE
+)  # "We're at (1,3) now.", "At (1,1).": the position reached, as a fact
 
 NEW_PROPOSAL = re.compile(
     r"\b(?:i propose|i suggest|i'?d suggest|i'?d propose|my proposal|proposal|counter-proposal|how about|what about|please|next move|next step)\b",
@@ -222,3 +224,10 @@ FALLBACK = re.compile(r"(?:otherwise|else|or else)\b", re.IGNORECASE)  # "..., o
 LATER = re.compile(
     r"^\W*(?:once|when|whenever|as soon as|after)\s+(?:we|we'?re|i|i'?m|you)\b[^,;.!?]*[,;]", re.IGNORECASE
 )  # "Once we're at (1,1), we go down.": a move for later, not a proposal now
+
+REPEAT = re.compile(
+    r"^\W*(?:(?:and|yes|ok|okay|sure|yep)\W+)?(?:(?:the\s+)?same(?:\s+(?:as before|again|move|direction|one|thing))?"
+    r"|again|once more|one more time|repeat(?:\s+(?:that|it))?|(?:go|move|do it|let'?s go)\s+(?:again|once more))"
+    r"(?:\W+(?:ok|okay|yes|please|then|too|again))?\W*$",
+    re.IGNORECASE,
+)  # "Again?", "Same as before?", "Once more, ok.": the last move, once more

@@ -84,12 +84,18 @@ def _within(run: tuple[Step, ...], block: tuple[Step, ...]) -> bool:
     return any(_matches(run, block[i : i + n]) for i in range(len(block) - n + 1))
 
 
-def _richer(run: tuple[Step, ...], proposal: tuple[Step, ...]) -> tuple[Step, ...]:
-    """Of two restatements of one move, the one that carries more evidence (a cell with its hint)."""
+def _richer(
+    run: tuple[Step, ...], proposal: tuple[Step, ...], refuted: tuple[Step, ...] = ()
+) -> tuple[Step, ...]:
+    """Of two restatements of one move, the one that carries more evidence (a cell with its hint).
+    A cell the accepting message refutes ("Down takes us to (1,0), not (1,1). But yes, down.")
+    gives way to the direction."""
     out = []
     for a, b in zip(run, proposal):
         cell, direction = (a, b) if b.is_direction else (b, a)
-        if not cell.is_direction and direction.is_direction and not cell.hint:
+        if direction.is_direction and any(cell.same_move(x) for x in refuted):
+            out.append(direction)
+        elif not cell.is_direction and direction.is_direction and not cell.hint:
             out.append(Step(cell.first, cell.second, cell.order, cell.origin, direction.first))
         else:
             out.append(a if (not a.is_direction and a.hint) else b)
@@ -158,6 +164,10 @@ def _collab(transcript: Transcript) -> Extraction:
         acts = read_message(texts[-1])
         before = len(steps)
         moving = [r for r in acts.runs if r.role == "proposal"]
+        if acts.repeats and steps and steps[-1].is_direction:
+            # "Again?" after an executed down proposes down; "Again." answering it restates it.
+            question = acts.text.rstrip().endswith("?")
+            moving = [Run((steps[-1],), 0, len(acts.text), "proposal", question=question, again=True)]
         consumed: set[int] = set()
         accepted_now: tuple[Step, ...] = ()
         accepting: Run | None = None
@@ -205,7 +215,8 @@ def _collab(transcript: Transcript) -> Extraction:
             ]
             accepted: tuple[Step, ...] | None = None
             if restating:
-                accepted = _richer(moving[restating[0]].steps, table.steps)
+                refuted = tuple(st for r in acts.runs if r.role == "negated" and len(r.steps) == 1 for st in r.steps)
+                accepted = _richer(moving[restating[0]].steps, table.steps, refuted)
                 consumed.add(restating[0])
             elif prefix and acts.accepts and moving[prefix[0]].narration:
                 accepted = table.steps  # "Agreed. Moving right.": the plan, narrated from its first step
