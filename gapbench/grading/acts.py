@@ -422,6 +422,11 @@ def read_message(text: str) -> Acts:
             here = [
                 replace(r, role="conditional") if r.role == "proposal" else r for r in here
             ]  # "If (5,3) is open, then right right."
+        if cues.OR_OPENER.match(sentence) and any(r.role == "proposal" for r in here):
+            last = max((k for k, r in enumerate(runs) if r.role == "proposal"), default=-1)
+            if last >= 0:
+                runs[last] = replace(runs[last], role="alternatives")
+            here = [replace(r, role="alternatives") if r.role == "proposal" else r for r in here]
         if not mine and cues.THERE.search(sentence.strip()):
             # "r0c1 is open. Go there?": the cell named just before is the proposal.
             named = [r for r in runs if r.role in ("info", "proposal") and not r.steps[-1].is_direction]

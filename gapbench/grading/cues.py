@@ -165,7 +165,7 @@ OPEN_AFTER = re.compile(r"\s*(?:open|free|clear|blocked|a wall|walkable|passable
 CHALLENGE = re.compile(r"\b(?:why|sure|really|open|wall|blocked|what|how come|certain)\b", re.IGNORECASE)
 
 NEG_AFTER = re.compile(
-    r"\s*(?:(?:is\s+|are\s+|would\s+|will\s+)?(?:not|no|never|isn't|aren't|won't|wouldn't)|(?:i|we)\s+(?:can'?t|cannot|don'?t|do not)\s+(?:see|confirm|go|do|agree))\b",
+    r"\W*(?:i'?m|i am|we'?re|we are)\s+(?:not sure|unsure)\b|\s*(?:(?:is\s+|are\s+|would\s+|will\s+)?(?:not|no|never|isn't|aren't|won't|wouldn't)|(?:i|we)\s+(?:can'?t|cannot|don'?t|do not)\s+(?:see|confirm|go|do|agree))\b",
     re.IGNORECASE,
 )
 
@@ -231,3 +231,5 @@ REPEAT = re.compile(
     r"(?:\W+(?:ok|okay|yes|please|then|too|again))?\W*$",
     re.IGNORECASE,
 )  # "Again?", "Same as before?", "Once more, ok.": the last move, once more
+
+OR_OPENER = re.compile(r"\W*or\b", re.IGNORECASE)  # "Down? Or right?": two options, neither proposed

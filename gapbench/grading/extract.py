@@ -295,6 +295,8 @@ def _collab(transcript: Transcript) -> Extraction:
             fresh[-1] = replace(r, steps=r.steps[len(accepted_now) :])
         if not fresh and acts.names_goal is not None:
             fresh = [acts.names_goal]  # "(0,6) is the goal on my map."
+        if not fresh and table.speaker == m.speaker and acts.asks_about_map:
+            table.asked = True  # "Is (1,0) open for you?" after its own proposal: a "Yes" answers that
         if fresh:
             table = _Table(
                 m.speaker,

@@ -185,7 +185,7 @@ _PHRASAL_UP = re.compile(
     re.IGNORECASE,
 )
 _NOT_A_MOVE_AFTER = re.compile(
-    r"[\s-]*(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE
+    r"(?:-|\s+)?(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE
 )
 _NOT_A_LETTER_MOVE_BEFORE = re.compile(
     r"(?:\b(?:plan|option|choice|route|path|agent|model|map|view|part|section|step)\s*)$", re.IGNORECASE
