@@ -156,6 +156,8 @@ def _role(
         and not re.search(r"\s[-–—]\s|:", sentence[goal.end() : start])
     ):
         return "info"  # "I can see the goal on my side, in the top row, at (0,4)."
+    if cells and cues.GOAL_NAMED_AFTER.match(after):
+        return "info"  # "Is (4,4) the goal for you?"
     if cells and cues.OPEN_AFTER.match(after) and not cues.PROPOSAL_MARKER.search(left):
         return "info"  # "Is (1,0) open for you?"
     if (cues.INFO_AFTER.match(after) and not plan) or (

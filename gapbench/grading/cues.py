@@ -56,7 +56,7 @@ HYPOTHETICAL_AFTER = re.compile(
 )
 
 BLOCKED_AFTER = re.compile(
-    r"^[\s\w'*_:-]{0,24}?(?:\b(?:is|are|was|looks|seems|appears|would be|will be|leads? (?:into|to)|has|hits?)\b|=|:)?\s*(?:a\s+|an\s+|the\s+)?"
+    r"^\s*(?:looks|seems|is|appears|feels)\s+(?:\w+\s+)?(?:bad|risky|wrong|worse)\b|^[\s\w'*_:-]{0,24}?(?:\b(?:is|are|was|looks|seems|appears|would be|will be|leads? (?:into|to)|has|hits?)\b|=|:)?\s*(?:a\s+|an\s+|the\s+)?"
     r"(?:wall|blocked|#|🧱|obstacle|dead[\s-]end|closed|not open|not free|off the (?:grid|map|board)|out of bounds|impassable|not passable)",
     re.IGNORECASE,
 )
@@ -201,6 +201,8 @@ THERE = re.compile(
     r"^\W*(?:go|move|proceed|shall we|ok to go|can we go|should we go|let'?s go|go there|move there)\W*$|\b(?:go|move|head|step|proceed|take)\s+(?:there|to it|to that (?:cell|one|square)|it)\b|\b(?:take|try) (?:it|that(?: one| cell)?)\b",
     re.IGNORECASE,
 )
+
+GOAL_NAMED_AFTER = re.compile(r"\s+(?:the|our)\s+(?:goal|exit)\b", re.IGNORECASE)  # "Is (4,4) the goal?"
 
 GOAL_INFO = re.compile(r"\s*(?:is|=|:|是)\s*(?:the\s+)?(?:goal|\*|exit|finish|target|终点)", re.IGNORECASE)
 
