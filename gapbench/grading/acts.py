@@ -42,6 +42,7 @@ class Run:
     asks: bool = False  # explicitly a new proposal ("I suggest", "please", "next move")
     parts: int = 1  # how many mentions it joins ("right, and then right" is 2; "right twice" is 1)
     challenges: bool = False  # in a question that challenges the move ("why down?", "is ← open?")
+    offer: bool = False  # "If (0,1) is open, then right": executes only if the partner states it too
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,10 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
             for g in group_runs(text, mine)
         ]
     groups = group_runs(text, mine)
+    if_then = cues.IF_THEN.match(sentence)
+    if if_then:  # "If you see no wall below (0,1), then down": the condition's cell is not in the plan
+        cut = offset + if_then.end()
+        groups = [part for g in groups for part in _cut(g, cut) if part]
     # "➡️ and right again ➡️?": a mention marked "again" starts a new proposal.
     regrouped: list[list[Mention]] = []
     for group in groups:
@@ -238,6 +243,10 @@ def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -
     if cues.LIST.search(sentence):
         runs = _merge_list(runs)
     return _merge_then(text, runs)
+
+
+def _cut(group: list[Mention], at: int) -> tuple[list[Mention], list[Mention]]:
+    return [m for m in group if m.start < at], [m for m in group if m.start >= at]
 
 
 def _merge_then(text: str, runs: list[Run]) -> list[Run]:
@@ -422,7 +431,7 @@ def read_message(text: str) -> Acts:
         here = _sentence_runs(text, offset, sentence, mine)
         if cues.IF_THEN.match(sentence):
             here = [
-                replace(r, role="conditional") if r.role == "proposal" else r for r in here
+                replace(r, role="conditional", offer=True) if r.role == "proposal" else r for r in here
             ]  # "If (5,3) is open, then right right."
         if cues.OR_OPENER.match(sentence) and any(r.role == "proposal" for r in here):
             last = max((k for k, r in enumerate(runs) if r.role == "proposal"), default=-1)

@@ -149,6 +149,7 @@ class _Table:
     narrated: int = 0  # how many of ``executed`` have been narrated since
     from_plan: bool = False
     asked: bool = False  # the proposer also asked about the map: a bare "Yes" answers that question
+    offer: bool = False  # "If (0,1) is open, then right": only the partner's restatement executes it
 
 
 def _collab(transcript: Transcript) -> Extraction:
@@ -218,6 +219,8 @@ def _collab(transcript: Transcript) -> Extraction:
                 refuted = tuple(st for r in acts.runs if r.role == "negated" and len(r.steps) == 1 for st in r.steps)
                 accepted = _richer(moving[restating[0]].steps, table.steps, refuted)
                 consumed.add(restating[0])
+            elif table.offer:
+                accepted = None  # a conditional offer waits for the partner to state the move
             elif prefix and acts.accepts and moving[prefix[0]].narration:
                 accepted = table.steps  # "Agreed. Moving right.": the plan, narrated from its first step
                 consumed.add(prefix[0])
@@ -297,6 +300,9 @@ def _collab(transcript: Transcript) -> Extraction:
             fresh = [acts.names_goal]  # "(0,6) is the goal on my map."
         if not fresh and table.speaker == m.speaker and acts.asks_about_map:
             table.asked = True  # "Is (1,0) open for you?" after its own proposal: a "Yes" answers that
+        offers = [r for r in acts.runs if r.offer]
+        if not fresh and offers:
+            table = _Table(m.speaker, offers[-1].steps, table.executed, table.narrated, table.from_plan, offer=True)
         if fresh:
             table = _Table(
                 m.speaker,
