@@ -1,7 +1,8 @@
 """Dialogue acts: what one message does with moves.
 
 A message is read sentence by sentence. Route symbols that stand next to each other ("right, right,
-down", "(0,0) -> (0,1)") form a *run*, and each run gets one role from its own clause:
+down", "(0,0) -> (0,1)") form a *run* (``grading.runs``), and each run gets one role from its own
+clause:
 
 - ``proposal``: a move put forward ("Let's go down", "Down?", "How about (0,1)?", "Moving right now");
 - ``claim``: a statement of where the agents are ("We are at (2,2)", "from (1,1)"): evidence for the
@@ -19,30 +20,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from gapbench.grading import cues
-from gapbench.grading.routes import Mention, find_mentions
+from gapbench.grading.routes import find_mentions
+from gapbench.grading.runs import Run, group_runs, merge_then_sentences, sentence_runs
 from gapbench.grading.schemes import Step
 from gapbench.grading.text import sentences
-
-Role = Literal["proposal", "claim", "info", "negated", "conditional", "alternatives"]
-
-
-@dataclass(frozen=True)
-class Run:
-    steps: tuple[Step, ...]
-    start: int
-    end: int
-    role: Role
-    question: bool = False  # stands in a question ("Down?")
-    narration: bool = False  # reports a move as happening ("Moving right now", "moved down")
-    again: bool = False  # marked as a further move ("down again", "another right")
-    marked: bool = False  # put forward in words ("I propose", "let's", "please"), not just stated
-    asks: bool = False  # explicitly a new proposal ("I suggest", "please", "next move")
-    parts: int = 1  # how many mentions it joins ("right, and then right" is 2; "right twice" is 1)
-    challenges: bool = False  # in a question that challenges the move ("why down?", "is ← open?")
-    offer: bool = False  # "If (0,1) is open, then right": executes only if the partner states it too
 
 
 @dataclass(frozen=True)
@@ -76,290 +59,6 @@ class Acts:
     @property
     def claims(self) -> list[Run]:
         return [r for r in self.runs if r.role == "claim"]
-
-
-def _clause_left(sentence: str, pos: int) -> str:
-    """The sentence text from the last clause break before ``pos`` up to ``pos``."""
-    left = sentence[:pos]
-    breaks = list(cues.CLAUSE_BREAK.finditer(left))
-    return left[breaks[-1].end() :] if breaks else left
-
-
-def _clause_break_before(sentence: str, pos: int) -> str:
-    """The clause break that opens the clause holding ``pos`` (and what follows it), or ''."""
-    breaks = list(cues.CLAUSE_BREAK.finditer(sentence, 0, pos))
-    return sentence[breaks[-1].start() : pos] if breaks else ""
-
-
-def _clause_right(sentence: str, pos: int) -> str:
-    m = cues.CLAUSE_BREAK.search(sentence, pos)
-    return sentence[pos : m.start() if m else len(sentence)]
-
-
-def group_runs(
-    text: str, mentions: list[Mention], gap: re.Pattern[str] = cues.RUN_GAP
-) -> list[list[Mention]]:
-    """Mentions that follow each other with only connectors between them form one run."""
-    runs: list[list[Mention]] = []
-    for m in mentions:
-        if runs and gap.fullmatch(text, runs[-1][-1].end, m.start):
-            runs[-1].append(m)
-        else:
-            runs.append([m])
-    return runs
-
-
-def _role(
-    sentence: str, start: int, end: int, alternatives: bool, plan: bool = False, cells: bool = True
-) -> Role:
-    before = sentence[max(0, start - 60) : start]
-    left = _clause_left(sentence, start)
-    after = sentence[end:]
-    if cells and (
-        cues.CLAIM_AFTER.match(sentence, end)
-        or (cues.CLAIM_BEFORE.search(before) and not cues.NARRATION_BEFORE.search(left[-14:]))
-    ):
-        return "claim"  # a position is a cell: "back up" is a move
-    if (
-        cues.BLOCKED_AFTER.match(_clause_right(sentence, end))
-        or cues.WHICH_BLOCKED.match(after)
-        or cues.NEGATION.search(left)
-        or cues.NEG_AFTER.match(_clause_right(sentence, end))
-    ):
-        return "negated"
-    if cues.FALLBACK.match(_clause_break_before(sentence, start)):
-        return "alternatives"  # "Go right if (0,1) is free, otherwise down."
-    later = cues.LATER.match(sentence)
-    if later and start >= later.end():
-        return "conditional"
-    if cues.ENDORSED_AFTER.match(after):
-        return "proposal"  # "Right is fine.": the move, endorsed
-    cond = list(cues.CONDITIONAL.finditer(left))
-    modal = bool(cond) and re.search(r"(?:could|might|may)$", cond[-1].group(), re.IGNORECASE) is not None
-    if (
-        cond
-        and not re.search(r"\bwhat if\b", left, re.IGNORECASE)
-        and (modal or not cues.PROPOSAL_MARKER.search(left, cond[-1].end()))
-    ):
-        return "conditional"  # "if we went down ...", but not "after going right we should go right again"
-    if cues.HYPOTHETICAL_AFTER.match(_clause_right(sentence, end)) and not sentence.rstrip().endswith("?"):
-        return "conditional"
-    if cues.DEFERRED.match(sentence, end):
-        return "conditional"  # "the ↑↑ I'll confirm once we're at (3,5)"
-    if cues.REASON.search(_clause_break_before(sentence, start)) or re.search(
-        r"\breasons?\s*:", sentence[:start], re.IGNORECASE
-    ):
-        return "info"  # "..., because (3,2) looks open", "Reason: (1,0) is #": a reason, not a proposal
-    goal = cues.GOAL_EARLIER.search(sentence[:start])
-    if (
-        goal
-        and not cues.PROPOSAL_MARKER.search(sentence[goal.end() : start])
-        and not re.search(r"\s[-–—]\s|:", sentence[goal.end() : start])
-    ):
-        return "info"  # "I can see the goal on my side, in the top row, at (0,4)."
-    if cells and cues.GOAL_NAMED_AFTER.match(after):
-        return "info"  # "Is (4,4) the goal for you?"
-    if cells and cues.OPEN_AFTER.match(after) and not cues.PROPOSAL_MARKER.search(left):
-        return "info"  # "Is (1,0) open for you?"
-    if (cues.INFO_AFTER.match(after) and not plan) or (
-        cues.INFO_BEFORE.search(left) and not cues.PROPOSAL_MARKER.search(left)
-    ):
-        return "info"
-    if alternatives:
-        return "alternatives"
-    return "proposal"
-
-
-def _sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) -> list[Run]:
-    """The runs of one sentence, each with its role."""
-    question = sentence.rstrip().endswith("?")
-    if cues.HISTORY.search(sentence) and not question:
-        # "To summarize, we have moved down and down": the path so far, not a proposal.
-        return [
-            Run(tuple(st for m in g for st in m.steps), g[0].start, g[-1].end, "info")
-            for g in group_runs(text, mine)
-        ]
-    groups = group_runs(text, mine)
-    if_then = cues.IF_THEN.match(sentence)
-    if if_then:  # "If you see no wall below (0,1), then down": the condition's cell is not in the plan
-        cut = offset + if_then.end()
-        groups = [part for g in groups for part in _cut(g, cut) if part]
-    # "➡️ and right again ➡️?": a mention marked "again" starts a new proposal.
-    regrouped: list[list[Mention]] = []
-    for group in groups:
-        start = 0
-        for j in range(1, len(group)):
-            if cues.AGAIN_AFTER.match(text, group[j].end):
-                if j > start:
-                    regrouped.append(group[start:j])
-                start = j
-        regrouped.append(group[start:])
-    groups = regrouped
-    # A run whose last symbol is described ("(4,5), then (5,5) is the goal") proposes the rest.
-    split: list[list[Mention]] = []
-    for group in groups:
-        tail = sentence[group[-1].end - offset :]
-        if (
-            len(group) > 1
-            and not group[-1].steps[0].is_direction
-            and (cues.INFO_AFTER.match(tail) or cues.BLOCKED_AFTER.match(tail))
-            and not re.match(r"\s*are\b", tail)
-        ):
-            split += [group[:-1], group[-1:]]
-        else:
-            split.append(group)
-    # "down or right?" - two runs joined by "or" are alternatives, not a concrete proposal.
-    joined_by_or = [False] * len(split)
-    for i in range(1, len(split)):
-        if cues.OR_GAP.match(text[split[i - 1][-1].end : split[i][0].start]):
-            joined_by_or[i - 1] = joined_by_or[i] = True
-    runs = []
-    for group, alt in zip(
-        _split_claims(sentence, offset, split), _pad(joined_by_or, split, sentence, offset)
-    ):
-        s, e = group[0].start - offset, group[-1].end - offset
-        plan = len(group) > 1 and all(st.is_direction for m in group for st in m.steps)
-        role = _role(sentence, s, e, alt, plan, any(not st.is_direction for m in group for st in m.steps))
-        left = _clause_left(sentence, s)
-        runs.append(
-            Run(
-                tuple(step for m in group for step in m.steps),
-                group[0].start,
-                group[-1].end,
-                role,
-                question=question and not cues.QUESTION_BREAK.search(sentence, e),
-                narration=bool(cues.NARRATION_BEFORE.search(left)),
-                again=bool(
-                    cues.NEW_AGAIN.search(sentence[s : e + 24])
-                    or cues.NEW_AGAIN.search(left)
-                    or cues.NOW_NEXT.match(sentence)
-                ),
-                parts=len(group),
-                marked=bool(cues.PROPOSAL_MARKER.search(left) or cues.NEW_PROPOSAL.search(sentence)),
-                asks=bool(cues.NEW_PROPOSAL.search(sentence)),
-                challenges=question and bool(cues.CHALLENGE.search(sentence)),
-            )
-        )
-    if cues.LIST.search(sentence):
-        runs = _merge_list(runs)
-    return _merge_then(text, runs)
-
-
-def _cut(group: list[Mention], at: int) -> tuple[list[Mention], list[Mention]]:
-    return [m for m in group if m.start < at], [m for m in group if m.start >= at]
-
-
-def _merge_then(text: str, runs: list[Run]) -> list[Run]:
-    """ "One more down to the bottom row, then right": two proposals joined by "then" are one plan."""
-    out: list[Run] = []
-    for r in runs:
-        if out and r.role == "proposal" and out[-1].role == "proposal":
-            gap = text[out[-1].end : r.start]
-            m = re.search(
-                r"(?:and\s+)?(?:then|followed by|after that|afterwards)\b(?:\s+[\w'*]+){0,5}?[\s,:*_]*$",
-                gap,
-                re.IGNORECASE,
-            )
-            if m and len(gap) <= 40:
-                p = out[-1]
-                out[-1] = Run(
-                    p.steps + r.steps,
-                    p.start,
-                    r.end,
-                    "proposal",
-                    p.question or r.question,
-                    p.narration,
-                    p.again,
-                    p.marked,
-                    p.asks or r.asks,
-                    p.parts + r.parts,
-                    p.challenges or r.challenges,
-                )
-                continue
-        out.append(r)
-    return out
-
-
-def _split_claims(sentence: str, offset: int, groups: list[list[Mention]]) -> list[list[Mention]]:
-    """ "From (2,1): right -> (2,2), down -> (3,2)": the stated position is only the first cell."""
-    out: list[list[Mention]] = []
-    for g in groups:
-        s = g[0].start - offset
-        first_is_cell = not g[0].steps[0].is_direction
-        if len(g) > 1 and first_is_cell and cues.CLAIM_BEFORE.search(sentence[max(0, s - 60) : s]):
-            out += [g[:1], g[1:]]
-        else:
-            out.append(g)
-    return out
-
-
-def _pad(flags: list[bool], groups: list[list[Mention]], sentence: str, offset: int) -> list[bool]:
-    """The alternatives flags, one per group after claims are split off (a split group keeps False)."""
-    out: list[bool] = []
-    for flag, g in zip(flags, groups):
-        s = g[0].start - offset
-        split = (
-            len(g) > 1
-            and not g[0].steps[0].is_direction
-            and cues.CLAIM_BEFORE.search(sentence[max(0, s - 60) : s])
-        )
-        out += [flag, flag] if split else [flag]
-    return out
-
-
-def _merge_list(runs: list[Run]) -> list[Run]:
-    """The proposals of one list are one plan."""
-    out: list[Run] = []
-    for r in runs:
-        if out and r.role == "proposal" and out[-1].role == "proposal":
-            p = out[-1]
-            out[-1] = Run(
-                p.steps + r.steps,
-                p.start,
-                r.end,
-                "proposal",
-                p.question or r.question,
-                p.narration,
-                p.again,
-                p.marked,
-                p.asks or r.asks,
-                p.parts + r.parts,
-                p.challenges or r.challenges,
-            )
-        else:
-            out.append(r)
-    return out
-
-
-def _merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
-    """ "We go (2,2). Then (3,3), (4,4).", "Right to (0,1)? Then down?": a sentence that opens with
-    "Then" continues the plan."""
-    out: list[Run] = []
-    for r in runs:
-        if out and r.role == "proposal" and out[-1].role == "proposal":
-            gap = text[out[-1].end : r.start]
-            if re.fullmatch(
-                r"[^\n]{0,3}?[.!?]\s*(?:(?:and\s+)?(?:then|after that|afterwards)\b|(?:step|move)\s*\d{1,2}\s*[:.)-])[\s,:]*(?:(?:we\s+)?(?:go|move|to)\s+)?",
-                gap,
-                re.IGNORECASE,
-            ):
-                p = out[-1]
-                out[-1] = Run(
-                    p.steps + r.steps,
-                    p.start,
-                    r.end,
-                    "proposal",
-                    r.question,
-                    p.narration,
-                    p.again,
-                    p.marked,
-                    p.asks or r.asks,
-                    p.parts + r.parts,
-                    r.challenges,
-                )
-                continue
-        out.append(r)
-    return out
 
 
 _JSON_ACCEPT = ("confirm", "confirmed", "agree", "agreed", "accept", "accepted", "ok")
@@ -428,7 +127,7 @@ def read_message(text: str) -> Acts:
             mine.append(mentions[index])
             index += 1
         question = sentence.rstrip().endswith("?")
-        here = _sentence_runs(text, offset, sentence, mine)
+        here = sentence_runs(text, offset, sentence, mine)
         if cues.IF_THEN.match(sentence):
             here = [
                 replace(r, role="conditional", offer=True) if r.role == "proposal" else r for r in here
@@ -476,7 +175,7 @@ def read_message(text: str) -> Acts:
             arrived = True
         if cues.WALL.search(stripped):
             walls.append((offset, end))
-    runs = _merge_then_sentences(text, runs)
+    runs = merge_then_sentences(text, runs)
     goal = tuple(
         r
         for r in runs

@@ -221,7 +221,9 @@ UNTIL_BEFORE = re.compile(
     r"\b(?:as far as|until|till|through to|all the way to)\s*(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE
 )  # "Go as far as (2,1)", "OK until (2,1)": a plan accepted up to that cell
 
-FALLBACK = re.compile(r"(?:otherwise|else|or else)\b", re.IGNORECASE)  # "..., otherwise down": not on the table
+FALLBACK = re.compile(
+    r"(?:otherwise|else|or else)\b", re.IGNORECASE
+)  # "..., otherwise down": not on the table
 
 LATER = re.compile(
     r"^\W*(?:once|when|whenever|as soon as|after)\s+(?:we|we'?re|i|i'?m|you)\b[^,;.!?]*[,;]", re.IGNORECASE

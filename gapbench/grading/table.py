@@ -1,0 +1,285 @@
+"""The game's rule for a collaboration: the proposal on the table, and what each reply does with it.
+
+A move executes when one agent's concrete proposal is accepted by the other, or when both state the
+same move (docs/GRADING.md). ``grading.acts`` says what a message does; this module applies the rule
+to one reply at a time, in three steps: ``answer`` (the partner's proposal accepted, rejected or left
+on the table), ``confirm_narration`` (moves just executed, narrated again, add nothing) and
+``next_table`` (the last concrete proposal of the message goes on the table).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from gapbench.grading.acts import Acts, Run
+from gapbench.grading.schemes import Step
+from gapbench.grading.text import sentences
+
+
+def _matches(run: tuple[Step, ...], proposal: tuple[Step, ...], *, strict: bool = False) -> bool:
+    """Does ``run`` restate ``proposal`` (the same steps, a direction matching a cell's hint)?
+    Unless ``strict``, a cell without a hint may restate a direction ("Right?" - "(0,1).")."""
+    if len(run) != len(proposal):
+        return False
+    for a, b in zip(run, proposal):
+        if a.same_move(b):
+            continue
+        if a.is_direction and not b.is_direction and b.hint == a.first:
+            continue
+        if not strict and b.is_direction and not a.is_direction and not a.hint:
+            continue  # "Move right." - "(3,1) ACTI!": the same move if (3,1) is right of us
+        if not strict and a.is_direction and not b.is_direction and not b.hint:
+            continue
+        return False
+    return True
+
+
+_ACTI = re.compile(r"\bACTI\b", re.IGNORECASE)
+
+
+def _sentence_end(text: str, pos: int) -> int:
+    for start, piece in sentences(text):
+        if start <= pos < start + len(piece):
+            return start + len(piece)
+    return len(text)
+
+
+def _first_sentence_end(text: str) -> int:
+    pieces = sentences(text)
+    return pieces[0][0] + len(pieces[0][1]) if pieces else 0
+
+
+def _within(run: tuple[Step, ...], block: tuple[Step, ...]) -> bool:
+    """Is ``run`` a contiguous part of ``block`` (e.g. the end cell of an accepted plan)?"""
+    n = len(run)
+    return any(_matches(run, block[i : i + n]) for i in range(len(block) - n + 1))
+
+
+def _richer(
+    run: tuple[Step, ...], proposal: tuple[Step, ...], refuted: tuple[Step, ...] = ()
+) -> tuple[Step, ...]:
+    """Of two restatements of one move, the one that carries more evidence (a cell with its hint).
+    A cell the accepting message refutes ("Down takes us to (1,0), not (1,1). But yes, down.")
+    gives way to the direction."""
+    out = []
+    for a, b in zip(run, proposal):
+        cell, direction = (a, b) if b.is_direction else (b, a)
+        if direction.is_direction and any(cell.same_move(x) for x in refuted):
+            out.append(direction)
+        elif not cell.is_direction and direction.is_direction and not cell.hint:
+            out.append(Step(cell.first, cell.second, cell.order, cell.origin, direction.first))
+        else:
+            out.append(a if (not a.is_direction and a.hint) else b)
+    return tuple(out)
+
+
+def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
+    """An explicit rejection, a negated restatement, or a wall report aimed at the proposal."""
+    if acts.rejects:
+        return True
+    after_yes = (
+        acts.accept_end if acts.accepts else len(acts.text) + 1
+    )  # "Great, let's do it. We can't go up": the next up
+    for r in acts.runs:
+        if r.start >= after_yes:
+            continue
+        if r.role in ("negated", "conditional") and (
+            _matches(r.steps, proposal, strict=True) or _matches(r.steps[:1], proposal[:1], strict=True)
+        ):
+            return True
+    for lo, hi in acts.wall_sentences:
+        if lo >= after_yes:
+            continue
+        inside = [r for r in acts.runs if lo <= r.start < hi and r.role in ("info", "negated", "proposal")]
+        if (not inside and not acts.accepts) or any(
+            _matches(r.steps[:1], proposal[:1], strict=True) for r in inside
+        ):
+            return True
+    return False
+
+
+def _accepted_part(acts: Acts, plan: tuple[Step, ...]) -> int:
+    """How many steps of ``plan`` a partial acceptance takes: "only the first step", "the first two",
+    "as far as (2,1)" (0: no partial acceptance)."""
+    if acts.only_first:
+        return acts.only_first
+    for cell in acts.until:
+        for k, step in enumerate(plan):
+            if not step.is_direction and step.same_move(cell):
+                return k + 1
+    return 0
+
+
+@dataclass
+class Table:
+    """The proposal on the table and the moves just executed (which narration may confirm)."""
+
+    speaker: str | None = None
+    steps: tuple[Step, ...] = ()
+    executed: tuple[Step, ...] = ()  # the last executed block, still open to narration
+    narrated: int = 0  # how many of ``executed`` have been narrated since
+    from_plan: bool = False
+    asked: bool = False  # the proposer also asked about the map: a bare "Yes" answers that question
+    offer: bool = False  # "If (0,1) is open, then right": only the partner's restatement executes it
+
+
+@dataclass
+class Turn:
+    """What one reply did with the proposal on the table."""
+
+    accepted: tuple[Step, ...] = ()  # the steps it executed
+    consumed: set[int] = field(default_factory=set)  # its proposals that only restate (indices in ``moving``)
+    accepting: Run | None = None  # the run that accepted the table by going on from it
+
+
+def proposals(acts: Acts, executed: list[Step]) -> list[Run]:
+    """The message's proposals; "Again?" after an executed down proposes down ("Again." restates it)."""
+    if acts.repeats and executed and executed[-1].is_direction:
+        question = acts.text.rstrip().endswith("?")
+        return [Run((executed[-1],), 0, len(acts.text), "proposal", question=question, again=True)]
+    return [r for r in acts.runs if r.role == "proposal"]
+
+
+def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
+    """The partner's proposal: accepted (whole or in part), rejected, or left on the table."""
+    turn = Turn()
+    # "Fine. Up, please.": accepted by its first sentence; the later, worded move is a new proposal.
+    fresh_ask = {
+        k for k, r in enumerate(moving) if acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked
+    }
+    in_rejection = [any(lo <= r.start < hi for lo, hi in acts.reject_sentences) for r in moving]
+    # A cell answering a direction (or the reverse) restates it only with a sign of agreement.
+    loose = acts.accepts or acts.reports_arrival or bool(_ACTI.search(acts.text))
+    restating = [
+        k
+        for k, r in enumerate(moving)
+        if _matches(r.steps, table.steps, strict=not (loose or r.narration))
+        and not r.question
+        and k not in fresh_ask
+        and not in_rejection[k]  # "No, (1,3) gets us nowhere"
+    ]
+    # "why →?", "is ← open on your side?": a challenge leaves the proposal on the table.
+    echoed = [
+        k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question and r.challenges
+    ]
+    prefix = [
+        k
+        for k, r in enumerate(moving)
+        if not r.question
+        and len(r.steps) < len(table.steps)
+        and _matches(r.steps, table.steps[: len(r.steps)])
+        and not in_rejection[k]
+    ]
+    extends = [
+        k
+        for k, r in enumerate(moving)
+        if not r.question
+        and len(r.steps) > len(table.steps)
+        and r.parts > 1
+        and _matches(r.steps[: len(table.steps)], table.steps)
+    ]
+    accepted: tuple[Step, ...] | None = None
+    if restating:
+        refuted = tuple(st for r in acts.runs if r.role == "negated" and len(r.steps) == 1 for st in r.steps)
+        accepted = _richer(moving[restating[0]].steps, table.steps, refuted)
+        turn.consumed.add(restating[0])
+    elif table.offer:
+        accepted = None  # a conditional offer waits for the partner to state the move
+    elif prefix and acts.accepts and moving[prefix[0]].narration:
+        accepted = table.steps  # "Agreed. Moving right.": the plan, narrated from its first step
+        turn.consumed.add(prefix[0])
+    elif prefix:
+        accepted = _prefix(acts, moving, prefix[0], table.steps, turn.consumed)
+    elif _rejects(acts, table.steps):
+        accepted = None
+    elif extends:
+        accepted = table.steps  # "Right again, and then down": accepts right, proposes down
+        turn.accepting = moving[extends[0]]
+    elif (
+        (acts.accepts and not table.asked)
+        or (acts.reports_arrival and not moving)
+        or (_accepted_part(acts, table.steps) and not acts.rejects)
+    ):
+        accepted = table.steps[: _accepted_part(acts, table.steps) or len(table.steps)]
+    if accepted is not None:
+        # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing.
+        first = _first_sentence_end(acts.text)
+        turn.consumed |= {
+            k
+            for k, r in enumerate(moving)
+            if k not in fresh_ask
+            and not (r.again or r.question)
+            and (r.narration or r.start < first)
+            and _within(r.steps, accepted)
+        }
+        turn.accepted = accepted
+        narrated = len(accepted) if restating or prefix else 0
+        return Table(executed=accepted, narrated=narrated, from_plan=len(table.steps) > 1), turn
+    if echoed and not acts.rejects:
+        turn.consumed |= set(echoed)  # "is ← open on your side?": a question about it, the proposal stays
+    elif acts.rejects or _rejects(acts, table.steps) or moving:
+        table = Table(executed=table.executed, narrated=table.narrated, from_plan=table.from_plan)
+    return table, turn
+
+
+def _prefix(
+    acts: Acts, moving: list[Run], k: int, plan: tuple[Step, ...], consumed: set[int]
+) -> tuple[Step, ...]:
+    """ "d1, e1 fine. e2, e3 fine.", "Down, yes. Not the right yet.": consecutive runs of one sentence
+    that go on with the plan add up to the part accepted."""
+    n = 0
+    end = _sentence_end(acts.text, moving[k].start)  # "r2c2, r2c3 yes; r2c4 onward later."
+    while (
+        k < len(moving)
+        and moving[k].start < end
+        and not moving[k].question
+        and _matches(moving[k].steps, plan[n : n + len(moving[k].steps)])
+        and n + len(moving[k].steps) <= len(plan)
+    ):
+        consumed.add(k)
+        n += len(moving[k].steps)
+        k += 1
+    return plan[:n]
+
+
+def confirm_narration(table: Table, acts: Acts, moving: list[Run], consumed: set[int]) -> None:
+    """Narration of moves just executed ("Moving right now", "Agreed, up." after the up) confirms
+    them; it is not a new move."""
+    for k, r in enumerate(moving):
+        echo = acts.accepts and not table.steps and not r.marked and r.start < acts.accept_end
+        if k in consumed or r.question or not table.executed or not (r.narration or echo):
+            continue
+        remaining = table.executed[table.narrated :] or table.executed
+        if _matches(r.steps, remaining[: len(r.steps)], strict=True) and (table.from_plan or not r.again):
+            consumed.add(k)
+            table.narrated = min(len(table.executed), table.narrated + len(r.steps))
+
+
+def next_table(table: Table, acts: Acts, moving: list[Run], turn: Turn, speaker: str) -> Table:
+    """The last concrete proposal of the message goes on the table."""
+    fresh = [r for k, r in enumerate(moving) if k not in turn.consumed]
+    done = turn.accepted
+    if (
+        done
+        and fresh
+        and len(fresh[-1].steps) > len(done)
+        and _matches(fresh[-1].steps[: len(done)], done)
+        and (
+            fresh[-1] is turn.accepting
+            or (fresh[-1].start < _first_sentence_end(acts.text) and not fresh[-1].again)
+        )
+    ):
+        fresh[-1] = replace(fresh[-1], steps=fresh[-1].steps[len(done) :])  # "Yes (4,1), then (5,1)"
+    if not fresh and acts.names_goal is not None:
+        fresh = [acts.names_goal]  # "(0,6) is the goal on my map."
+    if fresh:
+        return Table(
+            speaker, fresh[-1].steps, table.executed, table.narrated, table.from_plan, acts.asks_about_map
+        )
+    offers = [r for r in acts.runs if r.offer]
+    if offers:  # "If (0,1) is open, then right."
+        return Table(speaker, offers[-1].steps, table.executed, table.narrated, table.from_plan, offer=True)
+    if table.speaker == speaker and acts.asks_about_map:
+        table.asked = True  # "Is (1,0) open for you?" after its own proposal: a "Yes" answers that
+    return table
