@@ -155,12 +155,14 @@ def message_text(text: object) -> str:
 # Sentence ends: . ! ? and newlines, but not the dot inside a number ("1.5") or a label ("e.g.").
 _SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)[.!?]+(?=\s|$)|\n+|;\s")
 _LIST_NUMBER = re.compile(r"(?:^|\n)[ \t]*\d{1,2}$")  # "1." opening a list item is not a sentence end
-_LIST_ITEM = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[-*•+]|(?:step|move)\s*\d{1,2}\s*[:.)-])\s", re.IGNORECASE)
+_LIST_ITEM = re.compile(
+    r"[ \t]*(?:(?:\d{1,2}[.)]|[-*•+]|(?:step|move)\s*\d{1,2}\s*[:.)-])\s|\|[\s:-])", re.IGNORECASE
+)  # a table row ("| 1 | Right |") is a list item too
 
 
 def sentences(text: str) -> list[tuple[int, str]]:
     """``(offset, sentence)`` pieces of ``text``, each keeping its end punctuation. The items of a
-    list (numbered or bulleted lines) stay together as one piece: a list is one plan."""
+    list (numbered or bulleted lines, table rows) stay together as one piece: a list is one plan."""
     out: list[tuple[int, str]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
