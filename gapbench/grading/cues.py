@@ -12,7 +12,7 @@ import re
 
 # What may stand between two symbols of one run: punctuation, arrows, "and", "then", list numbering.
 RUN_GAP = re.compile(
-    r"(?:[\s,;:/+>|*_]|->|=>|→|⟶|\band\b|\bthen\b|\bnext\b|\bonce more\b|\bagain\b|\b(?:first|second|third|fourth|fifth|sixth|last)\b|\bfollowed by\b|\bafter that\b|\bfinally\b"
+    r"(?:[\s,;:/+>|*_]|->|=>|→|⟶|⇒|⟹|\band\b|\bthen\b|\bnext\b|\bonce more\b|\bagain\b|\b(?:first|second|third|fourth|fifth|sixth|last)\b|\bfollowed by\b|\bafter that\b|\bfinally\b"
     r"|\b(?:go|move|step|head|and go|and move)\b|\b(?:to|into|onto)\b|\b(?:a|an)\b|\b\d{1,2}[.)]\s)*",
     re.IGNORECASE,
 )
@@ -77,7 +77,7 @@ QUESTION_SEEKS_AGREEMENT = re.compile(
 )
 
 ACCEPT = re.compile(
-    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|accept|accepted|count me in|i think so|seconded|second that|i'?m game|i'?m down|all (?:two|three|four|five|six|of them|\d)|both|all good|all set|all of it|the whole (?:plan|sequence|route|path|thing)|the (?:full|entire) plan|every step|all (?:the )?(?:steps|moves)|let'?s execute|execute (?:it|them|the plan)|as (?:written|proposed|planned|listed|suggested)|(?:executing|following) (?:the|your|this) (?:plan|table|list|route|sequence)|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
+    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|accept|accepted|count me in|i think so|seconded|second that|i'?m game|i'?m down|all (?:two|three|four|five|six|of them|\d)|both(?!\s+(?:have|has|are|of|plans|routes|paths|agents|our|your|options|ways|directions|see|show|look))|all good|all set|all of it|the whole (?:plan|sequence|route|path|thing)|the (?:full|entire) plan|every step|all (?:the )?(?:steps|moves)|let'?s execute|execute (?:it|them|the plan)|as (?:written|proposed|planned|listed|suggested)|(?:executing|following) (?:the|your|this) (?:plan|table|list|route|sequence)|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
     r"|👍|✅|✔|☑|👌|🆗|🙌|💯|🤝|✓)",
     re.IGNORECASE,
 )

@@ -258,7 +258,10 @@ def confirm_narration(table: Table, acts: Acts, moving: list[Run], consumed: set
 
 def next_table(table: Table, acts: Acts, moving: list[Run], turn: Turn, speaker: str) -> Table:
     """The last concrete proposal of the message goes on the table."""
-    fresh = [r for k, r in enumerate(moving) if k not in turn.consumed]
+    # A proposal followed by the message's own acceptance of the table is superseded by it ("Mine:
+    # down, right. Both start with right: let's do right, right first.").
+    last = max((moving[k].start for k in turn.consumed), default=-1)
+    fresh = [r for k, r in enumerate(moving) if k not in turn.consumed and r.start > last]
     done = turn.accepted
     if (
         done
