@@ -92,6 +92,8 @@ ACCEPT_AT_END = re.compile(
     r"(?:[-—,:]|\s)\s*(?:agreed|ok|okay|yes|confirmed|deal|sure)\W*$", re.IGNORECASE
 )  # "down, and right three more — agreed."
 
+FINE_AT_END = re.compile(r"\s(?:fine|good|ok|okay)\W*$", re.IGNORECASE)  # "e2, e3 fine."
+
 NOT_ACCEPT = re.compile(
     r"\b(?:agree (?:that|with you that|on|we|we're|we are|you're|you are|it's|it is|this|the|down|up|left|right)\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
     re.IGNORECASE,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from gapbench.grading import cues
 from gapbench.grading.acts import Acts, Run
 from gapbench.grading.schemes import Step
 from gapbench.grading.text import sentences
@@ -223,20 +224,24 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     return table, turn
 
 
-def _prefix(
-    acts: Acts, moving: list[Run], k: int, plan: tuple[Step, ...], consumed: set[int]
-) -> tuple[Step, ...]:
-    """ "d1, e1 fine. e2, e3 fine.", "Down, yes. Not the right yet.": consecutive runs of one sentence
-    that go on with the plan add up to the part accepted."""
+def _prefix(acts: Acts, moving: list[Run], k: int, plan: tuple[Step, ...], consumed: set[int]) -> tuple[Step, ...]:
+    """ "Down, yes. Not the right yet.", "d1, e1 fine. e2, e3 fine.": consecutive runs that go on with
+    the plan add up to the part accepted, in the first run's sentence and in later sentences that
+    accept again (not "r2c2, r2c3 yes; r2c4 onward later.")."""
+    pieces = sentences(acts.text)
+    end = _sentence_end(acts.text, moving[k].start)
     n = 0
-    end = _sentence_end(acts.text, moving[k].start)  # "r2c2, r2c3 yes; r2c4 onward later."
     while (
         k < len(moving)
-        and moving[k].start < end
         and not moving[k].question
         and _matches(moving[k].steps, plan[n : n + len(moving[k].steps)])
         and n + len(moving[k].steps) <= len(plan)
     ):
+        if moving[k].start >= end:
+            at, piece = next((p for p in pieces if p[0] <= moving[k].start < p[0] + len(p[1])), (0, ""))
+            if not (cues.ACCEPT.search(piece) or cues.FINE_AT_END.search(piece)):
+                break
+            end = at + len(piece)
         consumed.add(k)
         n += len(moving[k].steps)
         k += 1
