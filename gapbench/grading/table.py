@@ -151,7 +151,9 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     }
     in_rejection = [any(lo <= r.start < hi for lo, hi in acts.reject_sentences) for r in moving]
     # A cell answering a direction (or the reverse) restates it only with a sign of agreement.
-    loose = acts.accepts or acts.reports_arrival or bool(_ACTI.search(acts.text))
+    loose = (
+        acts.accepts or acts.reports_arrival or bool(_ACTI.search(acts.text)) or _only_symbols(acts, moving)
+    )
     restating = [
         k
         for k, r in enumerate(moving)
@@ -224,7 +226,16 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     return table, turn
 
 
-def _prefix(acts: Acts, moving: list[Run], k: int, plan: tuple[Step, ...], consumed: set[int]) -> tuple[Step, ...]:
+def _only_symbols(acts: Acts, moving: list[Run]) -> bool:
+    """ "Down." answered by "(1,0).": a reply that is nothing but the move restates it."""
+    return len(moving) == 1 and not re.search(
+        r"\w", acts.text[: moving[0].start] + acts.text[moving[0].end :]
+    )
+
+
+def _prefix(
+    acts: Acts, moving: list[Run], k: int, plan: tuple[Step, ...], consumed: set[int]
+) -> tuple[Step, ...]:
     """ "Down, yes. Not the right yet.", "d1, e1 fine. e2, e3 fine.": consecutive runs that go on with
     the plan add up to the part accepted, in the first run's sentence and in later sentences that
     accept again (not "r2c2, r2c3 yes; r2c4 onward later.")."""
