@@ -62,7 +62,8 @@ BLOCKED_AFTER = re.compile(
 )
 
 INFO_AFTER = re.compile(
-    r"^\s*(?:\(\w+\)\s*)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+)?(?:a\s+|an\s+)?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|\*)",
+    r"^\s*(?:\(\w+\)\s*)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+)?(?:a\s+|an\s+)?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|\*"
+    r"|below|above|under|beneath|to the (?:left|right)|(?:left|right) of|next to|beside)",
     re.IGNORECASE,
 )
 

@@ -154,6 +154,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     loose = (
         acts.accepts or acts.reports_arrival or bool(_ACTI.search(acts.text)) or _only_symbols(acts, moving)
     )
+    refuted = tuple(st for r in acts.runs if r.role == "negated" and len(r.steps) == 1 for st in r.steps)
     restating = [
         k
         for k, r in enumerate(moving)
@@ -161,6 +162,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         and not r.question
         and k not in fresh_ask
         and not in_rejection[k]  # "No, (1,3) gets us nowhere"
+        and not any(st.same_move(x) for st in r.steps if not st.is_direction for x in refuted)  # "not (2,1)"
     ]
     # "why →?", "is ← open on your side?": a challenge leaves the proposal on the table.
     echoed = [
@@ -184,7 +186,6 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     ]
     accepted: tuple[Step, ...] | None = None
     if restating:
-        refuted = tuple(st for r in acts.runs if r.role == "negated" and len(r.steps) == 1 for st in r.steps)
         accepted = _richer(moving[restating[0]].steps, table.steps, refuted)
         turn.consumed.add(restating[0])
     elif table.offer:
