@@ -207,14 +207,15 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     ):
         accepted = table.steps[: _accepted_part(acts, table.steps) or len(table.steps)]
     if accepted is not None:
-        # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing.
+        # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing; nor does
+        # naming the cell just reached ("right ok. row 2, col 2.").
         first = _first_sentence_end(acts.text)
         turn.consumed |= {
             k
             for k, r in enumerate(moving)
             if k not in fresh_ask
             and not (r.again or r.question)
-            and (r.narration or r.start < first)
+            and (r.narration or r.start < first or _reached(r.steps, accepted))
             and _within(r.steps, accepted)
         }
         turn.accepted = accepted
@@ -225,6 +226,11 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     elif acts.rejects or _rejects(acts, table.steps) or moving:
         table = Table(executed=table.executed, narrated=table.narrated, from_plan=table.from_plan)
     return table, turn
+
+
+def _reached(run: tuple[Step, ...], accepted: tuple[Step, ...]) -> bool:
+    """Is ``run`` the cell the accepted steps end on?"""
+    return len(run) == 1 and not run[0].is_direction and run[0].same_move(accepted[-1])
 
 
 def _only_symbols(acts: Acts, moving: list[Run]) -> bool:
