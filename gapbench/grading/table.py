@@ -182,7 +182,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         if not r.question
         and len(r.steps) > len(table.steps)
         and r.parts > 1
-        and _matches(r.steps[: len(table.steps)], table.steps)
+        and _matches(r.steps[: len(table.steps)], table.steps, strict=not loose)
     ]
     accepted: tuple[Step, ...] | None = None
     if restating:
