@@ -171,7 +171,7 @@ def sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) ->
             joined_by_or[i - 1] = joined_by_or[i] = True
     runs = []
     for group, alt in zip(
-        _split_claims(sentence, offset, split), _pad(joined_by_or, split, sentence, offset)
+        _split_claims(sentence, offset, split, text), _pad(joined_by_or, split, sentence, offset, text)
     ):
         s, e = group[0].start - offset, group[-1].end - offset
         plan = len(group) > 1 and all(st.is_direction for m in group for st in m.steps)
@@ -237,30 +237,29 @@ def _merge_then(text: str, runs: list[Run]) -> list[Run]:
     return out
 
 
-def _split_claims(sentence: str, offset: int, groups: list[list[Mention]]) -> list[list[Mention]]:
-    """ "From (2,1): right -> (2,2), down -> (3,2)": the stated position is only the first cell."""
+def _splits_first(sentence: str, offset: int, g: list[Mention], text: str) -> bool:
+    """Is the first cell of the run a position or a label, not the run's first step? "From (2,1): right
+    -> (2,2)" (a stated position), "The goal is at (2,4): right then down" (a cell, then the moves)."""
+    if len(g) < 2 or g[0].steps[0].is_direction:
+        return False
+    s = g[0].start - offset
+    labelled = ":" in text[g[0].end : g[1].start] and g[1].steps[0].is_direction
+    return labelled or bool(cues.CLAIM_BEFORE.search(sentence[max(0, s - 60) : s]))
+
+
+def _split_claims(sentence: str, offset: int, groups: list[list[Mention]], text: str) -> list[list[Mention]]:
+    """The runs with a stated position (or a labelled cell) split off their first cell."""
     out: list[list[Mention]] = []
     for g in groups:
-        s = g[0].start - offset
-        first_is_cell = not g[0].steps[0].is_direction
-        if len(g) > 1 and first_is_cell and cues.CLAIM_BEFORE.search(sentence[max(0, s - 60) : s]):
-            out += [g[:1], g[1:]]
-        else:
-            out.append(g)
+        out += [g[:1], g[1:]] if _splits_first(sentence, offset, g, text) else [g]
     return out
 
 
-def _pad(flags: list[bool], groups: list[list[Mention]], sentence: str, offset: int) -> list[bool]:
+def _pad(flags: list[bool], groups: list[list[Mention]], sentence: str, offset: int, text: str) -> list[bool]:
     """The alternatives flags, one per group after claims are split off (a split group keeps False)."""
     out: list[bool] = []
     for flag, g in zip(flags, groups):
-        s = g[0].start - offset
-        split = (
-            len(g) > 1
-            and not g[0].steps[0].is_direction
-            and cues.CLAIM_BEFORE.search(sentence[max(0, s - 60) : s])
-        )
-        out += [flag, flag] if split else [flag]
+        out += [flag, flag] if _splits_first(sentence, offset, g, text) else [flag]
     return out
 
 
