@@ -19,7 +19,7 @@ from gapbench.grading.validate import walk
 # targets (held-out outcome-exact >= 97%, route-exact >= 95%, zero false credit) are not all reached
 # yet: see docs/GRADING.md.
 FLOORS = {
-    "dev": {"outcome_exact": 0.92, "route_exact": 0.91, "false_credit": 1},
+    "dev": {"outcome_exact": 0.95, "route_exact": 0.94, "false_credit": 0},
     "heldout": {"outcome_exact": 0.84, "route_exact": 0.83, "false_credit": 0},
 }
 
@@ -42,7 +42,7 @@ def test_the_corpus_is_large_and_labelled_by_the_independent_walker():
             assert case["note"].strip(), case["id"]
             collab += case["condition"] == "collab"
             solo += case["condition"] != "collab"
-    assert collab >= 400 and solo >= 140  # 418 collaborations and 143 solo answers today
+    assert collab >= 400 and solo >= 140  # 521 collaborations and 143 solo answers today
 
 
 def test_gapbench_reads_every_case_as_the_independent_walker_does():
