@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gapbench.grading.acts import Acts, read_message
-from gapbench.grading.routes import convention
-from gapbench.grading.schemes import Step
+from gapbench.grading.schemes import Step, convention
 from gapbench.grading.table import Table, Turn, answer, confirm_narration, next_table, proposals
 from gapbench.grading.text import message_text
 from gapbench.transcript import Transcript

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from gapbench.grading.movewords import is_letter_move, is_move_word
 from gapbench.grading.schemes import Step
 from gapbench.grading.text import normalise
 
@@ -160,36 +161,6 @@ _TOKEN = re.compile(
     r"|(?P<seq>(?P<sl>(?-i:\b[UDLR](?:[ \t,]*[UDLR])*\b))(?:\s*x\s*(?P<sx>\d)\b)?)",
     re.IGNORECASE,
 )
-# Direction words that are not moves: corners and sides ("bottom-right", "top left corner",
-# "right-hand"), "right" meaning correct ("that's right", "all right", "right?").
-_CORNER_BEFORE = re.compile(r"\b(?:top|bottom|upper|lower|far)[\s-]*$", re.IGNORECASE)
-_CORRECT_BEFORE = re.compile(
-    r"\b(?:that's|that is|you're|you are|is|are|all|exactly|quite|it's)\s*$", re.IGNORECASE
-)
-_SPAN = re.compile(r"\s+to\s+(?:the\s+)?(?:right|left|bottom|top)\b", re.IGNORECASE)
-_SPAN_END = re.compile(r"\b(?:left|right)\s+to\s+(?:the\s+)?$|\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
-_DIR_BEFORE_COMMA = re.compile(r"\b(?:up|down|left|right)\s*,\s*$", re.IGNORECASE)
-_UP_TO = re.compile(
-    r"\b(?:open|clear|free|visible|walls?|blocked|row|column|col|counting|count)\b[^.]{0,10}$", re.IGNORECASE
-)
-_MOVE_IS = re.compile(
-    r"\b(?:move|moves|direction|way|step|choice|option|plan|answer|proposal|suggestion)\b[^.?!]{0,15}\bis\s*$",
-    re.IGNORECASE,
-)
-_RIGHT_AS_IN_DIRECTLY = re.compile(
-    r"\s+(?:below|above|beneath|under|behind|next to|beside|in front|there|here|away|after|before|at the|on the)\b",
-    re.IGNORECASE,
-)
-_PHRASAL_UP = re.compile(
-    r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)(?:\s+(?:us|it|them|me|you|things|this|that))?\s*$",
-    re.IGNORECASE,
-)
-_NOT_A_MOVE_AFTER = re.compile(
-    r"(?:-|\s+)?(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE
-)
-_NOT_A_LETTER_MOVE_BEFORE = re.compile(
-    r"(?:\b(?:plan|option|choice|route|path|agent|model|map|view|part|section|step)\s*)$", re.IGNORECASE
-)
 _CONNECTOR = re.compile(
     r"[\s,]*(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*",
     re.IGNORECASE,
@@ -253,7 +224,7 @@ def find_mentions(text: str) -> list[Mention]:
         steps: list[Step] = []
         try:
             if g["dir"]:
-                if not _is_move_word(text, m):
+                if not is_move_word(text, m):
                     continue
                 pre = g["pre"] or g["ppx"]
                 if pre and re.search(
@@ -275,10 +246,7 @@ def find_mentions(text: str) -> list[Mention]:
                 steps = [Step(_DIRECTION_WORDS[g["aw"]])] * _count(g["ax"])
             elif g["seq"]:
                 letters = [ch for ch in g["sl"] if ch.isalpha()]
-                if len(letters) == 1 and (
-                    _NOT_A_LETTER_MOVE_BEFORE.search(text, max(0, m.start() - 16), m.start())
-                    or not (_alone(text, m) or _in_sequence(text, m))
-                ):
+                if len(letters) == 1 and not is_letter_move(text, m):
                     continue
                 steps = [Step(_DIRECTION_WORDS[ch.lower()]) for ch in letters]
                 if g["sx"] and len(steps) == 1:
@@ -316,67 +284,6 @@ def _drop_spelled_out_counts(text: str, mentions: list[Mention]) -> list[Mention
             ):
                 skip = n
     return out
-
-
-def _is_move_word(text: str, m: re.Match[str]) -> bool:
-    """Direction words that are not moves: corners and sides ("bottom-right", "right-hand side"),
-    and "right" meaning correct ("that's right", "all right", "..., right?")."""
-    start, end = m.start("dw"), m.end("dw")
-    word = m.group("dw").lower()
-    if _NOT_A_MOVE_AFTER.match(text, end) or (
-        word in ("left", "right")
-        and (_SPAN.match(text, end) or _SPAN_END.search(text, max(0, start - 24), start))
-    ):
-        return False  # "left to right", "rows 1-6 top to bottom"
-    if word == "up" and _PHRASAL_UP.search(text, max(0, start - 12), start):
-        return False  # "split up", "hurry up", "ended up"
-    if (
-        word == "up"
-        and text[end : end + 4].lower() == " to "
-        and _UP_TO.search(text, max(0, start - 24), start)
-    ):
-        return False  # "the top row is open up to (0,4)": as far as
-    if word in ("left", "right") and _CORNER_BEFORE.search(text, max(0, start - 12), start):
-        return False
-    if word == "right" and not m.group("pre") and _RIGHT_AS_IN_DIRECTLY.match(text, end):
-        return False  # "right below us"
-    if word == "right" and not m.group("pre"):
-        if _CORRECT_BEFORE.search(text, max(0, start - 16), start) and not _MOVE_IS.search(
-            text, max(0, start - 40), start
-        ):
-            return False  # "that's right", but not "the best move now is right"
-        if (
-            text[end : end + 1] == "?"
-            and text[:start].rstrip().endswith(",")
-            and not _DIR_BEFORE_COMMA.search(text, max(0, start - 16), start)
-        ):
-            return False  # "We're at (1,1), right?" - but "How about right, right?" is two moves
-    return True
-
-
-_LETTER_BEFORE = re.compile(r"(?-i:\b[UDLR])\s*(?:,|then|and|->|→|>|/)\s*$", re.IGNORECASE)
-_LETTER_AFTER = re.compile(r"\s*(?:,|then|and|->|→|>|/)\s*(?-i:[UDLR]\b)", re.IGNORECASE)
-
-
-def _in_sequence(text: str, m: re.Match[str]) -> bool:
-    """ "D then R": a single letter next to another one, joined by a connector."""
-    return bool(
-        _LETTER_BEFORE.search(text, max(0, m.start() - 12), m.start()) or _LETTER_AFTER.match(text, m.end())
-    )
-
-
-def _alone(text: str, m: re.Match[str]) -> bool:
-    """A single capital U/D/L/R is a move only as a message or line of its own ("D?", "MOVE: D")."""
-    line_start = text.rfind("\n", 0, m.start()) + 1
-    line_end = text.find("\n", m.end())
-    line = text[line_start : line_end if line_end >= 0 else len(text)]
-    rest = re.sub(
-        r"\bACTI!?", "", line[: m.start() - line_start] + line[m.end() - line_start :], flags=re.IGNORECASE
-    )
-    rest = rest.strip(" \t*_`'\".,!?:-#>")
-    return (
-        rest == "" or re.fullmatch(r"(?:move|direction|action|next|go)\s*:?", rest, re.IGNORECASE) is not None
-    )
 
 
 _GLOSS = re.compile(r"\s*[\(\[]?\s*")  # "r0c0 (row 0, col 0)", "(1,0) (down)", "⬇️ Down"
@@ -462,38 +369,6 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 out[-1] = Mention(prev.steps, prev.start, m.end())
                 continue  # "⬇️ Down"
         out.append(Mention(tuple(steps), start, m.end()))
-    return out
-
-
-_COL_ROW = re.compile(
-    r"\bcol(?:umn)?s?\s+(?:are|=)\s+letters\b|\(\s*x\s*,\s*y\s*\)|\bx\s*(?:=|is|:)\s*(?:the\s+)?col(?:umn)?s?\b|\bcol(?:umn)?s?\s+first\b|\(\s*col(?:umn)?\s*,\s*row\s*\)|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?col",
-    re.IGNORECASE,
-)
-_ROW_COL = re.compile(
-    r"\brows?\s+(?:are|=)\s+letters\b|\(\s*r(?:ow)?\s*,\s*c(?:ol(?:umn)?)?\s*\)|\brows?\s+first\b|\brow[\s,-]+col(?:umn)?\b|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?row",
-    re.IGNORECASE,
-)
-_ONE_BASED = re.compile(
-    r"\b(?:1|one)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:1|one)\b|\bfrom\s+1\b",
-    re.IGNORECASE,
-)
-_ZERO_BASED = re.compile(
-    r"\b(?:0|zero)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:0|zero)\b|\bfrom\s+0\b",
-    re.IGNORECASE,
-)
-
-
-def convention(text: object) -> dict[str, object]:
-    """A coordinate convention the agents state ("(x, y)", "row first", "counting from 1"): the
-    attributes of the scheme it fixes. Evidence for the scheme search, like a stated position."""
-    text = normalise(text)
-    out: dict[str, object] = {}
-    col_row, row_col = _COL_ROW.search(text), _ROW_COL.search(text)
-    if bool(col_row) != bool(row_col):
-        out["order"] = "col_row" if col_row else "row_col"
-    one, zero = _ONE_BASED.search(text), _ZERO_BASED.search(text)
-    if bool(one) != bool(zero):
-        out["origin"] = 1 if one else 0
     return out
 
 

@@ -3,7 +3,8 @@ maps written steps to grid cells (and back, for tests and the viewer).
 
 A step is a direction (screen-relative, needs no scheme) or two coordinate symbols. A ``Scheme`` is
 an origin (0 or 1), the corner that holds it and the axis order; ``to_cell``, ``positions`` and
-``interpret`` apply one scheme, ``render_route`` writes cells in one.
+``interpret`` apply one scheme, ``render_route`` writes cells in one; ``convention`` reads a scheme
+the agents state ("(x, y)", "counting from 1").
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from gapbench.grading.text import normalise
 from gapbench.maze import MOVES, Cell
 
 Corner = Literal["top_left", "top_right", "bottom_left", "bottom_right"]
@@ -181,3 +183,35 @@ def render_route(
         )
         parts.append(f"{sa}{sb}" if symbols in ("letter_number", "number_letter") else f"({sa}, {sb})")
     return " -> ".join(parts)
+
+
+_COL_ROW = re.compile(
+    r"\bcol(?:umn)?s?\s+(?:are|=)\s+letters\b|\(\s*x\s*,\s*y\s*\)|\bx\s*(?:=|is|:)\s*(?:the\s+)?col(?:umn)?s?\b|\bcol(?:umn)?s?\s+first\b|\(\s*col(?:umn)?\s*,\s*row\s*\)|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?col",
+    re.IGNORECASE,
+)
+_ROW_COL = re.compile(
+    r"\brows?\s+(?:are|=)\s+letters\b|\(\s*r(?:ow)?\s*,\s*c(?:ol(?:umn)?)?\s*\)|\brows?\s+first\b|\brow[\s,-]+col(?:umn)?\b|\bletters?\s*(?:=|are|is|for)\s*(?:the\s+)?row",
+    re.IGNORECASE,
+)
+_ONE_BASED = re.compile(
+    r"\b(?:1|one)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:1|one)\b|\bfrom\s+1\b",
+    re.IGNORECASE,
+)
+_ZERO_BASED = re.compile(
+    r"\b(?:0|zero)[\s-]*(?:based|indexed)\b|\b(?:count(?:ing)?|number(?:ing|ed)?|start(?:ing)?|index(?:ed|ing)?)\s+(?:\w+\s+){0,3}?from\s+(?:0|zero)\b|\bfrom\s+0\b",
+    re.IGNORECASE,
+)
+
+
+def convention(text: object) -> dict[str, object]:
+    """A coordinate convention the agents state ("(x, y)", "row first", "counting from 1"): the
+    attributes of the scheme it fixes. Evidence for the scheme search, like a stated position."""
+    text = normalise(text)
+    out: dict[str, object] = {}
+    col_row, row_col = _COL_ROW.search(text), _ROW_COL.search(text)
+    if bool(col_row) != bool(row_col):
+        out["order"] = "col_row" if col_row else "row_col"
+    one, zero = _ONE_BASED.search(text), _ZERO_BASED.search(text)
+    if bool(one) != bool(zero):
+        out["origin"] = 1 if one else 0
+    return out
