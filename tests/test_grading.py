@@ -328,6 +328,31 @@ def test_look_alikes_and_lone_surrogates_grade(char):
     assert g.error is None or "grading failed" not in g.error
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- Right\n" * 2000,  # one list: one sentence holding 2000 runs
+        "| 1 | Right |\n" * 1200,  # a table of moves
+        ", ".join(f"({i % 5},{i % 5})" for i in range(2000))
+        + ". "
+        + " ".join("not (1,1)," for _ in range(1000)),
+        "If " + " " * 15000 + "then right.",  # a long run of whitespace
+        "\t\n" * 8000,
+    ],
+)
+def test_long_sentences_and_whitespace_runs_grade_in_linear_time(text):
+    """Messages of the longest size read (16,000 characters) whose one sentence holds thousands of
+    runs, or whose whitespace runs are long: every run's context is bounded."""
+    import time
+
+    t = Transcript(
+        MAZE.id, "collab", ("a", "a"), (Message("agent_1", text), Message("agent_2", text)), "acti", "v2"
+    )
+    start = time.perf_counter()
+    grade_transcript(MAZE, t)
+    assert time.perf_counter() - start < 2.0  # quadratic reading took 4-30 s on these
+
+
 def test_a_one_megabyte_message_grades_in_under_half_a_second():
     import time
 

@@ -175,7 +175,7 @@ NEG_AFTER = re.compile(
 # "If (5,3) is open, then right right." waits on the condition; "If (1,0) is open, let's go down
 # twice and then right." is a proposal made on a condition the partner can answer.
 IF_THEN = re.compile(
-    r"\W*if\b(?!\s+(?:you|that|this|it|everything)\s+(?:agree|agrees|works?|sounds|is ok|'s ok|is fine|suits))(?:(?!,\s*(?:let'?s|we|i|go|move)\b)[^.?!;])*?,?\s*then\b",
+    r"\W*if\b(?!\s+(?:you|that|this|it|everything)\s+(?:agree|agrees|works?|sounds|is ok|'s ok|is fine|suits))(?:(?!,\s*(?:let'?s|we|i|go|move)\b)[^.?!;])*?\bthen\b",
     re.IGNORECASE,
 )
 

@@ -34,6 +34,11 @@ class Run:
     offer: bool = False  # "If (0,1) is open, then right": executes only if the partner states it too
 
 
+# A run's clause is read within this many characters on each side of it, so that reading a sentence
+# stays linear in its length however many runs it holds (real clauses are far shorter).
+_REACH = 240
+
+
 def _clause_left(sentence: str, pos: int) -> str:
     """The sentence text from the last clause break before ``pos`` up to ``pos``."""
     left = sentence[:pos]
@@ -66,8 +71,18 @@ def group_runs(
 
 
 def _role(
-    sentence: str, start: int, end: int, alternatives: bool, plan: bool = False, cells: bool = True
+    sentence: str,
+    start: int,
+    end: int,
+    alternatives: bool,
+    plan: bool = False,
+    cells: bool = True,
+    *,
+    question: bool = False,
+    later: bool = False,
 ) -> Role:
+    """The role of the run at ``sentence[start:end]`` (``sentence`` is the run's window of its
+    sentence); ``question``: the sentence asks; ``later``: the run follows "Once we're at X,"."""
     before = sentence[max(0, start - 60) : start]
     left = _clause_left(sentence, start)
     after = sentence[end:]
@@ -85,8 +100,7 @@ def _role(
         return "negated"
     if cues.FALLBACK.match(_clause_break_before(sentence, start)):
         return "alternatives"  # "Go right if (0,1) is free, otherwise down."
-    later = cues.LATER.match(sentence)
-    if later and start >= later.end():
+    if later:
         return "conditional"
     if cues.ENDORSED_AFTER.match(after):
         return "proposal"  # "Right is fine.": the move, endorsed
@@ -98,7 +112,7 @@ def _role(
         and (modal or not cues.PROPOSAL_MARKER.search(left, cond[-1].end()))
     ):
         return "conditional"  # "if we went down ...", but not "after going right we should go right again"
-    if cues.HYPOTHETICAL_AFTER.match(_clause_right(sentence, end)) and not sentence.rstrip().endswith("?"):
+    if cues.HYPOTHETICAL_AFTER.match(_clause_right(sentence, end)) and not question:
         return "conditional"
     if cues.DEFERRED.match(sentence, end):
         return "conditional"  # "the ↑↑ I'll confirm once we're at (3,5)"
@@ -154,7 +168,7 @@ def sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) ->
     # A run whose last symbol is described ("(4,5), then (5,5) is the goal") proposes the rest.
     split: list[list[Mention]] = []
     for group in groups:
-        tail = sentence[group[-1].end - offset :]
+        tail = sentence[group[-1].end - offset : group[-1].end - offset + _REACH]
         if (
             len(group) > 1
             and not group[-1].steps[0].is_direction
@@ -169,31 +183,39 @@ def sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) ->
     for i in range(1, len(split)):
         if cues.OR_GAP.match(text[split[i - 1][-1].end : split[i][0].start]):
             joined_by_or[i - 1] = joined_by_or[i] = True
+    # What holds for the whole sentence is read once.
+    asks = bool(cues.NEW_PROPOSAL.search(sentence))
+    challenges = question and bool(cues.CHALLENGE.search(sentence))
+    now_next = bool(cues.NOW_NEXT.match(sentence))
+    later = cues.LATER.match(sentence)
+    last_break = max((m.start() for m in cues.QUESTION_BREAK.finditer(sentence)), default=-1)
     runs = []
     for group, alt in zip(
         _split_claims(sentence, offset, split, text), _pad(joined_by_or, split, sentence, offset, text)
     ):
         s, e = group[0].start - offset, group[-1].end - offset
+        lo = max(0, s - _REACH)
+        window = sentence[lo : e + _REACH]
         plan = len(group) > 1 and all(st.is_direction for m in group for st in m.steps)
-        role = _role(sentence, s, e, alt, plan, any(not st.is_direction for m in group for st in m.steps))
-        left = _clause_left(sentence, s)
+        cells = any(not st.is_direction for m in group for st in m.steps)
+        deferred = later is not None and s >= later.end()
+        role = _role(window, s - lo, e - lo, alt, plan, cells, question=question, later=deferred)
+        left = _clause_left(window, s - lo)
         runs.append(
             Run(
                 tuple(step for m in group for step in m.steps),
                 group[0].start,
                 group[-1].end,
                 role,
-                question=question and not cues.QUESTION_BREAK.search(sentence, e),
+                question=question and last_break < e,  # "Right - and right again?": only the second asks
                 narration=bool(cues.NARRATION_BEFORE.search(left)),
                 again=bool(
-                    cues.NEW_AGAIN.search(sentence[s : e + 24])
-                    or cues.NEW_AGAIN.search(left)
-                    or cues.NOW_NEXT.match(sentence)
+                    cues.NEW_AGAIN.search(sentence[s : e + 24]) or cues.NEW_AGAIN.search(left) or now_next
                 ),
                 parts=len(group),
-                marked=bool(cues.PROPOSAL_MARKER.search(left) or cues.NEW_PROPOSAL.search(sentence)),
-                asks=bool(cues.NEW_PROPOSAL.search(sentence)),
-                challenges=question and bool(cues.CHALLENGE.search(sentence)),
+                marked=bool(cues.PROPOSAL_MARKER.search(left)) or asks,
+                asks=asks,
+                challenges=challenges,
             )
         )
     if cues.LIST.search(sentence):

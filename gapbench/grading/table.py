@@ -58,7 +58,7 @@ def _within(run: tuple[Step, ...], block: tuple[Step, ...]) -> bool:
 
 
 def _richer(
-    run: tuple[Step, ...], proposal: tuple[Step, ...], refuted: tuple[Step, ...] = ()
+    run: tuple[Step, ...], proposal: tuple[Step, ...], refuted: frozenset[tuple[object, ...]] = frozenset()
 ) -> tuple[Step, ...]:
     """Of two restatements of one move, the one that carries more evidence (a cell with its hint).
     A cell the accepting message refutes ("Down takes us to (1,0), not (1,1). But yes, down.")
@@ -66,7 +66,7 @@ def _richer(
     out = []
     for a, b in zip(run, proposal):
         cell, direction = (a, b) if b.is_direction else (b, a)
-        if direction.is_direction and any(cell.same_move(x) for x in refuted):
+        if direction.is_direction and _written(cell) in refuted:
             out.append(direction)
         elif not cell.is_direction and direction.is_direction and not cell.hint:
             out.append(Step(cell.first, cell.second, cell.order, cell.origin, direction.first))
@@ -154,7 +154,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     loose = (
         acts.accepts or acts.reports_arrival or bool(_ACTI.search(acts.text)) or _only_symbols(acts, moving)
     )
-    refuted = tuple(st for r in acts.runs if r.role == "negated" and len(r.steps) == 1 for st in r.steps)
+    refuted = frozenset(_written(r.steps[0]) for r in acts.runs if r.role == "negated" and len(r.steps) == 1)
     restating = [
         k
         for k, r in enumerate(moving)
@@ -162,7 +162,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         and not r.question
         and k not in fresh_ask
         and not in_rejection[k]  # "No, (1,3) gets us nowhere"
-        and not any(st.same_move(x) for st in r.steps if not st.is_direction for x in refuted)  # "not (2,1)"
+        and not any(_written(st) in refuted for st in r.steps if not st.is_direction)  # "not (2,1)"
     ]
     # "why →?", "is ← open on your side?": a challenge leaves the proposal on the table.
     echoed = [
@@ -228,6 +228,11 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     return table, turn
 
 
+def _written(step: Step) -> tuple[object, ...]:
+    """What ``Step.same_move`` compares, as a key."""
+    return (step.first, step.second, step.order, step.origin)
+
+
 def _reached(run: tuple[Step, ...], accepted: tuple[Step, ...]) -> bool:
     """Is ``run`` the cell the accepted steps end on?"""
     return len(run) == 1 and not run[0].is_direction and run[0].same_move(accepted[-1])
@@ -248,7 +253,7 @@ def _prefix(
     accept again (not "r2c2, r2c3 yes; r2c4 onward later.")."""
     pieces = sentences(acts.text)
     end = _sentence_end(acts.text, moving[k].start)
-    n = 0
+    n = p = 0
     while (
         k < len(moving)
         and not moving[k].question
@@ -256,10 +261,12 @@ def _prefix(
         and n + len(moving[k].steps) <= len(plan)
     ):
         if moving[k].start >= end:
-            at, piece = next((p for p in pieces if p[0] <= moving[k].start < p[0] + len(p[1])), (0, ""))
+            while p < len(pieces) and pieces[p][0] + len(pieces[p][1]) <= moving[k].start:
+                p += 1  # the sentences only move forward: one pass over them
+            piece = pieces[p][1] if p < len(pieces) else ""
             if not (cues.ACCEPT.search(piece) or cues.FINE_AT_END.search(piece)):
                 break
-            end = at + len(piece)
+            end = pieces[p][0] + len(piece)
         consumed.add(k)
         n += len(moving[k].steps)
         k += 1

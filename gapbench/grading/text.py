@@ -106,7 +106,8 @@ _REASONING = re.compile(
 
 
 def normalise(text: object) -> str:
-    """NFKC, look-alike letters folded to ASCII, invisible characters dropped, controls as spaces.
+    """NFKC, look-alike letters folded to ASCII, invisible characters dropped, controls as spaces,
+    long runs of whitespace shortened.
 
     Never raises; anything that is not a string becomes the empty string."""
     if not isinstance(text, str):
@@ -114,7 +115,17 @@ def normalise(text: object) -> str:
     text = _ANSI.sub("", _SURROGATE.sub("\ufffd", text))
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return text.translate(_TABLE)
+    return _LONG_SPACE.sub(_short_space, text.translate(_TABLE))
+
+
+# Long runs of whitespace are cut short (a paragraph break stays one): the route notation's patterns
+# look ahead over whitespace, so a long run would cost time quadratic in its length.
+_LONG_SPACE = re.compile(r"\s{8,}")
+
+
+def _short_space(m: re.Match[str]) -> str:
+    breaks = m.group().count("\n")
+    return "\n\n" if breaks >= 2 else "\n" if breaks else " "
 
 
 def strip_reasoning(text: str) -> str:
