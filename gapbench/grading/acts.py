@@ -51,6 +51,7 @@ class Acts:
     asks_about_map: bool = False  # a question about the map ("Is (1,0) open for you?"): a "Yes" answers it
     until: tuple[Step, ...] = ()  # "as far as (2,1)": the cell up to which a plan is accepted
     repeats: bool = False  # "Again?", "Same as before.": proposes (or accepts) the last move once more
+    only_direction: str = ""  # "just the downs": the plan's leading steps in that direction are accepted
 
     @property
     def proposals(self) -> list[Run]:
@@ -184,6 +185,7 @@ def read_message(text: str) -> Acts:
             cues.GOAL_INFO.match(text, r.end) or cues.GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)
         )
     )
+    only_direction = cues.ONLY_DIRECTION.search(text)
     return Acts(
         text,
         tuple(runs),
@@ -204,4 +206,5 @@ def read_message(text: str) -> Acts:
             if not r.steps[0].is_direction and cues.UNTIL_BEFORE.search(text, max(0, r.start - 30), r.start)
         ),
         not mentions and bool(cues.REPEAT.match(text)),
+        only_direction.group("d").lower() if only_direction else "",
     )

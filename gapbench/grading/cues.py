@@ -240,3 +240,11 @@ REPEAT = re.compile(
 )  # "Again?", "Same as before?", "Once more, ok.": the last move, once more
 
 OR_OPENER = re.compile(r"\W*or\b", re.IGNORECASE)  # "Down? Or right?": two options, neither proposed
+
+ONLY_DIRECTION = re.compile(
+    r"\b(?:just|only)\s+the\s+(?P<d>up|down|left|right)s\b", re.IGNORECASE
+)  # "just the downs for now": the plan's leading downs are accepted
+
+AND_FURTHER = re.compile(
+    r"\band\s+(?:then\s+)?(?:one more|another|an extra)\b", re.IGNORECASE
+)  # "Yes, and one more right after": accepts, then proposes a further move

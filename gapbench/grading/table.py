@@ -105,6 +105,8 @@ def _accepted_part(acts: Acts, plan: tuple[Step, ...]) -> int:
     "as far as (2,1)" (0: no partial acceptance)."""
     if acts.only_first:
         return acts.only_first
+    if acts.only_direction:
+        return next((k for k, st in enumerate(plan) if st.first != acts.only_direction), len(plan))
     for cell in acts.until:
         for k, step in enumerate(plan):
             if not step.is_direction and step.same_move(cell):
@@ -155,10 +157,17 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         acts.accepts or acts.reports_arrival or bool(_ACTI.search(acts.text)) or _only_symbols(acts, moving)
     )
     refuted = frozenset(_written(r.steps[0]) for r in acts.runs if r.role == "negated" and len(r.steps) == 1)
+    # "Yes, and one more right after": the acceptance takes the table, the run is a further move.
+    further = {
+        k
+        for k, r in enumerate(moving)
+        if acts.accepts and cues.AND_FURTHER.search(acts.text, max(0, r.start - 30), r.start + 12)
+    }
     restating = [
         k
         for k, r in enumerate(moving)
-        if _matches(r.steps, table.steps, strict=not (loose or r.narration))
+        if k not in further
+        and _matches(r.steps, table.steps, strict=not (loose or r.narration))
         and not r.question
         and k not in fresh_ask
         and not in_rejection[k]  # "No, (1,3) gets us nowhere"
