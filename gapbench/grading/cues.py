@@ -248,3 +248,7 @@ ONLY_DIRECTION = re.compile(
 AND_FURTHER = re.compile(
     r"\band\s+(?:then\s+)?(?:one more|another|an extra)\b", re.IGNORECASE
 )  # "Yes, and one more right after": accepts, then proposes a further move
+
+COUNT_MORE = re.compile(
+    r"\b(?:twice|two|three|four|five|six|[2-9])\s+more\b", re.IGNORECASE
+)  # "continue right twice more", "two more downs": goes on with the message's own proposal

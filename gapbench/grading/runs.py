@@ -244,7 +244,18 @@ def _cut(group: list[Mention], at: int) -> tuple[list[Mention], list[Mention]]:
 def _merge_then(text: str, runs: list[Run]) -> list[Run]:
     """ "One more down to the bottom row, then right": two proposals joined by "then" are one plan."""
     out: list[Run] = []
+    last = -1  # the index in ``out`` of the last proposal
     for r in runs:
+        if (
+            r.role == "proposal"
+            and last >= 0
+            and not out[last].question
+            and cues.COUNT_MORE.search(text, r.start, r.end + 6)
+        ):
+            out[last] = _join(out[last], r, later_asks=True)
+            continue
+        if r.role == "proposal":
+            last = len(out) - 1 if out and out[-1].role == "proposal" else len(out)
         if out and r.role == "proposal" and out[-1].role == "proposal":
             gap = text[out[-1].end : r.start]
             m = re.search(
@@ -298,9 +309,19 @@ def _merge_list(runs: list[Run]) -> list[Run]:
 
 def merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
     """ "We go (2,2). Then (3,3), (4,4).", "Right to (0,1)? Then down?": a sentence that opens with
-    "Then" continues the plan."""
+    "Then" continues the plan; so does a later proposal of "more" ("Right. If (0,3) is clear,
+    continue right twice more.")."""
     out: list[Run] = []
+    last = -1  # the index in ``out`` of the last proposal
     for r in runs:
+        if (
+            r.role == "proposal"
+            and last >= 0
+            and not out[last].question
+            and cues.COUNT_MORE.search(text, r.start, r.end + 6)
+        ):
+            out[last] = _join(out[last], r, later_asks=True)
+            continue
         if out and r.role == "proposal" and out[-1].role == "proposal":
             gap = text[out[-1].end : r.start]
             if re.fullmatch(
@@ -311,4 +332,6 @@ def merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
                 out[-1] = _join(out[-1], r, later_asks=True)
                 continue
         out.append(r)
+        if r.role == "proposal":
+            last = len(out) - 1
     return out
