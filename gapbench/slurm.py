@@ -68,7 +68,12 @@ class Resources:
 
     def sbatch_options(self, *, merge: bool = False) -> list[str]:
         """sbatch options of the array tasks; the merge job gets only where and how long to run."""
-        named = {"partition": self.partition, "account": self.account, "qos": self.qos, "time": self.time}
+        named: dict[str, str | int | None] = {
+            "partition": self.partition,
+            "account": self.account,
+            "qos": self.qos,
+            "time": self.time,
+        }
         if not merge:
             named |= {
                 "gpus-per-task": self.gpus_per_task,
@@ -166,7 +171,7 @@ def run_plan(run_dir: Path) -> tuple[rundir.RunInfo, list[DialogueSpec]]:
 
 def render(template: str, values: dict[str, str]) -> str:
     """Fill ``{{name}}`` placeholders of a template in gapbench/slurm_templates; every one must be given."""
-    text = resources.files("gapbench").joinpath("slurm_templates", template).read_text()
+    text = resources.files("gapbench").joinpath("slurm_templates").joinpath(template).read_text()
     unknown = set(_PLACEHOLDER.findall(text)) - set(values)
     if unknown:
         raise KeyError(f"{template}: no value for {', '.join(sorted(unknown))}")

@@ -12,7 +12,7 @@ from typing import Any
 from gapbench.bench.measure import cuda_peak, descendants_peak_mib, on_cuda, reset_cuda_peak
 from gapbench.bench.workload import ENGINES, EngineRun, Workload, build_jobs, tally
 from gapbench.engines.base import ChatMessage, ChatRequest, Completion
-from gapbench.engines.rendering import eos_token_ids
+from gapbench.engines.rendering import decode_text, eos_token_ids
 from gapbench.registry import ModelSpec, load_spec, load_tokenizer, prepare
 
 
@@ -38,7 +38,8 @@ def run_naive(w: Workload) -> EngineRun:
     model = AutoModelForCausalLM.from_pretrained(
         str(path), dtype=torch.bfloat16 if dtype == "auto" else getattr(torch, dtype)
     )
-    model.to(device).eval()
+    # mypy sees PreTrainedModel.to (functools.wraps of Module.to) as unbound.
+    model.to(device).eval()  # type: ignore[arg-type]
     tokenizer = load_tokenizer(spec, path)
     eos = sorted(eos_token_ids(tokenizer, path))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0]
@@ -64,7 +65,7 @@ def run_naive(w: Workload) -> EngineRun:
                     temperature=None,
                 )
                 new = out[0, ids.shape[1] :].tolist()
-                reply = tokenizer.decode(new, skip_special_tokens=True)
+                reply = decode_text(tokenizer, new, skip_special_tokens=True)
                 job.take(Completion(request.conversation_id, reply, ids.shape[1], len(new), 0, "length"))
     run.seconds = time.perf_counter() - started
     run.peak_cuda_mib = cuda_peak(device)

@@ -131,7 +131,8 @@ class TransformersEngine:
         except OSError as exc:
             raise EngineError(f"model {spec.name}: could not load weights from {path}: {exc}") from exc
         if "device_map" not in load_kwargs:
-            self.model.to(device or "cpu")
+            # mypy sees PreTrainedModel.to (functools.wraps of Module.to) as unbound.
+            self.model.to(device or "cpu")  # type: ignore[arg-type]
         self.model.eval()
         self.tokenizer = load_tokenizer(spec, path)
         self.eos_ids = eos_token_ids(self.tokenizer, path)
@@ -144,7 +145,9 @@ class TransformersEngine:
         )
         pad = self.tokenizer.pad_token_id
         self.pad_id: int = pad if pad is not None else min(self.eos_ids, default=0)
-        self.input_device = self.model.get_input_embeddings().weight.device
+        weight = self.model.get_input_embeddings().weight
+        assert isinstance(weight, torch.Tensor), "internal: the input embeddings have no weight tensor"
+        self.input_device = weight.device
         params = inspect.signature(self.model.forward).parameters
         self._logits_to_keep = "logits_to_keep" in params
         # transformers renamed `past_key_values` to `cache` (5.2x); accept both so 5.19 works too.
@@ -232,7 +235,7 @@ class TransformersEngine:
         """Forward the new prompt tokens over the rows' stored caches: (cache, mask, last logits)."""
         import torch
 
-        from gapbench.engines.hf_decode import growing_cache
+        from gapbench.engines.hf_decode import GrowingLayer, growing_cache
 
         rows = [self._cache_source(job) for job in jobs]
         for job in jobs:
@@ -252,13 +255,15 @@ class TransformersEngine:
         capacity = cached_len + new_len + max(job.max_new for job in jobs)
         cache = growing_cache(self.model.config, capacity) if self._plain_cache else None
         if cached_len:  # reuse implies plain layers
+            assert cache is not None, "internal: cache reuse without a growing cache"
             reference = next(r for r in rows if r is not None)
             for i, (layer, (ref_k, _)) in enumerate(zip(cache.layers, reference)):
-                layer.allocate(ref_k, batch, cached_len)
+                assert isinstance(layer, GrowingLayer), "internal: a growing cache holds GrowingLayers"
+                keys, values = layer.allocate(ref_k, batch, cached_len)
                 for b, (job, row) in enumerate(zip(jobs, rows)):
                     if row is not None:
-                        layer.keys[b, :, cached_len - job.reused :] = row[i][0][0, :, : job.reused]
-                        layer.values[b, :, cached_len - job.reused :] = row[i][1][0, :, : job.reused]
+                        keys[b, :, cached_len - job.reused :] = row[i][0][0, :, : job.reused]
+                        values[b, :, cached_len - job.reused :] = row[i][1][0, :, : job.reused]
         self.stats.prefilled_tokens += int(block_mask.sum())
         mask = torch.cat([cache_mask, block_mask], dim=1)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, cached_len:]

@@ -34,15 +34,17 @@ class GrowingLayer(DynamicLayer):
     def __init__(self, capacity: int) -> None:
         super().__init__()
         self.capacity = capacity
-        self._keys: torch.Tensor | None = None  # [batch, heads, capacity, head_dim]
-        self._values: torch.Tensor | None = None
+        # Set by ``allocate``, which every other method runs after.
+        self._keys: torch.Tensor  # [batch, heads, capacity, head_dim]
+        self._values: torch.Tensor
 
-    def allocate(self, like: torch.Tensor, batch: int, length: int) -> None:
-        """Zeroed buffers shaped after ``like`` ([*, heads, *, head_dim]), the first ``length`` in use."""
+    def allocate(self, like: torch.Tensor, batch: int, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zeroed buffers shaped after ``like`` ([*, heads, *, head_dim]), the first ``length`` in use;
+        returns their (keys, values) views of those."""
         shape = (batch, like.shape[1], self.capacity, like.shape[3])
         self._keys, self._values = like.new_zeros(shape), like.new_zeros(shape)
         self.device, self.is_initialized = like.device, True
-        self._view(length)
+        return self._view(length)
 
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         self.allocate(key_states, key_states.shape[0], 0)
@@ -52,23 +54,29 @@ class GrowingLayer(DynamicLayer):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
-        start = self.keys.shape[-2]
+        start = self._length()
         end = start + key_states.shape[-2]
         if end > self.capacity:
             raise RuntimeError(f"internal: cache layer of {self.capacity} positions asked to hold {end}")
         self._keys[:, :, start:end] = key_states
         self._values[:, :, start:end] = value_states
-        self._view(end)
-        return self.keys, self.values
+        return self._view(end)
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         """Keep only the rows ``indices`` (rows whose replies are done leave the batch)."""
-        length = self.keys.shape[-2]
         self._keys, self._values = self._keys[indices], self._values[indices]
-        self._view(length)
+        self._view(self._length())
 
-    def _view(self, length: int) -> None:
-        self.keys, self.values = self._keys[:, :, :length], self._values[:, :, :length]
+    def _view(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Point ``keys``/``values`` at the first ``length`` positions and return them."""
+        keys, values = self._keys[:, :, :length], self._values[:, :, :length]
+        self.keys, self.values = keys, values
+        return keys, values
+
+    def _length(self) -> int:
+        """Positions in use: ``keys`` is the filled part, whichever ``DynamicLayer`` method set it last."""
+        assert self.keys is not None, "internal: cache layer used before allocate"
+        return self.keys.shape[-2]
 
 
 def growing_cache(config: Any, capacity: int) -> DynamicCache | None:

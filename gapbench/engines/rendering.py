@@ -125,7 +125,7 @@ class ChatRenderer:
         ids = list(completion_ids)
         if ids and ids[-1] in self.eos_ids:
             ids.pop()
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
+        return decode_text(self.tokenizer, ids, skip_special_tokens=True)
 
     def visible_text(self, text: str) -> str:
         """What the partner agent should see of a reply (reasoning stripped when configured)."""
@@ -157,12 +157,14 @@ class ChatRenderer:
 
     # ------------------------------------------------------------------------------ internals
     def _render(self, messages: Sequence[ChatMessage], *, generation_prompt: bool) -> str:
-        return self.tokenizer.apply_chat_template(
+        text = self.tokenizer.apply_chat_template(
             [{"role": m.role, "content": m.content} for m in messages],
             tokenize=False,
             add_generation_prompt=generation_prompt,
             **self.template_kwargs,
         )
+        assert isinstance(text, str), "internal: apply_chat_template(tokenize=False) returned no text"
+        return text
 
     def _encode(self, text: str) -> list[int]:
         # Templates write special tokens (BOS, turn markers) into the text themselves.
@@ -188,9 +190,11 @@ class ChatRenderer:
         # match elsewhere (a reply "|" matches inside "<|im_end|>").
         probe = messages[:k] + (ChatMessage("assistant", _SENTINEL),) + messages[k + 1 :]
         probe_old = self._render(probe[: k + 1], generation_prompt=False)
-        tail = probe_old[probe_old.rindex(_SENTINEL) + len(_SENTINEL) :] if _SENTINEL in probe_old else None
+        if _SENTINEL not in probe_old:
+            return None
+        tail = probe_old[probe_old.rindex(_SENTINEL) + len(_SENTINEL) :]
         probe_new = self._render(probe, generation_prompt=True)
-        at = probe_new.find(_SENTINEL + tail) if tail is not None else -1
+        at = probe_new.find(_SENTINEL + tail)
         if at < 0:
             return None
         delta = probe_new[at + len(_SENTINEL) + len(tail) :]
@@ -205,10 +209,19 @@ class ChatRenderer:
             self.rewrites_history = True
         completion = history.completion
         if completion and completion[-1] in self.eos_ids:
-            eos_text = self.tokenizer.decode([completion[-1]])
+            eos_text = decode_text(self.tokenizer, [completion[-1]])
             if tail.startswith(eos_text):
                 tail = tail[len(eos_text) :]
         return history.ids + self._encode(tail + delta)
+
+
+def decode_text(
+    tokenizer: PreTrainedTokenizerBase, ids: Sequence[int], *, skip_special_tokens: bool = False
+) -> str:
+    """The text of one sequence of ids (transformers types ``decode`` for batches too: str | list[str])."""
+    text = tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
+    assert isinstance(text, str), "internal: decode of one sequence returned no text"
+    return text
 
 
 def eos_token_ids(

@@ -374,8 +374,8 @@ def _check_gpu_share(gpu_memory_utilization: float | None, kv_cache_memory_bytes
     (~0.92 of the GPU each) the second one cannot start, after minutes of loading."""
     if not _RESIDENT:
         return
-    shares = list(_RESIDENT.values())
-    if None in shares:
+    shares = [share for share in _RESIDENT.values() if share is not None]
+    if len(shares) < len(_RESIDENT):
         raise EngineError(
             "another VLLMEngine in this process holds the GPU with vLLM's default share (~0.92): give every "
             "engine of a pair an explicit split, e.g. gpu_memory_utilization=0.45 each, or kv_cache_memory_bytes"
