@@ -1,40 +1,23 @@
-"""Shard a study over a SLURM job array: submit, watch, resume; a chained job merges the shards.
-
-Array task i runs `gapbench run CONFIG --shard i/N` and appends only to its own shard file. Shards
-are fixed by stable dialogue ids (study.select_shard), and N is recorded at submit time in
-RUN_DIR/slurm/slurm.json, so a resumed or requeued task always redoes exactly its own leftovers.
-State comes from squeue (jobs still queued) plus the shard files and the per-shard done/failed
-markers the batch script writes; sacct would need slurmdbd, which many clusters don't expose.
-"""
+"""Submit a study's shards as a SLURM array, read their state from squeue and the shard files,
+and resubmit the failed ones."""
 
 from __future__ import annotations
 
 import getpass
-import json
-import os
-import re
 import shlex
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
-
-from pydantic import ConfigDict
 
 from gapbench import rundir
 from gapbench.results import MERGED_FILE, RESULTS_DIR, iter_records, shard_counts, shard_name
-from gapbench.study import DialogueSpec, Study, load_config, load_mazes, plan, select_shard
-from gapbench.validation import read_record
+from gapbench.slurm.batch import Resources, SlurmError, array_spec, default_gapbench, scripts
+from gapbench.slurm.state import SLURM_DIR, STATE_FILE, SlurmState, Submission, planned_specs
+from gapbench.study import load_config, select_shard
 
-SLURM_DIR = "slurm"
-STATE_FILE = "slurm.json"
-STATE_FORMAT = 1  # slurm.json files before format_version read as 1
-SIGNAL_SECONDS = 90  # USR1 this long before the time limit: time to save, requeue and exit
-_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _QUEUED = {
     "PENDING": "pending",
     "REQUEUED": "pending",
@@ -47,97 +30,6 @@ _QUEUED = {
 }
 
 
-class SlurmError(ValueError):
-    """SLURM is missing or refused a request; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class Resources:
-    """What each array task asks SLURM for. Values are passed through to sbatch, quoted."""
-
-    partition: str | None = None
-    gpus_per_task: int | None = None
-    cpus_per_task: int | None = None
-    mem: str | None = None
-    time: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    array_parallelism: int | None = None  # at most K tasks of the array run at once
-    extra_sbatch: tuple[str, ...] = ()  # further sbatch options, e.g. --constraint=a100
-    setup: tuple[str, ...] = ()  # shell lines run before gapbench (module load, source venv); not quoted
-
-    def sbatch_options(self, *, merge: bool = False) -> list[str]:
-        """sbatch options of the array tasks; the merge job gets only where and how long to run."""
-        named: dict[str, str | int | None] = {
-            "partition": self.partition,
-            "account": self.account,
-            "qos": self.qos,
-            "time": self.time,
-        }
-        if not merge:
-            named |= {
-                "gpus-per-task": self.gpus_per_task,
-                "cpus-per-task": self.cpus_per_task,
-                "mem": self.mem,
-            }
-        options = [f"--{k}={v}" for k, v in named.items() if v is not None]
-        return options if merge else options + list(self.extra_sbatch)
-
-
-@dataclass
-class Submission:
-    __pydantic_config__ = ConfigDict(extra="forbid")
-
-    array_job: str
-    indices: list[int]
-    merge_job: str | None
-    submitted: str
-
-
-@dataclass
-class SlurmState:
-    """RUN_DIR/slurm/slurm.json: what was submitted, so status and resume need only the run dir."""
-
-    __pydantic_config__ = ConfigDict(extra="forbid")
-
-    config: str  # absolute path of the config the tasks run
-    results_hash: str
-    shards: int
-    gapbench: str
-    array_parallelism: int | None
-    submissions: list[Submission] = field(default_factory=list)
-    format_version: int = 1  # files without it are format 1; writers write STATE_FORMAT
-
-    @classmethod
-    def load(cls, run_dir: Path) -> SlurmState:
-        path = run_dir / SLURM_DIR / STATE_FILE
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{run_dir} has no SLURM submission ({path} is missing); submit with `gapbench slurm submit CONFIG --shards N`"
-            )
-        try:
-            state = read_record(cls, json.loads(path.read_text()))
-        except ValueError as exc:
-            raise ValueError(
-                f"{path} is not a gapbench SLURM state ({exc}); restore it, or submit again"
-            ) from None
-        if state.format_version > STATE_FORMAT:
-            raise ValueError(
-                f"{path}: format_version {state.format_version} is newer than this gapbench reads ({STATE_FORMAT}); upgrade gapbench"
-            )
-        return state
-
-    def save(self, run_dir: Path) -> None:
-        path = run_dir / SLURM_DIR / STATE_FILE
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        os.replace(tmp, path)
-
-    def latest(self, index: int) -> Submission | None:
-        """The last submission that ran shard ``index``."""
-        return next((s for s in reversed(self.submissions) if index in s.indices), None)
-
-
 @dataclass(frozen=True)
 class ShardStatus:
     index: int
@@ -146,119 +38,6 @@ class ShardStatus:
     total: int  # dialogues planned
     job: str | None  # array task, e.g. 1234_3
     note: str = ""
-
-
-def planned_specs(config: Study, config_dir: Path) -> list[DialogueSpec]:
-    """The study's dialogues, as `gapbench run` plans them."""
-    return plan(config, [m.id for m in load_mazes(config, config_dir)])
-
-
-def run_plan(run_dir: Path) -> tuple[rundir.RunInfo, list[DialogueSpec]]:
-    """What a run's results were made with (run.json) and its plan."""
-    info = rundir.read_info(run_dir)
-    if info is None:
-        raise FileNotFoundError(
-            f"{run_dir} has no run.json: no shard has started yet; run `gapbench run CONFIG` or wait for the SLURM tasks"
-        )
-    try:
-        config = Study.model_validate(info.config)
-    except ValueError as exc:
-        raise ValueError(
-            f"{run_dir / rundir.RUN_FILE}: its config is not valid ({str(exc).splitlines()[0]}); restore run.json"
-        ) from None
-    return info, planned_specs(config, Path(info.config_path).parent if info.config_path else run_dir)
-
-
-def render(template: str, values: dict[str, str]) -> str:
-    """Fill ``{{name}}`` placeholders of a template in gapbench/slurm_templates; every one must be given."""
-    text = resources.files("gapbench").joinpath("slurm_templates").joinpath(template).read_text()
-    unknown = set(_PLACEHOLDER.findall(text)) - set(values)
-    if unknown:
-        raise KeyError(f"{template}: no value for {', '.join(sorted(unknown))}")
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
-
-
-def array_spec(indices: list[int], parallelism: int | None = None) -> str:
-    """sbatch --array value: 0-3,7,9-10 with an optional %K limit."""
-    ranges: list[list[int]] = []
-    for i in sorted(set(indices)):
-        if ranges and i == ranges[-1][1] + 1:
-            ranges[-1][1] = i
-        else:
-            ranges.append([i, i])
-    indices_text = ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges)
-    return indices_text + (f"%{parallelism}" if parallelism else "")
-
-
-def default_gapbench() -> str:
-    """The gapbench next to this interpreter (the same venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "gapbench"
-    found = str(beside) if beside.is_file() else shutil.which("gapbench")
-    if not found:
-        raise SlurmError("cannot find the gapbench executable; pass --gapbench /path/to/venv/bin/gapbench")
-    return str(Path(found).absolute())
-
-
-def check_values(values: dict[str, object]) -> None:
-    """Refuse a value with a newline or any other control character: in a batch script it would end
-    its #SBATCH directive (and sbatch stops reading directives) or start a shell command of its own."""
-    for label, value in values.items():
-        for v in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(v, str) and any(ord(c) < 32 or ord(c) == 127 for c in v):
-                raise SlurmError(
-                    f"{label}: {v!r} holds a control character (newline, tab, ...); batch scripts take each value on one line, remove it"
-                )
-
-
-def scripts(
-    config_path: Path, run_dir: Path, shards: int, res: Resources, gapbench: str, name: str
-) -> tuple[str, str]:
-    """The array and merge batch scripts of a study."""
-    check_values(
-        {
-            "name": name,
-            "output_dir": str(run_dir),
-            "config": str(config_path),
-            "--gapbench": gapbench,
-            "--partition": res.partition,
-            "--account": res.account,
-            "--qos": res.qos,
-            "--time": res.time,
-            "--mem": res.mem,
-            "--extra-sbatch": res.extra_sbatch,
-            "--setup": res.setup,
-        }
-    )
-    q = shlex.quote
-    slurm_dir = run_dir / SLURM_DIR
-    setup = "\n".join(res.setup)
-    array = render(
-        "array.sbatch.tmpl",
-        {
-            "job_name": q(f"gapbench-{name}"),
-            "array": array_spec(list(range(shards)), res.array_parallelism),
-            "log": q(str(slurm_dir / "logs" / "%A_%a.out")),
-            "signal_seconds": str(SIGNAL_SECONDS),
-            "sbatch_lines": "\n".join(f"#SBATCH {q(o)}" for o in res.sbatch_options()),
-            "gapbench": q(gapbench),
-            "config": q(str(config_path)),
-            "shards": str(shards),
-            "markers": q(str(slurm_dir / "shards")),
-            "setup": setup,
-        },
-    )
-    merge = render(
-        "merge.sbatch.tmpl",
-        {
-            "job_name": q(f"gapbench-{name}-merge"),
-            "log": q(str(slurm_dir / "logs" / "merge-%j.out")),
-            "sbatch_lines": "\n".join(f"#SBATCH {q(o)}" for o in res.sbatch_options(merge=True)),
-            "setup": setup,
-            "gapbench": q(gapbench),
-            "run_dir": q(str(run_dir)),
-        },
-    )
-    return array, merge
 
 
 def _slurm(args: list[str]) -> str:
