@@ -2,7 +2,8 @@
 
 Loading (load.py) is the only I/O before the outputs; tables.py turns labelled dialogues into typed
 tables (from measures.py, with usage.py for tokens, cache and notation, references.py for the paper
-and people); sections.py lays them out once for both Markdown and HTML.
+and people); sections.py lays them out (outcomes.py, diagnostics.py, with cells.py for cell text) as
+document.py sections, once for both Markdown and HTML.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 import yaml
 
 from gapbench.report import completeness, html, plots, tables, viewer
+from gapbench.report.document import to_markdown
 from gapbench.report.load import load_runs, registry_relations
-from gapbench.report.sections import sections, to_markdown
+from gapbench.report.sections import sections
 
 __all__ = ["build_report", "load_published"]
 

@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from gapbench.protocol.interventions import overlay_name
+from gapbench.report.document import Section, Table
 from gapbench.report.load import Entry, Loaded
-from gapbench.report.sections import Section, Table
 from gapbench.results import pair_name
 
 

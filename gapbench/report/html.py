@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from gapbench.report.sections import Section, Table
+from gapbench.report.document import Section, Table
 
 
 def _table(t: Table) -> str:
