@@ -24,7 +24,8 @@ values are the ones the row would compute.
 
 Reuse needs plain full-attention cache layers; for models with sliding-window or recurrent layers
 the engine leaves the cache to transformers, recomputes every prompt (correct, slower) and says so
-once in the log. On CPU the engine selects ``hf_decode.GROUPED_ATTENTION`` (see there why).
+once in the log. On CPU the engine selects ``hf_decode.GROUPED_ATTENTION`` (see there why). Each
+row's tokens and the end of its reply follow its request's sampling (``hf_sampling.py``).
 
 Numerics: in float32, greedy tokens with reuse equal those of full recomputation. In bf16, padding
 and batch-shape changes alter rounding, and a few percent of greedy tokens flip.
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -308,16 +308,39 @@ class TransformersEngine:
         cannot drop rows, and there finished rows stay in the batch, fed padding."""
         import torch
 
+        from gapbench.engines.hf_sampling import next_token, reply_end, row_generator
+
+        eos = sorted(self.eos_ids)
         dev = self.input_device
         compact = self._plain_cache
         rows = list(jobs)
-        generators = [_generator(job.request.sampling.seed, logits.device) for job in rows]
+        generators = [row_generator(job.request.sampling.seed, logits.device) for job in rows]
         next_pos = mask.sum(-1, keepdim=True)
         while True:
-            tokens = self._sample(rows, logits, generators)
+            tokens = [
+                self.pad_id
+                if job.done
+                else next_token(
+                    logits[b],
+                    job.request.sampling,
+                    generated=len(job.generated),
+                    eos=eos,
+                    generator=generators[b],
+                )
+                for b, job in enumerate(rows)
+            ]
             for job, token in zip(rows, tokens):
                 if not job.done:
-                    self._advance(job, token)
+                    job.generated.append(token)
+                    end = reply_end(
+                        job.generated,
+                        job.request.sampling,
+                        max_new=job.max_new,
+                        eos=self.eos_ids,
+                        text=self.renderer.completion_text,
+                    )
+                    if end is not None:
+                        (job.finish, job.text), job.done = end, True
             keep = [b for b, job in enumerate(rows) if not job.done]
             if not keep:
                 break
@@ -337,48 +360,6 @@ class TransformersEngine:
             cache, logits = self._forward(feed, mask, next_pos, cache)
             next_pos = next_pos + step
         self._store(rows, cache, mask, range(len(rows)))
-
-    def _sample(self, jobs: list[_Job], logits: torch.Tensor, generators: list[Any]) -> list[int]:
-        import torch
-
-        eos = sorted(self.eos_ids)
-        tokens: list[int] = []
-        for b, job in enumerate(jobs):
-            if job.done:
-                tokens.append(self.pad_id)
-                continue
-            sampling = job.request.sampling
-            row = logits[b]
-            if eos and len(job.generated) < sampling.min_tokens:
-                row = row.clone()
-                row[eos] = float("-inf")
-            if sampling.temperature <= 0:
-                tokens.append(int(row.argmax()))
-                continue
-            probs = torch.softmax(row / sampling.temperature, dim=-1)
-            if sampling.top_p < 1.0:
-                sorted_probs, order = probs.sort(descending=True)
-                keep = sorted_probs.cumsum(-1) - sorted_probs < sampling.top_p  # always keeps the top token
-                probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
-            tokens.append(int(torch.multinomial(probs, 1, generator=generators[b])))
-        return tokens
-
-    def _advance(self, job: _Job, token: int) -> None:
-        """Append a token and decide whether the reply is finished (EOS, stop string, length)."""
-        job.generated.append(token)
-        sampling = job.request.sampling
-        may_stop = len(job.generated) >= sampling.min_tokens
-        if may_stop and token in self.eos_ids:
-            job.finish, job.done = "stop", True
-            return
-        if may_stop and sampling.stop:
-            text = self.renderer.completion_text(job.generated)
-            hits = [i for i in (text.find(s) for s in sampling.stop) if i >= 0]
-            if hits:
-                job.finish, job.done, job.text = "stop", True, text[: min(hits)]
-                return
-        if len(job.generated) >= job.max_new:
-            job.finish, job.done = "length", True
 
     def _store(self, rows: list[_Job], cache: Any, mask: torch.Tensor, which: Iterable[int]) -> None:
         """Keep rows' real tokens (prompt + reply minus the unfed last token) for their next turn."""
@@ -416,11 +397,3 @@ def _error(cid: str, message: str, prompt_tokens: int = 0) -> Completion:
     return Completion(
         conversation_id=cid, text="", prompt_tokens=prompt_tokens, finish_reason="error", error=message
     )
-
-
-def _generator(seed: int | None, device: Any) -> Any:
-    import torch
-
-    gen = torch.Generator(device=device)
-    gen.manual_seed(seed if seed is not None else secrets.randbits(63))
-    return gen
