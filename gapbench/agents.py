@@ -20,11 +20,14 @@ tag line, and the degraded agent writes a malformed one with probability P/2.
 
 from __future__ import annotations
 
+import inspect
 import random
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Protocol, TypeVar
 
 from gapbench.engines.base import ChatMessage, ChatRequest, Completion
 from gapbench.maze import GOAL, HIDDEN, MOVES, OPEN, START, WALL, Cell
@@ -33,7 +36,7 @@ from gapbench.maze import GOAL, HIDDEN, MOVES, OPEN, START, WALL, Cell
 _GRID_LINE = re.compile(r"^\s*(?:\d+ )?\s*([@*.#?](?:\s*[@*.#?])+)\s*$")
 _AGREED = re.compile(r"Agreed: we move (up|down|left|right)")
 _PROPOSAL = re.compile(r"I propose we move (up|down|left|right)")
-PREFIX = "scripted:"
+PREFIX = "scripted:"  # model names of scripted agents: scripted:NAME[:ARGS]
 _PARTNER = "[other agent]: "
 _REFEREE_AT = re.compile(r"now at row (\d+), column (\d+)")
 # The clauses of the shipped overlays (gapbench/protocol/overlays) and of the referee, as the agents recognise them.
@@ -71,10 +74,6 @@ def _grid(text: str) -> list[str] | None:
 @dataclass(frozen=True)
 class ScriptedAgent:
     error_rate: float = 0.0  # 0 = oracle
-
-    @property
-    def name(self) -> str:
-        return f"{PREFIX}oracle" if self.error_rate == 0 else f"{PREFIX}degraded:{self.error_rate:g}"
 
     def reply(self, chat: Sequence[ChatMessage], seed: int | None) -> str:
         if chat and chat[0].role == "user":
@@ -210,21 +209,78 @@ class ScriptedAgent:
         return step[1] if step else rng.choice(sorted(MOVES))
 
 
-def parse_scripted(name: str) -> ScriptedAgent:
-    """``scripted:oracle`` or ``scripted:degraded:P`` (0 < P <= 1)."""
-    parts = name.split(":")
-    if parts[:2] == ["scripted", "oracle"] and len(parts) == 2:
-        return ScriptedAgent()
-    if parts[:2] == ["scripted", "degraded"] and len(parts) == 3:
-        try:
-            rate = float(parts[2])
-        except ValueError:
-            rate = -1.0
-        if 0 < rate <= 1:
-            return ScriptedAgent(rate)
-    raise ValueError(
-        f"unknown scripted agent {name!r}; use scripted:oracle or scripted:degraded:P with 0 < P <= 1"
-    )
+class Agent(Protocol):
+    """A scripted policy: the reply to a chat, from the chat alone (and the turn's seed)."""
+
+    def reply(self, chat: Sequence[ChatMessage], seed: int | None) -> str: ...
+
+
+AgentFactory = Callable[..., Agent]  # called with the text after `scripted:NAME:`, split on ':'
+ENTRY_POINTS = "gapbench.agents"  # third-party agents: `name = "package.module:factory"`
+_AGENTS: dict[str, AgentFactory] = {}
+F = TypeVar("F", bound=AgentFactory)
+
+
+def register_agent(name: str) -> Callable[[F], F]:
+    """Decorator: ``@register_agent("mine")`` on a factory (or class) called with the arguments of
+    ``scripted:mine:A:B`` as strings ("A", "B"); studies then name the model ``scripted:mine:A:B``.
+    The factory raises ValueError for arguments it does not take."""
+    if not name or ":" in name:
+        raise ValueError(f"agent name {name!r}: give a plain name such as 'mine' (no ':')")
+
+    def register(factory: F) -> F:
+        _AGENTS[name] = factory
+        return factory
+
+    return register
+
+
+def agent_names() -> list[str]:
+    """Registered agents and those installed packages declare, without importing them."""
+    return list(dict.fromkeys([*_AGENTS, *(ep.name for ep in entry_points(group=ENTRY_POINTS))]))
+
+
+@register_agent("oracle")
+def _oracle() -> ScriptedAgent:
+    return ScriptedAgent()
+
+
+@register_agent("degraded")
+def _degraded(p: str) -> ScriptedAgent:
+    try:
+        rate = float(p)
+    except ValueError:
+        rate = -1.0
+    if not 0 < rate <= 1:
+        raise ValueError(f"P is an error rate with 0 < P <= 1 (got {p!r}), e.g. scripted:degraded:0.2")
+    return ScriptedAgent(rate)
+
+
+def parse_scripted(name: str) -> Agent:
+    """The agent of ``scripted:NAME[:ARGS...]``: built-ins (oracle, degraded:P), `register_agent`
+    and the ``gapbench.agents`` entry points (loaded on first use)."""
+    prefix, _, rest = name.partition(":")
+    agent, *args = rest.split(":")
+    if prefix != "scripted" or not agent:
+        raise ValueError(f"{name!r} is not a scripted agent; write scripted:NAME, e.g. scripted:oracle")
+    if agent not in _AGENTS:
+        found = [ep for ep in entry_points(group=ENTRY_POINTS) if ep.name == agent]
+        if not found:
+            raise ValueError(
+                f"unknown scripted agent {name!r}; use scripted:oracle, scripted:degraded:P with 0 < P <= 1 "
+                f"or a registered agent ({', '.join(agent_names())})"
+            )
+        loaded = found[0].load()  # the module may register itself with @register_agent
+        _AGENTS.setdefault(agent, loaded)
+    factory = _AGENTS[agent]
+    try:
+        inspect.signature(factory).bind(*args)
+        return factory(*args)
+    except TypeError:
+        takes = ", ".join(inspect.signature(factory).parameters) or "no arguments"
+        raise ValueError(f"unknown scripted agent {name!r}: scripted:{agent} takes {takes}") from None
+    except ValueError as exc:
+        raise ValueError(f"unknown scripted agent {name!r}: {exc}") from None
 
 
 class ScriptedEngine:
@@ -232,7 +288,7 @@ class ScriptedEngine:
 
     def __init__(self, name: str) -> None:
         self.agent = parse_scripted(name)
-        self.name = self.agent.name
+        self.name = name
 
     def generate(self, requests: Sequence[ChatRequest]) -> list[Completion]:
         return [

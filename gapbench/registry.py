@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from gapbench._resources import shipped
+from gapbench.engines.registry import backend_names
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -102,8 +103,15 @@ class Reasoning(_Strict):
 class EngineDefaults(_Strict):
     """Backend and constructor options used unless the caller overrides them."""
 
-    backend: Literal["transformers", "vllm", "openai"] = "transformers"
+    backend: str = "transformers"  # a backend of gapbench.engines.registry
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        if v not in backend_names():
+            raise ValueError(f"unknown engine {v!r}; expected one of {', '.join(backend_names())}")
+        return v
 
 
 class ModelSpec(_Strict):

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from gapbench._resources import shipped
+from gapbench.engines.registry import backend_names
 from gapbench.maze import MazeParams
 from gapbench.protocol import DEFAULT_TEMPLATES, Templates, configure, load_templates
 from gapbench.protocol.interventions import NONE, apply, load_overlay, shipped_overlays
@@ -36,8 +37,16 @@ Count = Annotated[int, Field(ge=1, strict=True)]
 
 class ModelEntry(_Strict):
     model: str  # registry name, local path, or scripted:oracle / scripted:degraded:P
-    engine: Literal["transformers", "vllm", "openai", "scripted"] | None = None  # default: from the registry
+    engine: str | None = None  # a backend of gapbench.engines.registry, or scripted; default: the card's
     options: dict[str, Any] = Field(default_factory=dict)  # engine keyword options (dtype, batch_size, ...)
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, v: str | None) -> str | None:
+        names = [*backend_names(), "scripted"]
+        if v is not None and v not in names:
+            raise ValueError(f"unknown engine {v!r}; expected one of {', '.join(names)}")
+        return v
 
 
 class GeneratedMazes(_Strict):
