@@ -1,0 +1,29 @@
+"""What every command shares: the user-error type, the retry exit code, argument types."""
+
+from __future__ import annotations
+
+import argparse
+
+
+class UserError(Exception):
+    """An error the user can fix; printed as one clear message, never as a traceback."""
+
+
+EXIT_RETRY = 75  # EX_TEMPFAIL: some dialogues met a passing failure (server down); rerun to retry them
+
+
+def out_dir(text: str) -> str:
+    """An --out directory: an empty string would silently mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("--out needs a directory, e.g. --out report")
+    return text
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard expects i/N (e.g. 0/4), got {text!r}") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise argparse.ArgumentTypeError(f"--shard {text}: need 0 <= i < N")
+    return i, n
