@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 
 class UserError(Exception):
@@ -12,11 +13,15 @@ class UserError(Exception):
 EXIT_RETRY = 75  # EX_TEMPFAIL: some dialogues met a passing failure (server down); rerun to retry them
 
 
-def out_dir(text: str) -> str:
-    """An --out directory: an empty string would silently mean the current directory."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("--out needs a directory, e.g. --out report")
-    return text
+def out_dir(flag: str, example: str) -> Callable[[str], str]:
+    """The type of an output directory option: an empty string would silently mean the current one."""
+
+    def check(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{flag} needs a directory, e.g. {flag} {example}")
+        return text
+
+    return check
 
 
 def parse_shard(text: str) -> tuple[int, int]:

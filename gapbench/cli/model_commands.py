@@ -23,12 +23,20 @@ def _cmd_models_show(args: argparse.Namespace) -> None:
     import yaml
 
     from gapbench import registry
+    from gapbench.engines.registry import options_text
 
     spec = registry.load_spec(args.name)
     card = spec.model_dump(mode="json", exclude_defaults=True)
     card.update(registry.derived_relations(spec.name, registry.registry()))
     card["prepared_path"] = str(registry.prepared_path(spec)) if spec.source.gguf else None
-    print(yaml.safe_dump(card, sort_keys=False, width=100, allow_unicode=True), end="")
+    print(yaml.safe_dump(card, sort_keys=False, width=100, allow_unicode=True))
+    print(options_text(spec.engine.backend, spec.engine.options))
+
+
+def _cmd_models_engines(args: argparse.Namespace) -> None:
+    from gapbench.engines.registry import backend_names, options_markdown, options_text
+
+    print(options_markdown() if args.markdown else "\n\n".join(options_text(n) for n in backend_names()))
 
 
 def _cmd_models_prepare(args: argparse.Namespace) -> None:
@@ -42,7 +50,23 @@ def add_models(sub: argparse._SubParsersAction) -> None:
     msub = p.add_subparsers(dest="models_command", required=True)
     ls = msub.add_parser("list", help="one line per model card in models/")
     ls.set_defaults(func=_cmd_models_list)
-    s = msub.add_parser("show", help="print a model card with its relations")
+    e = msub.add_parser(
+        "engines",
+        help="every engine backend and its options (type, default, meaning)",
+        description=(
+            "List the engine backends (built-in, registered with gapbench.register_engine, or installed "
+            "through the gapbench.engines entry points) and the options a study may give each under "
+            "`options:`. The options are checked against these before anything runs."
+        ),
+    )
+    e.add_argument(
+        "--markdown", action="store_true", help="the README's table of the built-in backends' options"
+    )
+    e.set_defaults(func=_cmd_models_engines)
+    s = msub.add_parser(
+        "show",
+        help="print a model card with its relations, then its engine's options (the card's values set)",
+    )
     s.add_argument("name", help="a registry name, a card file or a local model directory")
     s.set_defaults(func=_cmd_models_show)
     pr = msub.add_parser(

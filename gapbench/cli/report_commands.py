@@ -33,7 +33,7 @@ def add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "run_dirs", nargs="+", metavar="RUN_DIR", help="run directories (the output_dir of `gapbench run`)"
     )
-    p.add_argument("--out", type=out_dir, required=True, help="output directory")
+    p.add_argument("--out", type=out_dir("--out", "report"), required=True, help="output directory")
     p.add_argument(
         "--per-group",
         type=int,

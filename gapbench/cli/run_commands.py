@@ -11,6 +11,7 @@ from gapbench.cli.args import EXIT_RETRY, out_dir, parse_shard
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from gapbench.experiment import DEFAULT_CONFIG
+    from gapbench.quickstart import epilogue, is_quickstart
     from gapbench.results import read_results
     from gapbench.runner import Interrupted, run_experiment, summary_table
 
@@ -18,6 +19,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run_experiment(
             config,
+            output_dir=Path(args.output_dir) if args.output_dir else None,
             shard=args.shard,
             new_run=args.new_run,
             dry_run=args.dry_run,
@@ -35,8 +37,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"generation: {result.throughput.completion_tokens} tokens in {result.throughput.elapsed:.0f} s, {result.throughput.postfix()}"
         )
     if result.written or result.skipped:
+        records = read_results(result.run_dir)
         print()
-        print(summary_table(read_results(result.run_dir)))
+        print(summary_table(records))
+        if is_quickstart(config):
+            print()
+            print(epilogue(records))
     if result.deferred:
         print(
             f"gapbench run: {len(result.deferred)} dialogue(s) met a passing engine failure and were not recorded "
@@ -67,6 +73,12 @@ def add_run(sub: argparse._SubParsersAction) -> None:
         "config", nargs="?", help="experiment YAML (default: the quickstart: SmolLM2 on CPU, 8 mazes)"
     )
     p.add_argument(
+        "--output-dir",
+        type=out_dir("--output-dir", "runs/pilot"),
+        metavar="DIR",
+        help="write the run here instead of the config's output_dir (e.g. one study, two runs)",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="print the plan (dialogues per condition, token estimate) and exit",
@@ -90,7 +102,9 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_run)
     e = sub.add_parser("export", help="write a run's records as a Hugging Face dataset (parquet)")
     e.add_argument("run_dir")
-    e.add_argument("--out", type=out_dir, help="output directory (default: RUN_DIR/export)")
+    e.add_argument(
+        "--out", type=out_dir("--out", "report"), help="output directory (default: RUN_DIR/export)"
+    )
     e.set_defaults(func=_cmd_export)
 
 

@@ -132,11 +132,14 @@ def add_backend(
     options: type[EngineOptions] = NoOptions,
     summary: str = "",
 ) -> None:
-    """Register ``factory`` under ``name`` (replacing an earlier one of that name)."""
+    """Register ``factory`` under ``name`` (replacing an earlier one of that name); ``summary``
+    defaults to the first line of its docstring."""
     if not name or ":" in name or name == "scripted":
         raise ValueError(f"engine name {name!r}: give a plain name such as 'mylab' ('scripted' is taken)")
     if not (isinstance(options, type) and issubclass(options, EngineOptions)):
         raise TypeError(f"engine {name!r}: options must subclass gapbench.engines.registry.EngineOptions")
+    if not summary and not isinstance(factory, str):
+        summary = (factory.__doc__ or "").strip().split("\n")[0]
     _BACKENDS[name] = Backend(name, factory, options, summary)
 
 
@@ -147,7 +150,7 @@ def register_engine(
     ``cls(spec, **options)``; studies then say ``engine: mylab``."""
 
     def register(factory: F) -> F:
-        add_backend(name, factory, options, summary or (factory.__doc__ or "").strip().split("\n")[0])
+        add_backend(name, factory, options, summary)
         return factory
 
     return register
@@ -156,7 +159,12 @@ def register_engine(
 add_backend(
     "transformers", "gapbench.engines.hf:TransformersEngine", TransformersOptions, "CPU and single-GPU runs"
 )
-add_backend("vllm", "gapbench.engines.vllm:VLLMEngine", VLLMOptions, "GPU studies at scale (gapbench[vllm])")
+add_backend(
+    "vllm",
+    "gapbench.engines.vllm:VLLMEngine",
+    VLLMOptions,
+    "GPU studies at scale; pip install gapbench[vllm]",
+)
 add_backend("openai", "gapbench.engines.openai:OpenAIEngine", OpenAIOptions, "any OpenAI-compatible server")
 
 
@@ -243,6 +251,18 @@ def options_rows(name: str) -> list[tuple[str, str, str, str]]:
         (option, _describe(info.annotation, info.metadata), repr(info.default), info.description or "")
         for option, info in backend(name).options.model_fields.items()
     ]
+
+
+def options_text(name: str, given: dict[str, Any] | None = None) -> str:
+    """A backend's options as aligned lines: option, type, value (``given`` over the defaults), meaning."""
+    given = given or {}
+    rows = [(o, kind, repr(given[o]) if o in given else d, text) for o, kind, d, text in options_rows(name)]
+    if not rows:
+        return f"{name}: no options"
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{name}: {backend(name).summary.rstrip('.') or 'no summary'}; options:"]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3] for row in rows]
+    return "\n".join(lines)
 
 
 def options_markdown() -> str:
