@@ -79,4 +79,5 @@ def results_frame(run_dir: Path | str) -> pandas.DataFrame:
         for r in read_results(run_dir)
         for key, g in r.grades.items()
     ]
-    return pandas.DataFrame(rows)
+    frame: pandas.DataFrame = pandas.DataFrame(rows)
+    return frame

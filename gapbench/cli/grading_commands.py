@@ -67,7 +67,7 @@ def _cmd_regrade(args: argparse.Namespace) -> None:
         print(describe(regrade(Path(args.run_dir), llm=llm)))
 
 
-def add_grading(sub: argparse._SubParsersAction) -> None:
+def add_grading(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("grading", help="measure a grader against the labelled grading corpus")
     gsub = p.add_subparsers(dest="grading_command", required=True)
     c = gsub.add_parser(

@@ -21,7 +21,7 @@ def _cmd_mazes_show(args: argparse.Namespace) -> None:
     print(mazeset.describe(mazeset.load_set(Path(args.dir)), index=args.index))
 
 
-def add_mazes(sub: argparse._SubParsersAction) -> None:
+def add_mazes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("mazes", help="generate and inspect maze sets")
     msub = p.add_subparsers(dest="mazes_command", required=True)
     g = msub.add_parser(

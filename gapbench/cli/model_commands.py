@@ -45,7 +45,7 @@ def _cmd_models_prepare(args: argparse.Namespace) -> None:
     print(registry.prepare(registry.load_spec(args.name), args.cache_dir))
 
 
-def add_models(sub: argparse._SubParsersAction) -> None:
+def add_models(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("models", help="list, inspect and prepare registry models")
     msub = p.add_subparsers(dest="models_command", required=True)
     ls = msub.add_parser("list", help="one line per model card in models/")

@@ -41,7 +41,7 @@ def _cmd_play(args: argparse.Namespace) -> None:
     print(f"gapbench play: stopped; the games are in {lab.run_dir}")
 
 
-def add_play(sub: argparse._SubParsersAction) -> None:
+def add_play(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "play",
         help="a person plays the maze game with a model in the browser; games are recorded and graded like runs",
@@ -106,7 +106,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     main_bench(args)
 
 
-def add_bench(sub: argparse._SubParsersAction) -> None:
+def add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from gapbench.bench import add_arguments
 
     p = sub.add_parser(

@@ -20,7 +20,7 @@ def _cmd_report(args: argparse.Namespace) -> None:
     print(f"wrote {path.parent}/report.md, report.json, the plots and {path}")
 
 
-def add_report(sub: argparse._SubParsersAction) -> None:
+def add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "report",
         help="aggregate one or more runs into report.md, report.json, PNG plots and report.html",
@@ -74,7 +74,7 @@ def _cmd_plan_power(args: argparse.Namespace) -> None:
     )
 
 
-def add_plan_power(sub: argparse._SubParsersAction) -> None:
+def add_plan_power(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "plan-power",
         help="mazes and rollouts needed to detect a gap, ordering effect, collapse or relay gain, and the GPU time",

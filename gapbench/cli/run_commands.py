@@ -60,7 +60,7 @@ def _cmd_export(args: argparse.Namespace) -> None:
     print(f"wrote {export(Path(args.run_dir), out)}")
 
 
-def add_run(sub: argparse._SubParsersAction) -> None:
+def add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "run",
         help="run a study (default: examples/quickstart.yaml); rerun the same command to resume",
@@ -126,7 +126,7 @@ def _cmd_prompts_show(args: argparse.Namespace) -> None:
     )
 
 
-def add_prompts(sub: argparse._SubParsersAction) -> None:
+def add_prompts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("prompts", help="inspect what the agents of a study are given")
     psub = p.add_subparsers(dest="prompts_command", required=True)
     s = psub.add_parser(

@@ -73,7 +73,7 @@ def _cmd_merge(args: argparse.Namespace) -> None:
     raise SystemExit(1)
 
 
-def add_slurm(sub: argparse._SubParsersAction) -> None:
+def add_slurm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "slurm",
         help="shard a study over a SLURM job array: submit, status, resume",
@@ -137,7 +137,7 @@ def add_slurm(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=_cmd_slurm_resume)
 
 
-def add_merge(sub: argparse._SubParsersAction) -> None:
+def add_merge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     m = sub.add_parser(
         "merge",
         help="merge a run's shards into RUN_DIR/merged.jsonl (one record per dialogue)",

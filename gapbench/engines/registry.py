@@ -38,7 +38,7 @@ Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 
 
 class EngineOptions(BaseModel):
-    """Base of every backend's options: unknown keys and loose types are refused."""
+    """Base of the built-in backends' options: unknown keys and loose types are refused."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -111,7 +111,7 @@ class OpenAIOptions(EngineOptions):
 class Backend:
     name: str
     factory: Callable[..., Engine] | str  # or "module:attribute", imported when first built
-    options: type[EngineOptions]
+    options: type[BaseModel]
     summary: str = ""
 
     def load(self) -> Callable[..., Engine]:
@@ -129,22 +129,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 def add_backend(
     name: str,
     factory: Callable[..., Engine] | str,
-    options: type[EngineOptions] = NoOptions,
+    options: type[BaseModel] = NoOptions,
     summary: str = "",
 ) -> None:
     """Register ``factory`` under ``name`` (replacing an earlier one of that name); ``summary``
     defaults to the first line of its docstring."""
     if not name or ":" in name or name == "scripted":
         raise ValueError(f"engine name {name!r}: give a plain name such as 'mylab' ('scripted' is taken)")
-    if not (isinstance(options, type) and issubclass(options, EngineOptions)):
-        raise TypeError(f"engine {name!r}: options must subclass gapbench.engines.registry.EngineOptions")
+    if (
+        not (isinstance(options, type) and issubclass(options, BaseModel))
+        or options.model_config.get("extra") != "forbid"
+    ):
+        raise TypeError(
+            f"engine {name!r}: options must be a pydantic model with model_config = ConfigDict(extra='forbid'), "
+            "so a typo'd option is refused"
+        )
     if not summary and not isinstance(factory, str):
         summary = (factory.__doc__ or "").strip().split("\n")[0]
     _BACKENDS[name] = Backend(name, factory, options, summary)
 
 
 def register_engine(
-    name: str, *, options: type[EngineOptions] = NoOptions, summary: str = ""
+    name: str, *, options: type[BaseModel] = NoOptions, summary: str = ""
 ) -> Callable[[F], F]:
     """Decorator: ``@register_engine("mylab", options=MyOptions)`` on a class called as
     ``cls(spec, **options)``; studies then say ``engine: mylab``."""
@@ -185,7 +191,7 @@ def backend(name: str) -> Backend:
     return _BACKENDS[name]
 
 
-def check_options(name: str, options: dict[str, Any]) -> EngineOptions:
+def check_options(name: str, options: dict[str, Any]) -> BaseModel:
     """``options`` validated by the backend's model; ValueError names the option and the allowed ones."""
     model = backend(name).options
     try:
