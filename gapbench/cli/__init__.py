@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an error (anywhere on the line)"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="`gapbench COMMAND --help` explains each"
+    )
     maze_commands.add_mazes(sub)
     run_commands.add_run(sub)
     run_commands.add_prompts(sub)

@@ -68,8 +68,12 @@ def _cmd_regrade(args: argparse.Namespace) -> None:
 
 
 def add_grading(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("grading", help="measure a grader against the labelled grading corpus")
-    gsub = p.add_subparsers(dest="grading_command", required=True)
+    p = sub.add_parser(
+        "grading",
+        help="measure a grader against the labelled grading corpus",
+        description="Measure a grader (the rule grader or an LLM grader model) against the labelled corpus of graded dialogues.",
+    )
+    gsub = p.add_subparsers(dest="grading_command", required=True, help="`--help` after one explains it")
     c = gsub.add_parser(
         "check",
         help="score a grader (rule, or an LLM grader model) against a labelled corpus",
@@ -106,6 +110,6 @@ def add_grading(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
             "new one (key METHOD@VERSION) and reports use the newest. Shard files are rewritten atomically."
         ),
     )
-    r.add_argument("run_dir")
+    r.add_argument("run_dir", help="a run directory (the output_dir of `gapbench run`)")
     _grader_arguments(r)
     r.set_defaults(func=_cmd_regrade)

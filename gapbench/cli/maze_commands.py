@@ -22,8 +22,12 @@ def _cmd_mazes_show(args: argparse.Namespace) -> None:
 
 
 def add_mazes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("mazes", help="generate and inspect maze sets")
-    msub = p.add_subparsers(dest="mazes_command", required=True)
+    p = sub.add_parser(
+        "mazes",
+        help="generate and inspect maze sets",
+        description="Generate maze sets (parquet, with both split views and the optimal path) and print them.",
+    )
+    msub = p.add_subparsers(dest="mazes_command", required=True, help="`--help` after one explains it")
     g = msub.add_parser(
         "generate",
         help="write a maze set (a Hugging Face dataset in parquet) with both split views",
@@ -37,7 +41,11 @@ def add_mazes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     g.add_argument("--max-path", type=int, default=None, help="shortest start-goal path at most this long")
     g.add_argument("--out", required=True, help="output directory")
     g.set_defaults(func=_cmd_mazes_generate)
-    s = msub.add_parser("show", help="print a maze of a set and both agents' views")
+    s = msub.add_parser(
+        "show",
+        help="print a maze of a set and both agents' views",
+        description="Print one maze of a set as text (@ start, * goal, # wall) and the half each agent sees (? hidden).",
+    )
     s.add_argument("dir", help="a maze set directory written by `gapbench mazes generate`")
     s.add_argument("--index", type=int, default=0, help="which maze (default 0)")
     s.set_defaults(func=_cmd_mazes_show)

@@ -46,9 +46,17 @@ def _cmd_models_prepare(args: argparse.Namespace) -> None:
 
 
 def add_models(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("models", help="list, inspect and prepare registry models")
-    msub = p.add_subparsers(dest="models_command", required=True)
-    ls = msub.add_parser("list", help="one line per model card in models/")
+    p = sub.add_parser(
+        "models",
+        help="list, inspect and prepare registry models; list engine options",
+        description="The model registry (models/*.yaml, or $GAPBENCH_MODELS) and the engine backends' options.",
+    )
+    msub = p.add_subparsers(dest="models_command", required=True, help="`--help` after one explains it")
+    ls = msub.add_parser(
+        "list",
+        help="one line per model card in models/",
+        description="One line per model card: name, family, size, source, engine backend and teachers.",
+    )
     ls.set_defaults(func=_cmd_models_list)
     e = msub.add_parser(
         "engines",
@@ -65,7 +73,11 @@ def add_models(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     e.set_defaults(func=_cmd_models_engines)
     s = msub.add_parser(
         "show",
-        help="print a model card with its relations, then its engine's options (the card's values set)",
+        help="print a model card with its relations, then its engine's options",
+        description=(
+            "Print a model card (with the relations derived from the other cards), then its engine "
+            "backend's options with the card's own values filled in."
+        ),
     )
     s.add_argument("name", help="a registry name, a card file or a local model directory")
     s.set_defaults(func=_cmd_models_show)

@@ -100,8 +100,12 @@ def add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
-    e = sub.add_parser("export", help="write a run's records as a Hugging Face dataset (parquet)")
-    e.add_argument("run_dir")
+    e = sub.add_parser(
+        "export",
+        help="write a run's records as a Hugging Face dataset (parquet)",
+        description="Write one row per dialogue (settings, outcome, tokens, transcript and grades as JSON) to DIR/dialogues.parquet; from Python, gapbench.results_frame gives a pandas frame.",
+    )
+    e.add_argument("run_dir", help="a run directory (the output_dir of `gapbench run`)")
     e.add_argument(
         "--out", type=out_dir("--out", "report"), help="output directory (default: RUN_DIR/export)"
     )
@@ -127,8 +131,12 @@ def _cmd_prompts_show(args: argparse.Namespace) -> None:
 
 
 def add_prompts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("prompts", help="inspect what the agents of a study are given")
-    psub = p.add_subparsers(dest="prompts_command", required=True)
+    p = sub.add_parser(
+        "prompts",
+        help="inspect what the agents of a study are given",
+        description="Print the chats a study's agents get, before spending GPU hours on them.",
+    )
+    psub = p.add_subparsers(dest="prompts_command", required=True, help="`--help` after one explains it")
     s = psub.add_parser(
         "show",
         help="print the exact chat each agent sees at its first turn (with --model: as the model's template renders it)",

@@ -79,7 +79,7 @@ def add_slurm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="shard a study over a SLURM job array: submit, status, resume",
         description="One array task per shard runs `gapbench run CONFIG --shard i/N`; a chained job merges. See slurm/README.md.",
     )
-    ssub = p.add_subparsers(dest="slurm_command", required=True)
+    ssub = p.add_subparsers(dest="slurm_command", required=True, help="`--help` after one explains it")
     s = ssub.add_parser(
         "submit",
         help="submit one array task per shard and a merge job after them",
@@ -120,11 +120,17 @@ def add_slurm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     s.add_argument("--dry-run", action="store_true", help="print the batch scripts and submit nothing")
     s.set_defaults(func=_cmd_slurm_submit)
-    st = ssub.add_parser("status", help="per shard: pending, running, done or failed, and dialogues done")
+    st = ssub.add_parser(
+        "status",
+        help="per shard: pending, running, done or failed, and dialogues done",
+        description="Per shard of a submitted study: its SLURM state (pending, running, done, failed) and dialogues recorded.",
+    )
     st.add_argument("run_dir", help="the study's output_dir")
     st.set_defaults(func=_cmd_slurm_status)
     r = ssub.add_parser(
-        "resume", help="resubmit the unfinished shards (same N and script) and a new merge job"
+        "resume",
+        help="resubmit the unfinished shards (same N and script) and a new merge job",
+        description="Resubmit the shards without all their records, with the same shard count and script, and chain a new merge job.",
     )
     r.add_argument("run_dir", help="the study's output_dir")
     r.add_argument(
