@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from gapbench._resources import shipped
+from gapbench.engines.base import cached_fraction
 from gapbench.experiment import DEFAULT_CONFIG
 from gapbench.results import DialogueRecord
 
@@ -24,8 +25,9 @@ def is_quickstart(config: Path) -> bool:
 def epilogue(records: list[DialogueRecord]) -> str:
     """Two lines: what the run exercised and why its scores sit near 0; the command for the real study."""
     turns = sum(len(r.transcript.agent_messages) for r in records)
-    prompt = sum(r.tokens()["prompt"] for r in records)
-    cached = sum(r.tokens()["cached"] for r in records) / prompt if prompt else 0.0
+    cached = cached_fraction(
+        sum(r.tokens()["cached"] for r in records), sum(r.tokens()["prompt"] for r in records)
+    )
     study = os.path.relpath(GPU_STUDY) if GPU_STUDY.is_relative_to(Path.cwd()) else str(GPU_STUDY)
     return (
         f"This exercised the whole pipeline: {len(records)} dialogues ({turns} messages, {cached:.0%} of "
