@@ -21,6 +21,7 @@ from gapbench.engines.registry import (
     check_options,
     engine_options,
     options_markdown,
+    register_engine,
 )
 
 GAPBENCH = [sys.executable, "-m", "gapbench.cli"]
@@ -136,6 +137,21 @@ def test_an_unknown_engine_name_fails_the_dry_run_naming_the_known_ones(tmp_path
         "models.smol.engine: Value error, unknown engine 'vlm'; expected one of transformers, vllm, openai, scripted"
         in proc.stderr
     )
+
+
+def test_an_options_model_that_lets_typos_through_is_refused_at_registration():
+    from pydantic import BaseModel
+
+    class Loose(BaseModel):
+        batch: int = 1
+
+    with pytest.raises(TypeError, match="extra='forbid'"):
+
+        @register_engine("loose", options=Loose)
+        class LooseEngine:
+            pass
+
+    assert "loose" not in backend_names()
 
 
 def test_build_engine_refuses_a_typo_before_the_constructor(tmp_path):

@@ -152,8 +152,9 @@ def add_backend(
 def register_engine(
     name: str, *, options: type[BaseModel] = NoOptions, summary: str = ""
 ) -> Callable[[F], F]:
-    """Decorator: ``@register_engine("mylab", options=MyOptions)`` on a class called as
-    ``cls(spec, **options)``; studies then say ``engine: mylab``."""
+    """Decorator: ``@register_engine("mylab", options=MyOptions)`` on an engine class called as
+    ``cls(spec, **options)`` with the `ModelSpec` and every field of ``MyOptions`` (a pydantic model
+    with ``extra="forbid"``) validated; studies then say ``engine: mylab``. See docs/API.md."""
 
     def register(factory: F) -> F:
         add_backend(name, factory, options, summary)
