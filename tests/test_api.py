@@ -38,8 +38,8 @@ def write(path: Path, config: dict) -> Path:
     return path
 
 
-def outcomes(run: gapbench.Run) -> dict[str, tuple[str, float]]:
-    return {r.dialogue_id: (r.transcript.to_json(), r.grade.weighted) for r in run.records()}
+def outcomes(run_dir: Path) -> dict[str, tuple[str, float]]:
+    return {r.dialogue_id: (r.transcript.to_json(), r.grade.weighted) for r in gapbench.read_results(run_dir)}
 
 
 class LabOptions(EngineOptions):
@@ -117,7 +117,7 @@ def test_a_study_runs_from_a_path_a_dict_or_a_study_object_with_the_same_results
     by_dict = gapbench.run(config, output_dir=tmp_path / "b", progress=False)
     by_object = gapbench.run(gapbench.Study.model_validate(config), output_dir=tmp_path / "c", progress=False)
     assert by_path.total == by_path.written == 4 * (1 + 3) and by_path.run_dir == (tmp_path / "a").resolve()
-    assert outcomes(by_path) == outcomes(by_dict) == outcomes(by_object)
+    assert outcomes(by_path.run_dir) == outcomes(by_dict.run_dir) == outcomes(by_object.run_dir)
     assert not (tmp_path / "unused").exists()
     again = gapbench.run(config, output_dir=tmp_path / "b", progress=False)
     assert (again.written, again.skipped, again.total, again.throughput) == (0, 16, 16, None)
@@ -174,7 +174,7 @@ def test_a_registered_engine_runs_through_run_and_the_cli(tmp_path, capsys):
     assert len(lab) == 8 and all(r.grade.success for r in lab)
     assert main(["run", str(path), "--output-dir", str(tmp_path / "cli"), "--no-progress"]) == 0
     assert "lab+lab" in capsys.readouterr().out
-    assert outcomes(run) == outcomes(gapbench.Run(tmp_path / "cli", 0, 0, 0, None))
+    assert outcomes(run.run_dir) == outcomes(tmp_path / "cli")
 
 
 def test_a_registered_agent_takes_its_arguments_from_the_model_name(tmp_path):
