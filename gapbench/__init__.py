@@ -17,9 +17,9 @@ from gapbench.agents import register_agent
 from gapbench.api import Run, run
 from gapbench.engines.base import ChatRequest, Completion, Engine
 from gapbench.engines.registry import register_engine
-from gapbench.experiment import ExperimentConfig as Study
 from gapbench.frame import results_frame
 from gapbench.results import read_results
+from gapbench.study import Study
 
 try:
     __version__ = version("gapbench")

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gapbench.engines.base import Engine
-from gapbench.experiment import ExperimentConfig
 from gapbench.results import DialogueRecord, read_results
+from gapbench.study import StudySource
 
 if TYPE_CHECKING:
     import pandas
@@ -43,7 +43,7 @@ class Run:
 
 
 def run(
-    study: str | Path | Mapping[str, object] | ExperimentConfig,
+    study: StudySource,
     *,
     engines: Mapping[str, Engine] | None = None,
     output_dir: str | Path | None = None,
@@ -52,14 +52,15 @@ def run(
 ) -> Run:
     """Run every dialogue of ``study`` that its run directory does not hold yet.
 
-    ``engines`` maps model keys of the study to engines you built (they are used as they are and
-    not closed); ``output_dir`` replaces the study's; ``shard`` is ``(i, n)``: only shard i of n.
+    ``study`` is a YAML path, its content as a dict (relative paths from the working directory) or a
+    `Study`. ``engines`` maps model keys of the study to engines you built (they are used as they
+    are and not closed); ``output_dir`` replaces the study's; ``shard`` is ``(i, n)``: only shard i
+    of n. ``progress``: a progress bar and the runner's notices; without it, `run` prints nothing.
     """
     from gapbench.runner import run_experiment
 
-    study = Path(study) if isinstance(study, str) else study
     result = run_experiment(
-        study if isinstance(study, (Path, ExperimentConfig)) else dict(study),
+        study,
         engines=engines,
         output_dir=Path(output_dir) if output_dir is not None else None,
         shard=shard,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from gapbench._resources import shipped
 from gapbench.engines.base import cached_fraction
-from gapbench.experiment import DEFAULT_CONFIG
 from gapbench.results import DialogueRecord
+from gapbench.study import DEFAULT_CONFIG
 
 GPU_STUDY = shipped("examples") / "gpu-base-vs-distilled.yaml"  # the study's design at its sample sizes
 

@@ -64,7 +64,7 @@ class LabEngine:
             for r in requests
         ]
 
-    def release(self, conversation_ids: Sequence[str]) -> None:
+    def end(self, conversation_id: str) -> None:
         pass
 
     def close(self) -> None:
@@ -105,9 +105,9 @@ def test_the_public_names():
         "register_agent",
         "__version__",
     }
-    from gapbench.experiment import ExperimentConfig
+    from gapbench.study import Study, load_study
 
-    assert gapbench.Study is ExperimentConfig  # the typed config the runner loads
+    assert gapbench.Study is Study and type(load_study(study_dict(Path("runs"))).study) is Study
     assert gapbench.__version__[0].isdigit()
 
 

@@ -204,7 +204,7 @@ def test_a_lab_package_plugs_in_an_engine_and_an_agent_through_entry_points(tmp_
                 def generate(self, requests):
                     return [Completion(r.conversation_id, self.agent.reply(r.messages, r.sampling.seed)) for r in requests]
 
-                def release(self, ids):
+                def end(self, conversation_id):
                     pass
 
                 def close(self):

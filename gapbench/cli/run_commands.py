@@ -10,10 +10,10 @@ from gapbench.cli.args import EXIT_RETRY, out_dir, parse_shard
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from gapbench.experiment import DEFAULT_CONFIG
     from gapbench.quickstart import epilogue, is_quickstart
     from gapbench.results import read_results
     from gapbench.runner import Interrupted, run_experiment, summary_table
+    from gapbench.study import DEFAULT_CONFIG
 
     config = Path(args.config) if args.config else DEFAULT_CONFIG
     try:
@@ -113,8 +113,8 @@ def add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_prompts_show(args: argparse.Namespace) -> None:
-    from gapbench.experiment import DEFAULT_CONFIG
     from gapbench.prompts import show_prompts
+    from gapbench.study import DEFAULT_CONFIG
 
     config = Path(args.config) if args.config else DEFAULT_CONFIG
     print(

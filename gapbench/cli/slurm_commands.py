@@ -40,8 +40,8 @@ def _cmd_slurm_resume(args: argparse.Namespace) -> None:
 
 def _cmd_merge(args: argparse.Namespace) -> None:
     from gapbench.results import merge, shard_counts
-    from gapbench.runner import select_shard
     from gapbench.slurm import run_plan
+    from gapbench.study import select_shard
 
     run_dir = Path(args.run_dir)
     info, specs = run_plan(run_dir)
