@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -49,3 +50,28 @@ def test_wheel_carries_the_registry_and_the_default_study(tmp_path: Path) -> Non
     )
     origin, count, name = out.stdout.split()
     assert origin.startswith(str(site)) and int(count) == len(cards) and name
+
+
+def test_readme_layout_names_every_module_and_folder():
+    """The README's layout section is the map of the tree: every module of gapbench/ (and every
+    top-level folder of the checkout) is named in it, and it names nothing that is gone."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout") : readme.index("## Contributing")]
+    package = ROOT / "gapbench"
+    modules = {p.stem for p in package.glob("*.py")} - {"__init__"}
+    packages = {p.name for p in package.iterdir() if (p / "__init__.py").is_file()}
+    inner = {p.stem for d in packages for p in (package / d).glob("*.py")} - {"__init__", "__main__"}
+    folders = {p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
+    folders &= {"gapbench", "models", "examples", "scripts", "slurm", "docs", "tests"}
+    missing = sorted(
+        n
+        for n in (modules | {f"{p}/" for p in packages} | inner | {f"{f}/" for f in folders})
+        if not re.search(rf"(?<![\w/]){re.escape(n)}", layout)
+    )
+    assert not missing, f"README layout does not name: {', '.join(missing)}"
+    named = set(re.findall(r"\b(\w+)\.py\b", layout)) | set(re.findall(r"\b(\w+)/", layout))
+    scripts = {p.stem for p in (ROOT / "scripts").iterdir()}
+    gone = sorted(
+        named - modules - packages - folders - scripts - {"__init__", "_resources", "data", "grading"}
+    )
+    assert not gone, f"README layout names what is not in the tree: {', '.join(gone)}"
