@@ -6,6 +6,7 @@ Usage: python tests/data/grading/heldout/tools/author.py && python .../check.py 
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def is_open(m: Maze, cell) -> bool:
 
 def dirs_of(path):
     out = []
-    for a, b in zip(path, path[1:]):
+    for a, b in itertools.pairwise(path):
         out.append(next(d for d in DIRS if mv(a, d) == b))
     return out
 
@@ -47,35 +48,50 @@ class Scheme:
 
 
 SCHEMES = {
-    "rc0": Scheme("rc0", lambda c: f"({c[0]}, {c[1]})", "(row, col), 0-indexed from the top-left", ["coordinates"]),
+    "rc0": Scheme(
+        "rc0", lambda c: f"({c[0]}, {c[1]})", "(row, col), 0-indexed from the top-left", ["coordinates"]
+    ),
     "rc0t": Scheme("rc0t", lambda c: f"({c[0]},{c[1]})", "(row,col) with (0,0) top-left", ["coordinates"]),
     "rc1": Scheme(
-        "rc1", lambda c: f"({c[0] + 1}, {c[1] + 1})", "(row, column), counting from 1 at the top-left",
+        "rc1",
+        lambda c: f"({c[0] + 1}, {c[1] + 1})",
+        "(row, column), counting from 1 at the top-left",
         ["coordinates", "one_based"],
     ),
     "xy0": Scheme(
-        "xy0", lambda c: f"({c[1]}, {c[0]})", "(x, y) where x is the column and y the row, (0, 0) top-left",
+        "xy0",
+        lambda c: f"({c[1]}, {c[0]})",
+        "(x, y) where x is the column and y the row, (0, 0) top-left",
         ["coordinates", "xy"],
     ),
     "xy1": Scheme(
-        "xy1", lambda c: f"({c[1] + 1},{c[0] + 1})", "(x,y) = (column, row), both starting at 1 in the top-left",
+        "xy1",
+        lambda c: f"({c[1] + 1},{c[0] + 1})",
+        "(x,y) = (column, row), both starting at 1 in the top-left",
         ["coordinates", "xy", "one_based"],
     ),
-    "rXcY": Scheme("rXcY", lambda c: f"r{c[0]}c{c[1]}", "rXcY (row X, column Y, from r0c0 top-left)", ["rXcY"]),
+    "rXcY": Scheme(
+        "rXcY", lambda c: f"r{c[0]}c{c[1]}", "rXcY (row X, column Y, from r0c0 top-left)", ["rXcY"]
+    ),
     "RC1": Scheme(
         "RC1", lambda c: f"R{c[0] + 1}C{c[1] + 1}", "R#C# with R1C1 the top-left cell", ["rXcY", "one_based"]
     ),
     "A1": Scheme(
-        "A1", lambda c: f"{'ABCDEFGH'[c[1]]}{c[0] + 1}",
+        "A1",
+        lambda c: f"{'ABCDEFGH'[c[1]]}{c[0] + 1}",
         "spreadsheet style: columns A, B, C... left to right, rows 1, 2, 3... top to bottom (A1 = top-left)",
         ["letter_number", "one_based"],
     ),
     "words": Scheme(
-        "words", lambda c: f"row {c[0]}, column {c[1]}", "row/column numbers from 0, top-left is row 0, column 0",
+        "words",
+        lambda c: f"row {c[0]}, column {c[1]}",
+        "row/column numbers from 0, top-left is row 0, column 0",
         ["named_fields"],
     ),
     "ord": Scheme(
-        "ord", lambda c: f"the {ORD[c[0]]} row, {ORD[c[1]]} column", "rows counted from the top, columns from the left",
+        "ord",
+        lambda c: f"the {ORD[c[0]]} row, {ORD[c[1]]} column",
+        "rows counted from the top, columns from the left",
         ["ordinal_words", "one_based"],
     ),
 }
@@ -125,10 +141,22 @@ def V(**kw):
 VOICES = {
     "gpt-4o": V(
         tags=["markdown"],
-        open=["Hi! Let's get moving. I'll describe positions as {conv}. We're at {p}.", "Great, let's start! Using {conv}, our position is {p}."],
-        prop=["**Proposed move:** {D} to {c}.", "Let's move **{D}** to {c}.", "I suggest we go **{D}** — {c} is open on my map."],
+        open=[
+            "Hi! Let's get moving. I'll describe positions as {conv}. We're at {p}.",
+            "Great, let's start! Using {conv}, our position is {p}.",
+        ],
+        prop=[
+            "**Proposed move:** {D} to {c}.",
+            "Let's move **{D}** to {c}.",
+            "I suggest we go **{D}** — {c} is open on my map.",
+        ],
         propq=["Can we move **{D}** to {c}?", "How about **{D}** to {c}?"],
-        acc=["Sounds good! Moving **{D}**.", "Agreed — **{D}** it is.", "Great, {D} works. ✅", "Perfect, let's go {D}."],
+        acc=[
+            "Sounds good! Moving **{D}**.",
+            "Agreed — **{D}** it is.",
+            "Great, {D} works. ✅",
+            "Perfect, let's go {D}.",
+        ],
         acc_coord=["Yes, {c} works for me!", "Confirmed: {c}."],
         plan=["Here's a plan:\n\n{planlist}\n\nDoes that work for you?", "**Plan:** {plan}. Agree?"],
         acc_plan=["That plan looks great — let's do all of it!", "Agreed on the whole plan. 👍"],
@@ -153,20 +181,39 @@ VOICES = {
             "Hello! Looking at my map, I can see part of the maze. To keep us in sync, I'll refer to cells as {conv}. We're starting at {p}.",
             "Hi there. I'll use {conv} so we can coordinate precisely. Our starting position is {p}.",
         ],
-        prop=["Based on my map, I'd suggest we move {D} to {c}. Does that look clear on your side?", "I propose moving {D} to {c} — it's open on my map."],
-        propq=["Would moving {D} to {c} work for you?", "Could we go {D} to {c}? It looks open from what I can see."],
-        acc=["I agree, let's move {D}.", "Yes, that works — {D} it is.", "That looks right to me. Moving {D}.", "Agreed. {Dc} is clear."],
+        prop=[
+            "Based on my map, I'd suggest we move {D} to {c}. Does that look clear on your side?",
+            "I propose moving {D} to {c} — it's open on my map.",
+        ],
+        propq=[
+            "Would moving {D} to {c} work for you?",
+            "Could we go {D} to {c}? It looks open from what I can see.",
+        ],
+        acc=[
+            "I agree, let's move {D}.",
+            "Yes, that works — {D} it is.",
+            "That looks right to me. Moving {D}.",
+            "Agreed. {Dc} is clear.",
+        ],
         acc_coord=["I agree with {c}.", "Yes, {c} looks good on my side too."],
         plan=["Looking ahead, I think the path is: {plan}. Would you agree with that sequence?"],
         acc_plan=["That sequence matches what I can see. Let's do it.", "I agree with the full sequence."],
-        rej=["I have to disagree — on my map, {bad} is a wall.", "Actually, I can see that {bad} is blocked (wall) on my map, so that won't work."],
-        ask=["Before we commit, can you tell me what's around {p} on your map? Several cells near us are hidden for me."],
+        rej=[
+            "I have to disagree — on my map, {bad} is a wall.",
+            "Actually, I can see that {bad} is blocked (wall) on my map, so that won't work.",
+        ],
+        ask=[
+            "Before we commit, can you tell me what's around {p} on your map? Several cells near us are hidden for me."
+        ],
         pos=["We should now be at {p}.", "That puts us at {p}."],
         acti=["We've reached the goal! ACTI!", "ACTI!"],
     ),
     "claude-3.7-sonnet": V(
         tags=["markdown", "verbose"],
-        open=["I'll use {conv}.\n\n**Current position:** {p}", "Let me set a convention: {conv}.\n\nWe begin at {p}."],
+        open=[
+            "I'll use {conv}.\n\n**Current position:** {p}",
+            "Let me set a convention: {conv}.\n\nWe begin at {p}.",
+        ],
         prop=["**My proposal:** move {D} to {c}.", "Next I'd suggest **{D}** to {c}."],
         propq=["Can we move **{D}** to {c}?"],
         acc=["Agreed — moving **{D}**.", "Yes, I agree with {D}.", "Confirmed: {D}.", "Good call. {Dc}."],
@@ -178,7 +225,10 @@ VOICES = {
     ),
     "gemini-2.0-flash": V(
         tags=["markdown"],
-        open=["Okay, let's start. I'll use {conv}.\n\n* Current position: {p}", "Okay! Using {conv}. We're at {p}."],
+        open=[
+            "Okay, let's start. I'll use {conv}.\n\n* Current position: {p}",
+            "Okay! Using {conv}. We're at {p}.",
+        ],
         prop=["* Proposed move: {D} to {c}", "Okay, let's move {D} to {c}.", "I propose we move {D}."],
         propq=["Okay, can we move {D} to {c}?"],
         acc=["Okay, sounds good. Moving {D}.", "Okay, {D}.", "Agreed. {Dc}.", "Sounds good, let's go {D}."],
@@ -194,9 +244,16 @@ VOICES = {
             "I'm excited to play ACTI with you! Let's work together to reach the goal. I will use {conv}. Our current position is {p}.",
             "Let's get started! To make things easier, I'll use {conv}. We are currently at {p}.",
         ],
-        prop=["I think we should move {D} to {c}. What do you think?", "My suggestion is to move {D} to {c}."],
+        prop=[
+            "I think we should move {D} to {c}. What do you think?",
+            "My suggestion is to move {D} to {c}.",
+        ],
         propq=["Can we move {D} to {c}?", "What do you think about moving {D} to {c}?"],
-        acc=["I agree with you! Let's move {D}.", "That sounds like a great idea! Moving {D}.", "Yes, let's move {D}."],
+        acc=[
+            "I agree with you! Let's move {D}.",
+            "That sounds like a great idea! Moving {D}.",
+            "Yes, let's move {D}.",
+        ],
         acc_coord=["I agree, let's move to {c}."],
         plan=["I think the best way forward is to {plan}. Let me know if you agree!"],
         acc_plan=["I agree with your plan! Let's do it."],
@@ -368,14 +425,28 @@ class Talk:
             if not self.m.in_bounds(c):
                 continue
             s = self.sees(self.spk, c)
-            what = {"#": "a wall", ".": "open", "?": "hidden to me", "edge": "off the map", "*": "the goal", "@": "the start"}[s]
+            what = {
+                "#": "a wall",
+                ".": "open",
+                "?": "hidden to me",
+                "edge": "off the map",
+                "*": "the goal",
+                "@": "the start",
+            }[s]
             lines.append(f"If we go {d} we'd be at {self.cell(c)}, which on my map is {what}.")
         lines += self.think_bits
         text = " ".join(lines)
         self.tags.add("reasoning_block")
         if name.startswith("gpt-oss"):
             return f"analysisWe are at {self.cell(p)}. {text} Respond briefly.assistantfinal"
-        opener = self.r.choice(["Okay, let me think.", "Hmm.", "Alright, so the other agent said something.", "Let me look at my map again."])
+        opener = self.r.choice(
+            [
+                "Okay, let me think.",
+                "Hmm.",
+                "Alright, so the other agent said something.",
+                "Let me look at my map again.",
+            ]
+        )
         return f"<think>\n{opener} {text}\n</think>\n\n"
 
     def claim(self):
@@ -400,7 +471,11 @@ class Talk:
             self.tags.add("repetition")
             for d, k in groups:
                 w = self.D(d)
-                out.append(w if k == 1 else self.r.choice([f"{w} {NUMW.get(k, f'{k} times')}", f"{w} x{k}", f"{k} {w}"]))
+                out.append(
+                    w
+                    if k == 1
+                    else self.r.choice([f"{w} {NUMW.get(k, f'{k} times')}", f"{w} x{k}", f"{k} {w}"])
+                )
         else:
             out = [self.D(d) for d in ds]
         plan = ", then ".join(out) if self.r.random() < 0.5 else ", ".join(out)
@@ -408,7 +483,9 @@ class Talk:
         for d in ds:
             c = mv(c, d)
             cells.append(c)
-        planlist = "\n".join(f"{i + 1}. {self.D(d).capitalize()} to {self.cell(x)}" for i, (d, x) in enumerate(zip(ds, cells)))
+        planlist = "\n".join(
+            f"{i + 1}. {self.D(d).capitalize()} to {self.cell(x)}" for i, (d, x) in enumerate(zip(ds, cells))
+        )
         if planlist:
             self.tags.add("coordinates")
             if self.s:
@@ -457,13 +534,19 @@ class Talk:
         self.say("plan", plan=plan, planlist=planlist)
         self.flush()
         okpart = " and ".join(self.D(d) for d in ds[:j])
-        okpart = self.r.choice([f"The first {j} ({okpart})", f"{okpart.capitalize()}"]) if j > 1 else f"The first move, {okpart},"
+        okpart = (
+            self.r.choice([f"The first {j} ({okpart})", f"{okpart.capitalize()}"])
+            if j > 1
+            else f"The first move, {okpart},"
+        )
         probe = self.pos
         for d in ds[:j]:
             self.step(d)
         self.say("partial", okpart=okpart, bad=self.D(ds[j]), alt=self.D(alt))
         self.tags.update({"multi_step_plan", "rejection"})
-        self.notes.append(f"plan {'/'.join(ds)}: only the first {j} accepted, {ds[j]} rejected, counter {alt}")
+        self.notes.append(
+            f"plan {'/'.join(ds)}: only the first {j} accepted, {ds[j]} rejected, counter {alt}"
+        )
         del probe
         self.flush()
         self.accept(alt)
@@ -535,12 +618,43 @@ def opens_at(m, pos, exclude=()):
     return [d for d in DIRS if d not in exclude and is_open(m, mv(pos, d))]
 
 
-FULLWIDTH = [("(", "（"), (")", "）"), (", ", "，"), (",", "，"), (": ", "："), ("!", "！"), (". ", "。"), ("?", "？")]
-LOOKALIKE = [("down", "dоwn"), ("Agreed", "Аgreed"), ("right", "rіght"), (" ", "\u00a0"), ("—", "–"), ("ACTI", "AСTI")]
+FULLWIDTH = [
+    ("(", "（"),
+    (")", "）"),
+    (", ", "，"),
+    (",", "，"),
+    (": ", "："),
+    ("!", "！"),
+    (". ", "。"),
+    ("?", "？"),
+]
+LOOKALIKE = [
+    ("down", "dоwn"),
+    ("Agreed", "Аgreed"),
+    ("right", "rіght"),
+    (" ", "\u00a0"),
+    ("—", "–"),
+    ("ACTI", "AСTI"),
+]
 
 
-def collab(cid, seed, maze, voices, scheme, *, dirstyle="plain", mode="success", mix=None, claims=0.5,
-           coordprop=0.0, leak=False, both_acti=False, extra_tags=(), glyphs=None):
+def collab(
+    cid,
+    seed,
+    maze,
+    voices,
+    scheme,
+    *,
+    dirstyle="plain",
+    mode="success",
+    mix=None,
+    claims=0.5,
+    coordprop=0.0,
+    leak=False,
+    both_acti=False,
+    extra_tags=(),
+    glyphs=None,
+):
     rng = random.Random(seed)
     t = Talk(rng, maze, voices, scheme, dirstyle, claims, coordprop, leak)
     if glyphs:
@@ -595,7 +709,7 @@ def collab(cid, seed, maze, voices, scheme, *, dirstyle="plain", mode="success",
         pos = t.pos
         if k == "plan" and len(seq) - i >= 2 and not (det and i < det[0] <= i + 4):
             n = min(len(seq) - i, rng.randint(2, 4))
-            t.plan(seq[i:i + n])
+            t.plan(seq[i : i + n])
             i += n
             continue
         if k == "partial" and len(seq) - i >= 2 and not (det and i < det[0] <= i + 4):
@@ -604,11 +718,11 @@ def collab(cid, seed, maze, voices, scheme, *, dirstyle="plain", mode="success",
                 if i + j >= len(seq):
                     continue
                 p2 = pos
-                for x in seq[i:i + j]:
+                for x in seq[i : i + j]:
                     p2 = mv(p2, x)
                 bad = walls_at(maze, p2, exclude=(seq[i + j],))
                 if bad:
-                    t.partial(seq[i:i + j] + [bad[0]], j, seq[i + j])
+                    t.partial(seq[i : i + j] + [bad[0]], j, seq[i + j])
                     i += j + 1
                     done = True
                     break
@@ -656,7 +770,9 @@ def collab(cid, seed, maze, voices, scheme, *, dirstyle="plain", mode="success",
         t.say("stuck", D=t.D(rng.choice(w)))
         t.flush()
         t.tags.add("no_agreement")
-        notes.append("the transcript ends (turn cap) before the last proposals are accepted, so they are not executed")
+        notes.append(
+            "the transcript ends (turn cap) before the last proposals are accepted, so they are not executed"
+        )
     else:
         t.finish(acti=True, both=both_acti)
         if both_acti:
@@ -667,14 +783,24 @@ def collab(cid, seed, maze, voices, scheme, *, dirstyle="plain", mode="success",
     conv = f"coordinates are {t.s.conv} (stated in the first message)" if t.s else "directions only"
     note = f"Voices {voices[0]} / {voices[1]}; {conv}. Executed: " + "; ".join(notes) + "."
     if glyphs:
-        note += (f" agent_{who + 1} writes full-width punctuation (（，）！？：)" if glyphs == "fullwidth" else
-                 f" agent_{who + 1}'s text carries look-alike characters (Cyrillic о/А/С/і, no-break spaces) that a reader reads as plain letters") + "."
+        note += (
+            f" agent_{who + 1} writes full-width punctuation (（，）！？：)"
+            if glyphs == "fullwidth"
+            else f" agent_{who + 1}'s text carries look-alike characters (Cyrillic о/А/С/і, no-break spaces) that a reader reads as plain letters"
+        ) + "."
     return case(cid, "collab", sorted(t.tags), note, maze, t.msgs, t.route)
 
 
 def case(cid, cond, tags, note, maze, msgs, route):
-    return {"id": cid, "condition": cond, "phenomena": tags, "note": note, "maze": text(maze),
-            "messages": msgs, "gold": {"route": route, "outcome": None}}
+    return {
+        "id": cid,
+        "condition": cond,
+        "phenomena": tags,
+        "note": note,
+        "maze": text(maze),
+        "messages": msgs,
+        "gold": {"route": route, "outcome": None},
+    }
 
 
 # ---------------------------------------------------------------- solo answers
@@ -695,18 +821,14 @@ def hits_wall(m, cells):
 
 
 def detour_path(m: Maze):
-    """A valid route that is not the shortest one (if any): through some open side cell."""
+    """A valid route that is not the shortest one (if any): the best route with one of its cells blocked."""
     best = m.shortest_path()
-    to_goal = m.distances(m.goal)
-    from_start = m.distances(m.start)
-    for cell in sorted(from_start, key=lambda c: -(from_start[c] + to_goal.get(c, 99))):
-        if cell in best or cell not in to_goal:
-            continue
-        if from_start[cell] + to_goal[cell] > len(best) - 1 and from_start[cell] + to_goal[cell] <= len(best) + 5:
-            first = Maze(m.rows, m.start, cell).shortest_path()
-            second = Maze(m.rows, cell, m.goal).shortest_path()
-            if m.goal not in first[:-1]:
-                return first + second[1:]
+    for cell in best[1:-1]:
+        rows = [list(r) for r in m.rows]
+        rows[cell[0]][cell[1]] = "#"
+        other = Maze(tuple("".join(r) for r in rows), m.start, m.goal).shortest_path()
+        if other and len(best) < len(other) <= len(best) + 6:
+            return other
     return None
 
 
@@ -734,11 +856,17 @@ def words_of(cells):
 
 def reasoning(rng, m, cells, s, dist):
     start, goal = s.fmt(m.start), s.fmt(m.goal)
-    src = "Combining map view 1 and map view 2 (each shows cells the other hides), " if dist else "From the map, "
+    src = (
+        "Combining map view 1 and map view 2 (each shows cells the other hides), "
+        if dist
+        else "From the map, "
+    )
     wall = next(((r, c) for r in range(m.size) for c in range(m.size) if m.rows[r][c] == "#"), None)
     extra = f" There is a wall at {s.fmt(wall)}, so I avoid it." if wall else ""
-    return (f"{src}the start `@` is at {start} and the goal `*` is at {goal}. I use {s.conv}.{extra} "
-            f"Tracing open cells from the start: {words_of(cells) if not hits_wall(m, cells) and len(dirs_of_safe(cells)) else 'following the open cells'}.")
+    return (
+        f"{src}the start `@` is at {start} and the goal `*` is at {goal}. I use {s.conv}.{extra} "
+        f"Tracing open cells from the start: {words_of(cells) if not hits_wall(m, cells) and len(dirs_of_safe(cells)) else 'following the open cells'}."
+    )
 
 
 def dirs_of_safe(cells):
@@ -748,27 +876,52 @@ def dirs_of_safe(cells):
         return []
 
 
+OPENERS = {
+    "gpt-4o": "Let's solve this step by step.\n\n",
+    "claude-3.7-sonnet": "I'll work through this maze carefully.\n\n",
+    "gemini-2.0-flash": "Okay, let's analyze the maze.\n\n",
+    "llama-3.1-8b": "To solve this maze, we need to find a path from the start to the goal while avoiding walls.\n\n",
+    "qwen2.5-72b": "",
+    "phi-4": "To solve the maze, let's carefully analyze the grid.\n\n",
+    "gpt-4.1-mini": "",
+    "mistral-large": "Here is my solution.\n\n",
+    "gemma-2-9b": "Okay, here's how I'd solve this maze! 😊\n\n",
+}
+
+
 def answer(rng, m, cells, s, form, voice, dist, final=False):
+    return OPENERS.get(voice, "") + _answer(rng, m, cells, s, form, voice, dist, final)
+
+
+def _answer(rng, m, cells, s, form, voice, dist, final=False):
     head = "Final solution" if final else rng.choice(["Proposed solution", "Solution", "Final solution"])
     lst = fmt_list(cells, s, rng.choice(["arrow", "bracket", "plain"]))
     if form == "list":
         return f"{reasoning(rng, m, cells, s, dist)}\n\n**{head}:** {lst}"
     if form == "md":
         steps = "\n".join(f"- Step {i}: {s.fmt(c)}" for i, c in enumerate(cells[1:], 1))
-        return (f"## Analysis\n\n{reasoning(rng, m, cells, s, dist)}\n\n## Path\n\n{steps}\n\n"
-                f"## {head}\n\n```\n{fmt_list(cells, s, 'bracket')}\n```")
+        return (
+            f"## Analysis\n\n{reasoning(rng, m, cells, s, dist)}\n\n## Path\n\n{steps}\n\n"
+            f"## {head}\n\n```\n{fmt_list(cells, s, 'bracket')}\n```"
+        )
     if form == "numbered":
-        return f"{reasoning(rng, m, cells, s, dist)}\n\n{head} (coordinates):\n{fmt_list(cells, s, 'numbered')}"
+        return (
+            f"{reasoning(rng, m, cells, s, dist)}\n\n{head} (coordinates):\n{fmt_list(cells, s, 'numbered')}"
+        )
     if form == "think":
         alt = next((d for d in DIRS if not is_open(m, mv(m.start, d)) and m.in_bounds(mv(m.start, d))), None)
         tries = f" What about {alt} first? {s.fmt(mv(m.start, alt))} is a wall, so no." if alt else ""
-        return (f"<think>\nOkay, I need to find a path from {s.fmt(m.start)} to {s.fmt(m.goal)}.{tries} "
-                f"Let me try going {words_of(cells) if not hits_wall(m, cells) else 'straight toward the goal'}. "
-                f"Wait, let me double-check each cell... I'll use {s.conv}.\n</think>\n\n"
-                f"**{head}:** {lst}")
+        return (
+            f"<think>\nOkay, I need to find a path from {s.fmt(m.start)} to {s.fmt(m.goal)}.{tries} "
+            f"Let me try going {words_of(cells) if not hits_wall(m, cells) else 'straight toward the goal'}. "
+            f"Wait, let me double-check each cell... I'll use {s.conv}.\n</think>\n\n"
+            f"**{head}:** {lst}"
+        )
     if form == "prose":
-        return (f"{reasoning(rng, m, cells, s, dist)}\n\nSo the route is: {words_of(cells)}.\n\n"
-                f"{head} as coordinates: {lst}")
+        return (
+            f"{reasoning(rng, m, cells, s, dist)}\n\nSo the route is: {words_of(cells)}.\n\n"
+            f"{head} as coordinates: {lst}"
+        )
     raise ValueError(form)
 
 
@@ -778,21 +931,39 @@ def solo(cid, seed, maze, cond, voice, scheme, form, plan):
     s = SCHEMES[scheme]
     dist = cond == "solo_distributed"
     best = maze.shortest_path()
-    tags = {"solo_list", "reasoning_block" if form == "think" else "solo_prose" if form == "prose" else "solo_list"}
+    tags = {
+        "solo_list",
+        "reasoning_block" if form == "think" else "solo_prose" if form == "prose" else "solo_list",
+    }
     tags.update(s.tags)
     if form == "md":
         tags.add("markdown")
     if plan == "none":
-        a = (f"To solve this I would run a breadth-first search from the start {s.fmt(maze.start)}: put the start in a queue, "
-             "pop a cell, push its open neighbours (up, down, left, right) that are not walls, and stop when the goal is popped. "
-             "Backtracking through the parent pointers then gives the shortest path.")
-        b = ("Reviewing my answer: the approach is correct and complete. Applying BFS as described guarantees a valid "
-             "shortest path that never crosses a wall, so the final solution is to follow the BFS path from start to goal.")
+        a = (
+            f"To solve this I would run a breadth-first search from the start {s.fmt(maze.start)}: put the start in a queue, "
+            "pop a cell, push its open neighbours (up, down, left, right) that are not walls, and stop when the goal is popped. "
+            "Backtracking through the parent pointers then gives the shortest path."
+        )
+        b = (
+            "Reviewing my answer: the approach is correct and complete. Applying BFS as described guarantees a valid "
+            "shortest path that never crosses a wall, so the final solution is to follow the BFS path from start to goal."
+        )
         if dist:
-            a = "Since map view 1 and map view 2 each hide different cells, first merge them cell by cell. " + a
+            a = (
+                "Since map view 1 and map view 2 each hide different cells, first merge them cell by cell. "
+                + a
+            )
         tags = {"no_route", "solo_prose"}
         note = f"{voice}: both answers only describe an algorithm and never give a route, so route is null."
-        return case(cid, cond, sorted(tags), note, maze, [{"speaker": "agent_1", "text": a}, {"speaker": "agent_1", "text": b}], None)
+        return case(
+            cid,
+            cond,
+            sorted(tags),
+            note,
+            maze,
+            [{"speaker": "agent_1", "text": a}, {"speaker": "agent_1", "text": b}],
+            None,
+        )
     first = best
     if plan == "fix":
         first = naive(maze)
@@ -805,11 +976,18 @@ def solo(cid, seed, maze, cond, voice, scheme, form, plan):
         final = detour_path(maze) or best
     if plan == "jump":
         k = rng.randrange(2, len(best) - 1)
-        final = best[:k] + best[k + 1:]
+        final = best[:k] + best[k + 1 :]
     a = answer(rng, maze, first, s, form, voice, dist)
-    review = rng.choice(["Let me review my solution step by step.", "Reviewing the path cell by cell:", "Checking each move again:"])
+    shown = final if rng.random() < 0.7 else final[1:]  # some answers leave the start out
+    review = rng.choice(
+        [
+            "Let me review my solution step by step.",
+            "Reviewing the path cell by cell:",
+            "Checking each move again:",
+        ]
+    )
     if plan == "same":
-        b = f"{review} Every move is to an adjacent open cell, and it ends on the goal.\n\n**Final solution:** {fmt_list(final, s, 'bracket')}"
+        b = f"{review} Every move is to an adjacent open cell, and it ends on the goal.\n\n**Final solution:** {fmt_list(shown, s, 'bracket')}"
         why = "the final answer restates the same route"
     elif plan == "stands":
         b = f"{review} Each step is adjacent and none is a wall. The solution above is valid and complete, so I keep it unchanged as my final submission."
@@ -819,7 +997,11 @@ def solo(cid, seed, maze, cond, voice, scheme, form, plan):
         tags.add("critic_changes")
         if plan == "fix":
             bad = next(c for c in first if not is_open(maze, c)) if hits_wall(maze, first) else None
-            issue = f"{s.fmt(bad)} is a wall (#), so that path is invalid" if bad else "that path stops one cell short of the goal"
+            issue = (
+                f"{s.fmt(bad)} is a wall (#), so that path is invalid"
+                if bad
+                else "that path stops one cell short of the goal"
+            )
             why = "the first answer's route was wrong; the corrected final route is the label"
         elif plan == "break":
             issue = "I can shorten the route"
@@ -830,19 +1012,46 @@ def solo(cid, seed, maze, cond, voice, scheme, form, plan):
         else:
             issue = "I can drop a redundant step"
             why = "the final answer drops a cell, making a non-adjacent jump; the final cells are the label"
-        b = (f"{review} On closer inspection, {issue}.\n\nRevised route: {words_of(final) if not plan in ('break', 'jump') else 'see below'}.\n\n"
-             f"**Final solution:** {fmt_list(final, s, 'bracket')}")
+        b = (
+            f"{review} On closer inspection, {issue}.\n\nRevised route: {words_of(final) if plan not in ('break', 'jump') else 'see below'}.\n\n"
+            f"**Final solution:** {fmt_list(shown, s, 'bracket')}"
+        )
     route = [list(c) for c in final[1:]]
-    note = f"{voice}, {s.conv}; the start cell is listed first and the scheme is stated; {why}."
-    return case(cid, cond, sorted(tags), note, maze, [{"speaker": "agent_1", "text": a}, {"speaker": "agent_1", "text": b}], route)
+    listed = (
+        "the start cell opens the final list"
+        if shown is final
+        else "the final list leaves the start cell out"
+    )
+    if plan == "stands":
+        listed = "the first answer's list starts at the start cell; the final answer lists no cells"
+    note = f"{voice}, {s.conv} (stated in the answer); {listed}; {why}."
+    return case(
+        cid,
+        cond,
+        sorted(tags),
+        note,
+        maze,
+        [{"speaker": "agent_1", "text": a}, {"speaker": "agent_1", "text": b}],
+        route,
+    )
 
 
 # ---------------------------------------------------------------- the split
 MIXES = {
     "simple": {"single": 1.0},
     "questions": {"single": 1.0, "q": 1.0, "ask": 0.3},
-    "rich": {"single": 2, "q": 0.5, "plan": 1, "reject": 1, "ask": 0.5, "cond": 0.5, "neg": 0.5, "alt": 0.5,
-             "partial": 0.7, "reject_far": 0.3},
+    "rich": {
+        "single": 2,
+        "q": 0.5,
+        "plan": 1,
+        "reject": 1,
+        "ask": 0.5,
+        "cond": 0.5,
+        "neg": 0.5,
+        "alt": 0.5,
+        "partial": 0.7,
+        "reject_far": 0.3,
+    },
     "plans": {"plan": 2, "partial": 1, "single": 1},
     "messy": {"single": 2, "reject": 1.5, "ask": 1, "partial": 1, "q": 1, "alt": 0.5, "reject_far": 0.5},
 }
@@ -870,9 +1079,18 @@ def build_collabs(n_target=112):
         dirstyle = rng.choice(["plain"] * 6 + ["compass", "arrow", "emoji"])
         try:
             c = collab(
-                f"h2-collab-{mixname}-{k:03d}", rng.randrange(10**6), maze_for(rng), (a, b), scheme,
-                dirstyle=dirstyle, mode=mode, mix=MIXES[mixname], claims=rng.choice([0.2, 0.5, 0.9]),
-                coordprop=rng.choice([0.0, 0.0, 0.0, 0.4]), leak=rng.random() < 0.5, both_acti=rng.random() < 0.3,
+                f"h2-collab-{mixname}-{k:03d}",
+                rng.randrange(10**6),
+                maze_for(rng),
+                (a, b),
+                scheme,
+                dirstyle=dirstyle,
+                mode=mode,
+                mix=MIXES[mixname],
+                claims=rng.choice([0.2, 0.5, 0.9]),
+                coordprop=rng.choice([0.0, 0.0, 0.0, 0.4]),
+                leak=rng.random() < 0.5,
+                both_acti=rng.random() < 0.3,
                 glyphs=rng.choice([None] * 8 + ["fullwidth", "unicode"]),
             )
         except (IndexError, StopIteration, KeyError):
@@ -883,8 +1101,18 @@ def build_collabs(n_target=112):
 
 def build_solos(n_target=56):
     rng = random.Random(4242)
-    voices = ["gpt-4o", "claude-3.7-sonnet", "gemini-2.0-flash", "llama-3.1-8b", "qwen2.5-72b", "phi-4",
-              "deepseek-r1-distill-llama-70b", "gpt-4.1-mini", "mistral-large", "gemma-2-9b"]
+    voices = [
+        "gpt-4o",
+        "claude-3.7-sonnet",
+        "gemini-2.0-flash",
+        "llama-3.1-8b",
+        "qwen2.5-72b",
+        "phi-4",
+        "deepseek-r1-distill-llama-70b",
+        "gpt-4.1-mini",
+        "mistral-large",
+        "gemma-2-9b",
+    ]
     plans = ["same"] * 4 + ["stands"] * 2 + ["fix"] * 3 + ["break"] * 2 + ["detour"] * 2 + ["jump", "none"]
     forms = ["list", "md", "numbered", "think", "prose"]
     schemes = ["rc0", "rc0t", "rc1", "xy0", "xy1", "rXcY", "A1", "RC1"]
@@ -898,8 +1126,16 @@ def build_solos(n_target=56):
         if form == "think" and "deepseek" not in voice and "qwen" not in voice:
             voice = rng.choice(["deepseek-r1-distill-qwen-14b", "qwen3-32b"])
         try:
-            c = solo(f"h2-{cond.replace('_', '-')}-{plan}-{k:03d}", rng.randrange(10**6), maze_for(rng), cond, voice,
-                     schemes[k % len(schemes)], form, plan)
+            c = solo(
+                f"h2-{cond.replace('_', '-')}-{plan}-{k:03d}",
+                rng.randrange(10**6),
+                maze_for(rng),
+                cond,
+                voice,
+                schemes[k % len(schemes)],
+                form,
+                plan,
+            )
         except (IndexError, StopIteration, ValueError, TypeError):
             continue
         out.append(c)
@@ -907,7 +1143,9 @@ def build_solos(n_target=56):
 
 
 def dump(name, cases):
-    (OUT / name).write_text(yaml.safe_dump(cases, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    (OUT / name).write_text(
+        yaml.safe_dump(cases, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

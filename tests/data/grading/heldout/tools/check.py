@@ -19,11 +19,46 @@ sys.path.insert(0, str(SPLIT.parents[2]))  # tests/
 from grading_corpus import walk_gold  # noqa: E402
 
 TAGS = set(
-    """terse verbose markdown directions coordinates xy one_based rXcY letter_number named_fields
-    ordinal_words arrows repetition multi_step_plan alternatives questions proposing_question rejection
-    negation conditional backtrack agreement_variety emoji narration position_claims wall_agreed
-    false_acti after_end split_up no_agreement refusal unicode fullwidth critic_changes no_route
-    solo_list solo_prose reasoning_block""".split()
+    [
+        "terse",
+        "verbose",
+        "markdown",
+        "directions",
+        "coordinates",
+        "xy",
+        "one_based",
+        "rXcY",
+        "letter_number",
+        "named_fields",
+        "ordinal_words",
+        "arrows",
+        "repetition",
+        "multi_step_plan",
+        "alternatives",
+        "questions",
+        "proposing_question",
+        "rejection",
+        "negation",
+        "conditional",
+        "backtrack",
+        "agreement_variety",
+        "emoji",
+        "narration",
+        "position_claims",
+        "wall_agreed",
+        "false_acti",
+        "after_end",
+        "split_up",
+        "no_agreement",
+        "refusal",
+        "unicode",
+        "fullwidth",
+        "critic_changes",
+        "no_route",
+        "solo_list",
+        "solo_prose",
+        "reasoning_block",
+    ]
 )
 CONDITIONS = {"collab", "solo_full", "solo_distributed"}
 STEP = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
@@ -99,7 +134,9 @@ def check(cases: list[dict]) -> list[str]:
         route = c["gold"]["route"]
         if route is not None:
             for step in route:
-                if not ((isinstance(step, str) and step in STEP) or (isinstance(step, list) and len(step) == 2)):
+                if not (
+                    (isinstance(step, str) and step in STEP) or (isinstance(step, list) and len(step) == 2)
+                ):
                     say(f"bad route step {step!r}")
         want = walk_gold(c["maze"], route)
         if c["gold"].get("outcome") != want:
