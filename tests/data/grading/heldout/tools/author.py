@@ -369,6 +369,7 @@ class Talk:
         self.msgs, self.cur, self.spk, self.pos = [], [], 0, maze.start
         self.route, self.tags, self.accs, self.notes = [], set(), set(), []
         self.think_bits, self.think_pos, self.glyphs = [], maze.start, {}
+        self.confuse, self.fix, self.stated, self.more = False, None, True, False
         if dirstyle == "arrow":
             self.tags.add("arrows")
         if dirstyle == "emoji":
@@ -416,6 +417,18 @@ class Talk:
         self.msgs.append({"speaker": f"agent_{self.spk + 1}", "text": body})
         self.cur, self.think_bits, self.think_pos = [], [], self.pos
         self.spk = 1 - self.spk
+        if self.fix:
+            wrong, true = self.fix
+            self.cur.append(
+                self.r.choice(
+                    [
+                        "Small correction: we're at {t}, not {w}.",
+                        "Wait, I think we're at {t}, not {w}.",
+                        "(We're at {t} actually — {w} is a different cell.)",
+                    ]
+                ).format(t=self.cell(true), w=self.cell(wrong))
+            )
+            self.fix = None
 
     def think(self, name):
         p = self.think_pos
@@ -450,6 +463,20 @@ class Talk:
         return f"<think>\n{opener} {text}\n</think>\n\n"
 
     def claim(self):
+        if self.confuse and self.more and self.pos != self.m.goal and self.r.random() < 0.3:
+            r, c = self.pos
+            wrong = (
+                (c, r)
+                if r != c and self.m.in_bounds((c, r))
+                else (r, c + 1 if c + 1 < self.m.size else c - 1)
+            )
+            self.say("pos", p=self.cell(wrong))
+            self.fix = (wrong, self.pos)
+            self.tags.add("position_claims")
+            self.notes.append(
+                f"a wrong position claim {self.cell(wrong)} is corrected by the partner (no move)"
+            )
+            return
         if self.r.random() < self.claims:
             self.say("pos")
             self.tags.add("position_claims")
@@ -689,7 +716,11 @@ def collab(
                     break
                 cut -= 1
     seq = route[:cut]
-    if scheme:
+    t.confuse = mix is MIXES["messy"]
+    if scheme in ("rc0", "rc0t") and rng.random() < 0.4:
+        t.cur.append(f"We're at {t.cell(maze.start)}.")
+        t.stated, t.coordprop = False, 0.0  # directions always accompany unstated cells
+    elif scheme:
         t.say("open", conv=t.s.conv)
     i = 0
     kinds, weights = zip(*mix.items())
@@ -706,6 +737,7 @@ def collab(
             continue
         k = rng.choices(kinds, weights)[0]
         d = seq[i]
+        t.more = i + 4 < len(seq)  # a wrong claim needs a later message to correct it
         pos = t.pos
         if k == "plan" and len(seq) - i >= 2 and not (det and i < det[0] <= i + 4):
             n = min(len(seq) - i, rng.randint(2, 4))
@@ -744,6 +776,7 @@ def collab(
         else:
             t.single(d, q=(k == "q"))
         i += 1
+    t.more = False
     notes = list(t.notes)
     if mode == "wall":
         bad = walls_at(maze, t.pos)[0]
@@ -780,7 +813,9 @@ def collab(
     if len({a for a in t.accs}) >= 3:
         t.tags.add("agreement_variety")
     t.tags.update(extra_tags)
-    conv = f"coordinates are {t.s.conv} (stated in the first message)" if t.s else "directions only"
+    conv = f"coordinates are {t.s.conv} (stated in the first message)"
+    if not t.stated:
+        conv = "coordinates are (row, col) from (0, 0) at the top-left, unstated but evident from the positions and moves"
     note = f"Voices {voices[0]} / {voices[1]}; {conv}. Executed: " + "; ".join(notes) + "."
     if glyphs:
         note += (
