@@ -78,7 +78,7 @@ QUESTION_SEEKS_AGREEMENT = re.compile(
 )
 
 ACCEPT = re.compile(
-    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|accept|accepted|count me in|i think so|seconded|second that|i'?m game|i'?m down|all (?:two|three|four|five|six|of them|\d)|both(?!\s+(?:have|has|are|of|plans|routes|paths|agents|our|your|options|ways|directions|see|show|look))|all good|all set|all of it|the whole (?:plan|sequence|route|path|thing)|the (?:full|entire) plan|every step|all (?:the )?(?:steps|moves)|let'?s execute|execute (?:it|them|the plan)|as (?:written|proposed|planned|listed|suggested)|(?:executing|following) (?:the|your|this) (?:plan|table|list|route|sequence)|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
+    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|(?<!be )(?<!make )(?<!making )(?<!not )sure|agreed|i agree|we agree|agree|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|accept|accepted|count me in|i think so|seconded|second that|i'?m game|i'?m down|all (?:two|three|four|five|six|of them|\d)|both(?!\s+(?:have|has|are|of|plans|routes|paths|agents|our|your|options|ways|directions|see|show|look))|all good|all set|all of it|the whole (?:plan|sequence|route|path|thing)|the (?:full|entire) plan|every step|all (?:the )?(?:steps|moves)|let'?s execute|execute (?:it|them|the plan)|as (?:written|proposed|planned|listed|suggested)|(?:executing|following) (?:the|your|this) (?:plan|table|list|route|sequence)|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
     r"|👍|✅|✔|☑|👌|🆗|🙌|💯|🤝|✓)",
     re.IGNORECASE,
 )
@@ -96,7 +96,7 @@ ACCEPT_AT_END = re.compile(
 FINE_AT_END = re.compile(r"\s(?:fine|good|ok|okay)\W*$", re.IGNORECASE)  # "e2, e3 fine."
 
 NOT_ACCEPT = re.compile(
-    r"\b(?:agree (?:that|with you that|on|we|we're|we are|you're|you are|it's|it is|this|the|down|up|left|right)\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
+    r"\b(?:agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|down|up|left|right)\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
     re.IGNORECASE,
 )
 

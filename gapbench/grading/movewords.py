@@ -79,7 +79,7 @@ def is_move_word(text: str, m: re.Match[str]) -> bool:
     return True
 
 
-_LETTER_BEFORE = re.compile(r"(?-i:\b[UDLR])\s*(?:,|then|and|->|→|>|/)\s*$", re.IGNORECASE)
+_LETTER_BEFORE = re.compile(r"(?-i:\b[UDLR])(?:\s*[x×]\s*\d)?\s*(?:,|then|and|->|→|>|\/)\s*$", re.IGNORECASE)
 _LETTER_AFTER = re.compile(r"\s*(?:,|then|and|->|→|>|/)\s*(?-i:[UDLR]\b)", re.IGNORECASE)
 
 

@@ -149,20 +149,20 @@ _TOKEN = re.compile(
     + r"?|\(\s*(?P<ppx>\d)\s*x\s*\))\s*(?:to\s+the\s+|to\s+)?)?\b(?P<dw>"
     + _DIR
     + r")\b"
-    r"(?:\s*(?:(?:x\s*(?P<px>\d))|(?P<pn>"
+    r"(?:\s*(?:(?:[x×]\s*(?P<px>\d))|(?P<pn>"
     + _NUM
     + r")\s*(?:more\s+)?"
     + _UNIT
     + r"\b|\b(?P<pt>twice|thrice)\b)"
     r"|[ \t]+(?:by\s+)?(?P<pd>[1-9]|one|two|three|four|five|six|seven|eight|nine)\b(?!\s*[,;.]?\s*\d|\s*[)\]]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
     # arrows, singly or repeated, with an optional count
-    r"|(?P<arrow>(?P<aw>" + _ARROW + r")(?:\s*(?:x\s*(?P<ax>\d)))?)"
+    r"|(?P<arrow>(?P<aw>" + _ARROW + r")(?:\s*(?:[x×]\s*(?P<ax>\d)))?)"
     # U D L R, in capitals, as a sequence (R, R, D / RRD) or alone
-    r"|(?P<seq>(?P<sl>(?-i:\b[UDLR](?:[ \t,]*[UDLR])*\b))(?:\s*x\s*(?P<sx>\d)\b)?)",
+    r"|(?P<seq>(?P<sl>(?-i:\b[UDLR](?:[ \t,]*[UDLR])*\b))(?:\s*[x×]\s*(?P<sx>\d)\b)?)",
     re.IGNORECASE,
 )
 _CONNECTOR = re.compile(
-    r"[\s,]*(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*",
+    r"[\s,*_]*(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*",
     re.IGNORECASE,
 )
 _BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
@@ -286,7 +286,7 @@ def _drop_spelled_out_counts(text: str, mentions: list[Mention]) -> list[Mention
     return out
 
 
-_GLOSS = re.compile(r"\s*[\(\[]?\s*")  # "r0c0 (row 0, col 0)", "(1,0) (down)", "⬇️ Down"
+_GLOSS = re.compile(r"[\s*_]*[\(\[]?\s*")  # "r0c0 (row 0, col 0)", "(1,0) (down)", "⬇️ Down"
 
 
 def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mention]:
