@@ -156,7 +156,11 @@ _TOKEN = re.compile(
     + r"\b|\b(?P<pt>twice|thrice)\b)"
     r"|[ \t]+(?:by\s+)?(?P<pd>[1-9]|one|two|three|four|five|six|seven|eight|nine)\b(?!\s*[,;.]?\s*\d|\s*[)\]]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
     # arrows, singly or repeated, with an optional count
-    r"|(?P<arrow>(?P<aw>" + _ARROW + r")(?:\s*(?:[x×]\s*(?P<ax>\d)))?)"
+    r"|(?P<arrow>(?:\b(?P<apre>\d)\s*[x×]\s*)?(?P<aw>"
+    + _ARROW
+    + r")(?:\s*(?:[x×]\s*(?P<ax>\d))|\s+(?P<an>"
+    + _NUM
+    + r")\s+times\b|\s+(?P<at>twice|thrice)\b)?)"
     # U D L R, in capitals, as a sequence (R, R, D / RRD) or alone
     r"|(?P<seq>(?P<sl>(?-i:\b[UDLR](?:[ \t,]*[UDLR])*\b))(?:\s*[x×]\s*(?P<sx>\d)\b)?)",
     re.IGNORECASE,
@@ -243,7 +247,9 @@ def find_mentions(text: str) -> list[Mention]:
                     )
                 ] * n
             elif g["arrow"]:
-                steps = [Step(_DIRECTION_WORDS[g["aw"]])] * _count(g["ax"])
+                steps = [Step(_DIRECTION_WORDS[g["aw"]])] * (
+                    _count(g["apre"]) * _count(g["ax"] or g["an"] or g["at"])
+                )
             elif g["seq"]:
                 letters = [ch for ch in g["sl"] if ch.isalpha()]
                 if len(letters) == 1 and not is_letter_move(text, m):

@@ -218,9 +218,28 @@ def sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) ->
                 challenges=challenges,
             )
         )
+    runs = _restated_claims(text, runs)
     if cues.LIST.search(sentence):
         runs = _merge_list(runs)
     return _merge_then(text, runs)
+
+
+_RESTATED = re.compile(r"\s*(?:[-–—,;:=/(]|\bi\.?e\.?|\baka\b|\bthat is\b)\s*", re.IGNORECASE)
+
+
+def _restated_claims(text: str, runs: list[Run]) -> list[Run]:
+    """ "We're at (0,1) - row 0, column 1": the position written again in another form is still a claim."""
+    for i in range(1, len(runs)):
+        p, r = runs[i - 1], runs[i]
+        if (
+            p.role == "claim"
+            and r.role == "proposal"
+            and len(r.steps) == 1
+            and not r.steps[0].is_direction
+            and _RESTATED.fullmatch(text, p.end, r.start)
+        ):
+            runs[i] = replace(r, role="claim")
+    return runs
 
 
 def _join(p: Run, r: Run, *, later_asks: bool = False) -> Run:
