@@ -27,7 +27,7 @@ CLAUSE_BREAK = re.compile(
 
 CLAIM_BEFORE = re.compile(
     r"(?:\b(?:we|i|you|both of us|@|our position|my position|position|pos|location|current(?: position| cell| location| spot)?|start(?:ing)?(?: position| cell| point)?|we'?re|i'?m|we'?ve|i'?ve)"
-    r"(?:\s+(?:are|am|is|were|was|remain|stay|sit|stand|have (?:moved|arrived|gone|come)|moved|arrived|got|ended up|will be|would be|should be|'?ll be|end up))?"
+    r"(?:\s+(?:are|am|is|were|was|remain|stay|sit|stand|have (?:moved|arrived|gone|come)|moved|arrived|got|ended up|end up|(?:will|would|should|'?ll|must)(?:\s+(?:now|then|already))?\s+be))?"
     r"(?:\s+(?:now|currently|still|back|already|both|just|then|again|here|all|right))*"
     r"\s*(?:at|on|in|to|is|:|=)?\s*(?:the\s+)?(?:cell|square|position|spot|tile)?\s*:?\s*"
     r"|\b(?:arrived|reached|landed|made it|got|back|ended up|puts us|put us|leaves us|leave us|brings us|bring us|takes us|lands us)(?:\s+(?:at|on|in|to|into))?\s*(?:the\s+)?(?:cell\s+)?"
@@ -56,13 +56,15 @@ HYPOTHETICAL_AFTER = re.compile(
 )
 
 BLOCKED_AFTER = re.compile(
-    r"^\s*(?:looks|seems|is|appears|feels)\s+(?:\w+\s+)?(?:bad|risky|wrong|worse)\b|^[\s\w'*_:-]{0,24}?(?:\b(?:is|are|was|looks|seems|appears|would be|will be|leads? (?:into|to)|has|hits?)\b|=|:)?\s*(?:a\s+|an\s+|the\s+)?"
+    r"^\s*(?:looks|seems|is|appears|feels)\s+(?:\w+\s+)?(?:bad|risky|wrong|worse)\b"
+    # "down now to go around the walls": a way past walls is not a wall
+    r"|^(?![\s\w'*_:-]{0,24}?\b(?:around|past|avoid|avoiding|between|along|through)\b)[\s\w'*_:-]{0,24}?(?:\b(?:is|are|was|looks|seems|appears|would be|will be|leads? (?:into|to)|has|hits?)\b|=|:)?\s*(?:a\s+|an\s+|the\s+)?"
     r"(?:wall|blocked|#|🧱|obstacle|dead[\s-]end|closed|not open|not free|off the (?:grid|map|board)|out of bounds|impassable|not passable)",
     re.IGNORECASE,
 )
 
 INFO_AFTER = re.compile(
-    r"^\s*(?:\(\w+\)\s*)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+)?(?:a\s+|an\s+)?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|\*"
+    r"^\s*(?:\(\w+\)\s*)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+)?(?:a\s+|an\s+)?['\"`\u2018\u2019\u201c\u201d]?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|\*"
     r"|below|above|under|beneath|to the (?:left|right)|(?:left|right) of|next to|beside)",
     re.IGNORECASE,
 )
