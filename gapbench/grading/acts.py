@@ -154,7 +154,8 @@ def read_message(text: str) -> Acts:
         elif cues.ACCEPT.search(stripped) and not cues.NOT_ACCEPT.search(stripped):
             words = stripped.split()
             m = cues.ACCEPT.search(stripped)
-            head = len(stripped[: m.start()].split()) if m else 99
+            # "I trust you - agreed on the whole route": the agreement opens its clause
+            head = len(re.split(r"[—–;:]|\s-\s", stripped[: m.start()])[-1].split()) if m else 99
             if head <= 2 or len(words) <= 6 or cues.ACCEPT_AT_END.search(stripped):
                 accepts = True
         elif cues.ACCEPT_WEAK.match(stripped) and (

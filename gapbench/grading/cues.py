@@ -74,6 +74,8 @@ INFO_BEFORE = re.compile(
     re.IGNORECASE,
 )
 
+SO_IS = re.compile(r"\bso\s+(?:is|are)\s+(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE)  # "..., and so is (3,3)"
+
 QUESTION_SEEKS_AGREEMENT = re.compile(
     r"\b(?:agree|agreed|ok|okay|sound|sounds|think|thoughts|right|correct|fine|good|ready|confirm|yes|deal|with me|on board|objections?|alright)\s*\??\s*$",
     re.IGNORECASE,

@@ -116,10 +116,11 @@ def _role(
         return "conditional"
     if cues.DEFERRED.match(sentence, end):
         return "conditional"  # "the ↑↑ I'll confirm once we're at (3,5)"
-    if cues.REASON.search(_clause_break_before(sentence, start)) or re.search(
+    reason = _clause_break_before(sentence, start)
+    if (cues.REASON.search(reason) and ":" not in reason) or re.search(
         r"\breasons?\s*:", sentence[:start], re.IGNORECASE
     ):
-        return "info"  # "..., because (3,2) looks open", "Reason: (1,0) is #": a reason, not a proposal
+        return "info"  # "..., because (3,2) looks open", "Reason: (1,0) is #" (not "as you do: route ...")
     goal = cues.GOAL_EARLIER.search(sentence[:start])
     if (
         goal
@@ -131,7 +132,7 @@ def _role(
         return "info"  # "Is (4,4) the goal for you?"
     if cells and cues.OPEN_AFTER.match(after) and not cues.PROPOSAL_MARKER.search(left):
         return "info"  # "Is (1,0) open for you?"
-    if (cues.INFO_AFTER.match(after) and not plan) or (
+    if (cues.INFO_AFTER.match(after) and not plan) or cues.SO_IS.search(before) or (
         cues.INFO_BEFORE.search(left) and not cues.PROPOSAL_MARKER.search(left)
     ):
         return "info"
