@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from gapbench.grading.movewords import is_letter_move, is_move_word
 from gapbench.grading.schemes import Step
+from gapbench.grading.symbols import DIRECTION_WORDS, NUMBER_WORDS, ORDINALS
 from gapbench.grading.text import normalise
 
 
@@ -31,86 +32,6 @@ class Mention:
         return not self.steps[0].is_direction
 
 
-_NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twice": 2,
-    "thrice": 3,
-    "once": 1,
-}
-_ORDINALS = {
-    "first": 1,
-    "second": 2,
-    "third": 3,
-    "fourth": 4,
-    "fifth": 5,
-    "sixth": 6,
-    "seventh": 7,
-    "eighth": 8,
-    "ninth": 9,
-    "tenth": 10,
-}
-_DIRECTION_WORDS = {
-    "up": "up",
-    "upward": "up",
-    "upwards": "up",
-    "north": "up",
-    "u": "up",
-    "↑": "up",
-    "⬆": "up",
-    "⇑": "up",
-    "🔼": "up",
-    "⇧": "up",
-    "⏫": "up",
-    "👆": "up",
-    "down": "down",
-    "downward": "down",
-    "downwards": "down",
-    "south": "down",
-    "d": "down",
-    "↓": "down",
-    "⬇": "down",
-    "⇓": "down",
-    "🔽": "down",
-    "⇩": "down",
-    "⏬": "down",
-    "👇": "down",
-    "left": "left",
-    "leftward": "left",
-    "leftwards": "left",
-    "west": "left",
-    "l": "left",
-    "←": "left",
-    "⬅": "left",
-    "⇐": "left",
-    "⟵": "left",
-    "◀": "left",
-    "⇦": "left",
-    "👈": "left",
-    "right": "right",
-    "rightward": "right",
-    "rightwards": "right",
-    "east": "right",
-    "r": "right",
-    "→": "right",
-    "➡": "right",
-    "⇒": "right",
-    "⟶": "right",
-    "▶": "right",
-    "⇨": "right",
-    "➜": "right",
-    "➔": "right",
-    "➙": "right",
-    "➞": "right",
-}
 _NUM = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
 _UNIT = r"(?:times?|x|steps?|cells?|squares?|spaces?|tiles?|moves?|blocks?|positions?)"
 _DIR = r"(?:upwards?|downwards?|leftwards?|rightwards?|up|down|left|right|north|south|east|west|rights|lefts|downs|ups)"
@@ -175,7 +96,7 @@ _BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
 def _count(text: str | None) -> int:
     if not text:
         return 1
-    n = _NUMBER_WORDS.get(text.lower()) if not text.isdigit() else int(text)
+    n = NUMBER_WORDS.get(text.lower()) if not text.isdigit() else int(text)
     return max(1, min(n or 1, 20))
 
 
@@ -195,7 +116,7 @@ def _cell(m: re.Match[str]) -> Step | None:
             return None
         return Step(g["wv"], g["ww"], "row_col") if a == "row" else Step(g["ww"], g["wv"], "row_col")
     if g["ord"]:
-        a, b = (_ORDINALS.get(g[k].lower()) or int(re.sub(r"\D", "", g[k])) for k in ("oa", "ob"))
+        a, b = (ORDINALS.get(g[k].lower()) or int(re.sub(r"\D", "", g[k])) for k in ("oa", "ob"))
         aw, bw = g["oaw"].lower(), g["obw"].lower()
         if (aw == "row") == (bw == "row"):
             return None
@@ -241,20 +162,20 @@ def find_mentions(text: str) -> list[Mention]:
                     continue  # "rights" is a move only when counted ("four more rights")
                 steps = [
                     Step(
-                        _DIRECTION_WORDS[
-                            word.rstrip("s") if word.endswith("s") and word[:-1] in _DIRECTION_WORDS else word
+                        DIRECTION_WORDS[
+                            word.rstrip("s") if word.endswith("s") and word[:-1] in DIRECTION_WORDS else word
                         ]
                     )
                 ] * n
             elif g["arrow"]:
-                steps = [Step(_DIRECTION_WORDS[g["aw"]])] * (
+                steps = [Step(DIRECTION_WORDS[g["aw"]])] * (
                     _count(g["apre"]) * _count(g["ax"] or g["an"] or g["at"])
                 )
             elif g["seq"]:
                 letters = [ch for ch in g["sl"] if ch.isalpha()]
                 if len(letters) == 1 and not is_letter_move(text, m):
                     continue
-                steps = [Step(_DIRECTION_WORDS[ch.lower()]) for ch in letters]
+                steps = [Step(DIRECTION_WORDS[ch.lower()]) for ch in letters]
                 if g["sx"] and len(steps) == 1:
                     steps = steps * _count(g["sx"])
             else:
@@ -297,7 +218,11 @@ _GLOSS = re.compile(r"[\s*_]*[\(\[]?\s*")  # "r0c0 (row 0, col 0)", "(1,0) (down
 
 def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mention]:
     out: list[Mention] = []
+    skip = 0
     for i, (m, steps) in enumerate(raw):
+        if skip:
+            skip -= 1
+            continue
         g = m.groupdict()
         if g["arrow"] and len(steps) == 1:
             prev_tok = raw[i - 1] if i else None
@@ -335,6 +260,11 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
             and len(set(prev.steps)) == 1
             and _CONNECTOR.fullmatch(text, prev.end, start)
         ):
+            listed = _listed_cells(text, prev, raw, i)
+            if listed:  # "right twice: (3,1), (3,2)": the count spelled out as the cells
+                out[-1] = Mention(listed, prev.start, raw[i + len(listed) - 1][0].end())
+                skip = len(listed) - 1
+                continue
             # "down 3 steps to (3,0)": the cell is where the last step lands.
             b = steps[0]
             out[-1] = Mention(
@@ -376,6 +306,26 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 continue  # "⬇️ Down"
         out.append(Mention(tuple(steps), start, m.end()))
     return out
+
+
+_LIST_GAP = re.compile(r"[\s,;]*(?:and\s+|then\s+)?")
+
+
+def _listed_cells(
+    text: str, counted: Mention, raw: list[tuple[re.Match[str], list[Step]]], i: int
+) -> tuple[Step, ...]:
+    """The cells after a colon that spell out a counted move one by one, each with its direction
+    ("right twice: (3,1), (3,2)"); () when they do not."""
+    n, direction = len(counted.steps), counted.steps[0].first
+    cells = raw[i : i + n]
+    if ":" not in text[counted.end : raw[i][0].start()] or len(cells) < n:
+        return ()
+    for k, (m, steps) in enumerate(cells):
+        if len(steps) != 1 or steps[0].is_direction:
+            return ()
+        if k and not _LIST_GAP.fullmatch(text, cells[k - 1][0].end(), m.start()):
+            return ()
+    return tuple(Step(st[0].first, st[0].second, st[0].order, st[0].origin, direction) for _, st in cells)
 
 
 def parse_route(text: object) -> list[Step]:

@@ -132,8 +132,10 @@ def _role(
         return "info"  # "Is (4,4) the goal for you?"
     if cells and cues.OPEN_AFTER.match(after) and not cues.PROPOSAL_MARKER.search(left):
         return "info"  # "Is (1,0) open for you?"
-    if (cues.INFO_AFTER.match(after) and not plan) or cues.SO_IS.search(before) or (
-        cues.INFO_BEFORE.search(left) and not cues.PROPOSAL_MARKER.search(left)
+    if (
+        (cues.INFO_AFTER.match(after) and not plan)
+        or cues.SO_IS.search(before)
+        or (cues.INFO_BEFORE.search(left) and not cues.PROPOSAL_MARKER.search(left))
     ):
         return "info"
     if alternatives:
