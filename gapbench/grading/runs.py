@@ -128,7 +128,7 @@ def _role(
         and not re.search(r"\s[-–—]\s|:", sentence[goal.end() : start])
     ):
         return "info"  # "I can see the goal on my side, in the top row, at (0,4)."
-    if cells and cues.GOAL_NAMED_AFTER.match(after):
+    if cells and (cues.GOAL_NAMED_AFTER.match(after) or cues.GOAL_LABEL.search(before)):
         return "info"  # "Is (4,4) the goal for you?"
     if cells and cues.OPEN_AFTER.match(after) and not cues.PROPOSAL_MARKER.search(left):
         return "info"  # "Is (1,0) open for you?"
@@ -221,7 +221,7 @@ def sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) ->
                 challenges=challenges,
             )
         )
-    runs = _restated_claims(text, runs)
+    runs = _shared_roles(text, _restated_claims(text, runs))
     if cues.LIST.search(sentence):
         runs = _merge_list(runs)
     return _merge_then(text, runs)
@@ -242,6 +242,36 @@ def _restated_claims(text: str, runs: list[Run]) -> list[Run]:
             and _RESTATED.fullmatch(text, p.end, r.start)
         ):
             runs[i] = replace(r, role="claim")
+    return runs
+
+
+_RANGE_GAP = re.compile(r"[-–]")  # "r1c0-r1c2"; a spaced dash opens a clause
+_AND_ALSO_GAP = re.compile(r"[^.!?;:]{0,40},\s*and\s+(?:also\s+)?")
+_AND_ALSO_END = re.compile(r"\s*(?:too|as well|also)?\s*(?:[.;!]|$)", re.IGNORECASE)
+
+
+def _shared_roles(text: str, runs: list[Run]) -> list[Run]:
+    """Cells that share a description: "r1c0-r1c2 are hidden" (a range), "(2,0) is open, and (3,0)
+    too" (a cell added to the description) describe, they do not propose."""
+    for i in range(1, len(runs)):
+        p, r = runs[i - 1], runs[i]
+        cells = not p.steps[-1].is_direction and not r.steps[0].is_direction
+        if (
+            cells
+            and p.role == "proposal"
+            and r.role in ("info", "negated")
+            and _RANGE_GAP.fullmatch(text, p.end, r.start)
+        ):
+            runs[i - 1] = replace(p, role=r.role)
+        elif (
+            cells
+            and p.role in ("info", "negated")
+            and r.role == "proposal"
+            and _AND_ALSO_GAP.fullmatch(text, p.end, r.start)
+            and not cues.PROPOSAL_MARKER.search(text, p.end, r.start)
+            and _AND_ALSO_END.match(text, r.end)
+        ):
+            runs[i] = replace(r, role=p.role)
     return runs
 
 
