@@ -64,7 +64,7 @@ BLOCKED_AFTER = re.compile(
 )
 
 INFO_AFTER = re.compile(
-    r"^\s*(?:\(\w+\)\s*)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+)?(?:a\s+|an\s+)?['\"`\u2018\u2019\u201c\u201d]?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|\*"
+    r"^\s*(?:\(\w+\)\s*)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+|probably\s+|likely\s+|definitely\s+)?(?:a\s+|an\s+)?['\"`\u2018\u2019\u201c\u201d]?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|\*"
     r"|below|above|under|beneath|to the (?:left|right)|(?:left|right) of|next to|beside)",
     re.IGNORECASE,
 )
@@ -82,7 +82,7 @@ QUESTION_SEEKS_AGREEMENT = re.compile(
 )
 
 ACCEPT = re.compile(
-    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|(?<!be )(?<!make )(?<!making )(?<!not )sure|agreed|i agree|we agree|agree|i concur|concur|concurred|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|accept|accepted|count me in|i think so|seconded|second that|i'?m game|i'?m down|all (?:two|three|four|five|six|of them|\d)|both(?!\s+(?:have|has|are|of|plans|routes|paths|agents|our|your|options|ways|directions|see|show|look))|all good|all set|all of it|the whole (?:plan|sequence|route|path|thing)|the (?:full|entire) plan|every step|all (?:the )?(?:steps|moves)|let'?s execute|execute (?:it|them|the plan)|as (?:written|proposed|planned|listed|suggested)|(?:executing|following) (?:the|your|this) (?:plan|table|list|route|sequence)|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
+    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|(?<!be )(?<!make )(?<!making )(?<!not )sure|agreed|i agree|we agree|agree|i concur|concur|concurred|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|accept|accepted|count me in|i think so|seconded|second that|i'?m game|i'?m down|all (?:two|three|four|five|six|of them|\d)|(?<!we )(?<!you )(?<!us )(?<!they )both(?!\s+(?:have|has|are|of|plans|routes|paths|agents|our|your|options|ways|directions|see|show|look))|all good|all set|all of it|the whole (?:plan|sequence|route|path|thing)|the (?:full|entire) plan|every step|all (?:the )?(?:steps|moves)|let'?s execute|execute (?:it|them|the plan)|as (?:written|proposed|planned|listed|suggested)|(?:executing|following) (?:the|your|this) (?:plan|table|list|route|sequence)|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
     r"|👍|✅|✔|☑|👌|🆗|🙌|💯|🤝|✓)",
     re.IGNORECASE,
 )

@@ -227,7 +227,7 @@ def sentence_runs(text: str, offset: int, sentence: str, mine: list[Mention]) ->
     return _merge_then(text, runs)
 
 
-_RESTATED = re.compile(r"\s*(?:[-–—,;:=/(]|\bi\.?e\.?|\baka\b|\bthat is\b)\s*", re.IGNORECASE)
+_RESTATED = re.compile(r"\s*(?:[-–—=(]|\bi\.?e\.?|\baka\b|\bthat is\b)\s*", re.IGNORECASE)
 
 
 def _restated_claims(text: str, runs: list[Run]) -> list[Run]:
@@ -239,6 +239,7 @@ def _restated_claims(text: str, runs: list[Run]) -> list[Run]:
             and r.role == "proposal"
             and len(r.steps) == 1
             and not r.steps[0].is_direction
+            and not r.steps[0].hint  # "from (1,2) - down to (2,2)" moves on
             and _RESTATED.fullmatch(text, p.end, r.start)
         ):
             runs[i] = replace(r, role="claim")
