@@ -133,7 +133,14 @@ def strip_reasoning(text: str) -> str:
     return _REASONING.sub(" ", text)
 
 
-_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+", re.MULTILINE)  # "### Proposal": not a wall
+_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+([^\n]*?)[ \t]*$", re.MULTILINE)  # "### Proposal": not a wall
+
+
+def _label(m: re.Match[str]) -> str:
+    """A short heading labels what follows it ("### Position" + "(1,0)." reads "Position: (1,0).")."""
+    title = m.group(1)
+    short = len(title) <= 30 and not re.search(r"[.!?:;,]\W*$|\(|\d", title)
+    return title + ":" if short and title else title
 _EMPHASIS = re.compile(
     r"\*\*+|__+|`+"
 )  # markdown bold and code marks ("**Move:** down"); a lone * is the goal
@@ -155,7 +162,7 @@ def message_text(text: object) -> str:
         close = re.search(r"</(?:think|thinking|reasoning|analysis)>|assistant\s*final", text, re.IGNORECASE)
         if close and "<" + close.group().strip("</>").lower() not in text[: close.start()].lower():
             text = text[close.end() :]
-    lines = _HEADING.sub("", _EMPHASIS.sub("", strip_reasoning(normalise(text)))).split("\n")
+    lines = _HEADING.sub(_label, _EMPHASIS.sub("", strip_reasoning(normalise(text)))).split("\n")
     kept = "\n".join(line for line in lines if not line.lstrip().startswith(">"))
     if len(kept) > MAX_MESSAGE_CHARS:
         cut = kept.find("\n", len(kept) - MAX_MESSAGE_CHARS)
