@@ -32,7 +32,7 @@ _RIGHT_AS_IN_DIRECTLY = re.compile(
     re.IGNORECASE,
 )
 _PHRASAL_UP = re.compile(
-    r"\b(?:split|give|gave|set|pick|line|sum|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)(?:\s+(?:us|it|them|me|you|things|this|that))?\s*$",
+    r"\b(?:split|give|gave|set|pick|line|lines|sum|hold|holds|held|holding|add|adds|added|stack|stacks|measure|measures|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)(?:\s+(?:us|it|them|me|you|things|this|that))?\s*$",
     re.IGNORECASE,
 )
 _NOT_A_MOVE_AFTER = re.compile(

@@ -116,6 +116,10 @@ def _evidence(
             total += 1
             dr, dc = MOVES[step.hint]
             agree += path[k] == (path[k - 1][0] + dr, path[k - 1][1] + dc)
+    if steps and not steps[0].is_direction:
+        # A route's first cell is the start or next to it: the agents know where they start.
+        total += 1
+        agree += abs(path[1][0] - path[0][0]) + abs(path[1][1] - path[0][1]) <= 1
     for claim in claims:
         total += 1
         cell = to_cell(claim.cell, scheme, maze.size)
