@@ -141,6 +141,8 @@ def _label(m: re.Match[str]) -> str:
     title = m.group(1)
     short = len(title) <= 30 and not re.search(r"[.!?:;,]\W*$|\(|\d", title)
     return title + ":" if short and title else title
+
+
 _EMPHASIS = re.compile(
     r"\*\*+|__+|`+"
 )  # markdown bold and code marks ("**Move:** down"); a lone * is the goal

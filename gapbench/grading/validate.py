@@ -116,15 +116,19 @@ def _evidence(
             total += 1
             dr, dc = MOVES[step.hint]
             agree += path[k] == (path[k - 1][0] + dr, path[k - 1][1] + dc)
-    if steps and not steps[0].is_direction:
-        # A route's first cell is the start or next to it: the agents know where they start.
-        total += 1
-        agree += abs(path[1][0] - path[0][0]) + abs(path[1][1] - path[0][1]) <= 1
     for claim in claims:
         total += 1
         cell = to_cell(claim.cell, scheme, maze.size)
         agree += any(path[k] == cell for k in range(max(0, claim.lo), min(claim.hi, len(path) - 1) + 1))
     return agree, total
+
+
+def _starts_near(steps: tuple[Step, ...], scheme: Scheme | None, maze: Maze) -> bool:
+    """Is the route's first step (a cell) the start or a cell next to it under ``scheme``?"""
+    if not steps or steps[0].is_direction or scheme is None:
+        return True
+    (r0, c0), (r1, c1) = positions(steps[:1], scheme, maze.start, maze.size)
+    return abs(r1 - r0) + abs(c1 - c0) <= 1
 
 
 def _adjacent(steps: tuple[Step, ...], scheme: Scheme, maze: Maze) -> int:
@@ -158,6 +162,9 @@ def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = 
         readings.append(Reading(outcome, scheme, agree, total))
     best_evidence = max(r.evidence for r in readings)
     coherent = [r for r in readings if r.evidence == best_evidence]
+    # Of those, a reading whose first cell is the start or next to it: the agents know where they start.
+    near = [r for r in coherent if _starts_near(steps, r.scheme, maze)]
+    coherent = near or coherent
 
     def score(r: Reading) -> tuple:
         o = r.outcome
