@@ -251,6 +251,13 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 continue  # "⇒ down ⇒ right": arrows used as bullets before direction words
         start = m.start()
         prev = out[-1] if out else None
+        if prev is not None and _from_to_row(text, prev, raw, i):
+            # "| down | (0,0) | (1,0) |": a table row of a move, the cell it leaves and the cell it reaches
+            b = raw[i + 1][1][0]
+            hinted = Step(b.first, b.second, b.order, b.origin, prev.steps[0].first)
+            out[-1] = Mention((hinted,), prev.start, raw[i + 1][0].end())
+            skip = 1
+            continue
         if (
             prev is not None
             and len(prev.steps) > 1
@@ -306,6 +313,24 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 continue  # "⬇️ Down"
         out.append(Mention(tuple(steps), start, m.end()))
     return out
+
+
+_BAR = re.compile(r"[ \t]*\|[ \t]*")
+
+
+def _from_to_row(text: str, prev: Mention, raw: list[tuple[re.Match[str], list[Step]]], i: int) -> bool:
+    """Is ``raw[i]`` the first of two cells in the table cells after a direction ("| down | (0,0) |
+    (1,0) |")?"""
+    if len(prev.steps) != 1 or not prev.steps[0].is_direction or i + 1 >= len(raw):
+        return False
+    (a, sa), (b, sb) = raw[i], raw[i + 1]
+    return (
+        len(sa) == len(sb) == 1
+        and not sa[0].is_direction
+        and not sb[0].is_direction
+        and _BAR.fullmatch(text, prev.end, a.start()) is not None
+        and _BAR.fullmatch(text, a.end(), b.start()) is not None
+    )
 
 
 _LIST_GAP = re.compile(r"[\s,;]*(?:and\s+|then\s+)?")
