@@ -203,6 +203,68 @@ def test_moves_execute_only_when_both_agents_agree(dialogue, route):
     assert executed(*dialogue) == route
 
 
+@pytest.mark.parametrize(
+    "dialogue, route",
+    [
+        (["(0,1), (0,3) open. R×5, D → goal. ok?", "ok"], [["right"]] * 5 + [["down"]]),  # "×" counts
+        (["Plan: → three times. Agreed?", "Okay, all of it: → three times."], [["right"]] * 3),
+        (["Plan: 2x ↓. Agree?", "sure — ↓ ×2."], [["down"], ["down"]]),
+        (["Right, then down. Agree on both?", "Agree on both."], [["right"], ["down"]]),
+        (["Right?", "We both need to be sure first."], []),  # "to be sure", "we both" do not agree
+        (["Proposal: (0,1).", "I concur: right."], [["0", "1"]]),
+        (["Right?", "I'd hold off on right."], []),
+        # a position restated in another form is still a claim; narration confirms the move
+        (
+            ["Right?", "Moving right now!", "Done, we're at (0,1) — row 0, column 1.", "Good."],
+            [["right"]],
+        ),
+        (["I think we should go down now to go around the walls.", "OK."], [["down"]]),  # not a wall report
+        (["We should now be at (0,1).", "Yes."], []),  # a stated position, not a move
+        (["(0,1) is '?' on my map.", "OK."], []),  # a described cell
+        (["(1,0) is probably open.", "Agreed."], []),
+        (["Row 2 is open, and so is (1,1).", "Agreed."], []),
+        (["(1,0) is open, and (2,0) too.", "Agreed."], []),
+        (["r1c0-r1c2 are hidden for me.", "OK."], []),  # a range, described
+        (["Goal: (4,4).", "Agreed."], []),
+        (
+            [
+                "Counting from 1 as you do: route (1,1) → (1,2) → (2,2).",
+                "I trust you — agreed on the whole route.",
+            ],
+            [["1", "1"], ["1", "2"], ["2", "2"]],
+        ),  # "as you do:" is no reason clause; the agreement opens its clause
+        (["Then right twice: (0,1), (0,2). Agree?", "Right twice — agreed."], [["0", "1"], ["0", "2"]]),
+        (
+            [
+                "| Move | From | To |\n|---|---|---|\n| down | (0,0) | (1,0) |\n| down | (1,0) | (2,0) |\n\nAgree on these two?",
+                "Agreed on both downs.",
+            ],
+            [["1", "0"], ["2", "0"]],
+        ),  # a table row of a move, its from cell and its to cell
+        (["### Position\n(0,1)", "OK."], []),  # a heading labels what follows
+    ],
+)
+def test_dialogue_acts_of_rule_4(dialogue, route):
+    assert executed(*dialogue) == route
+
+
+def test_the_path_holds_up_and_a_listed_start_cell_is_not_read_in_a_mirrored_scheme():
+    """ "the path holds up" is no move; a route listing the start first is read in a scheme where its
+    first cell is the start (or next to it), not in a mirrored one where it jumps (which would score 0
+    where the walk really ends further from the goal)."""
+    assert parse_route("Checking each step again, the path holds up: r0c1, r1c1") == [
+        Step("0", "1", "row_col"),
+        Step("1", "1", "row_col"),
+    ]
+    maze = parse_maze("@.....#\n.#...#.\n..#....\n...#..#\n..#...#\n##.....\n...#.#*")
+    text = "(x, y) with x the column and y the row, from 0. Path: " + ", ".join(
+        [f"(0, {y})" for y in range(7)] + [f"({x}, 6)" for x in range(1, 7)]
+    )
+    t = Transcript(maze.id, "solo_full", ("a",), (Message("agent_1", text),), "answered", "v2")
+    g = grade_transcript(maze, t)
+    assert (g.end, round(g.weighted, 4), g.cells[-1]) == ("wall", -0.3333, [4, 0])
+
+
 def test_moves_after_the_goal_are_not_part_of_the_route():
     g = grade_transcript(
         MAZE,
