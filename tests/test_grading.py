@@ -226,6 +226,11 @@ def test_moves_execute_only_when_both_agents_agree(dialogue, route):
         (["(1,0) is open, and (2,0) too.", "Agreed."], []),
         (["r1c0-r1c2 are hidden for me.", "OK."], []),  # a range, described
         (["Goal: (4,4).", "Agreed."], []),
+        (["(1,0) is the cell directly below us.", "Yes."], []),
+        (
+            ["How about ➡️?", "👍 ➡️ Let's go ➡️!", "👍 ➡️ Next: ➡️", "👍 ➡️ Next: ⬇️", "👍 ⬇️"],
+            [["right"], ["right"], ["right"], ["down"]],
+        ),  # a marked proposal after the restatement is the next move
         (
             [
                 "Counting from 1 as you do: route (1,1) → (1,2) → (2,2).",

@@ -219,11 +219,14 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing; nor does
         # naming the cell just reached ("right ok. row 2, col 2.").
         first = _first_sentence_end(acts.text)
+        # "👍 ➡️ Let's go ➡️!": a marked proposal after the restatement is the next move.
+        after = moving[restating[0]].start if restating else len(acts.text)
         turn.consumed |= {
             k
             for k, r in enumerate(moving)
             if k not in fresh_ask
             and not (r.again or r.question)
+            and not (r.marked and r.start > after)
             and (r.narration or r.start < first or _reached(r.steps, accepted))
             and _within(r.steps, accepted)
         }
