@@ -228,6 +228,10 @@ def test_moves_execute_only_when_both_agents_agree(dialogue, route):
         (["Goal: (4,4).", "Agreed."], []),
         (["(1,0) is the cell directly below us.", "Yes."], []),
         (
+            ["Row 1 is open on my map all the way: (1,0), (1,1).", "OK."],
+            [],
+        ),  # cells listed after a description
+        (
             ["How about ➡️?", "👍 ➡️ Let's go ➡️!", "👍 ➡️ Next: ➡️", "👍 ➡️ Next: ⬇️", "👍 ⬇️"],
             [["right"], ["right"], ["right"], ["down"]],
         ),  # a marked proposal after the restatement is the next move

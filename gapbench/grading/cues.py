@@ -74,6 +74,12 @@ INFO_BEFORE = re.compile(
     re.IGNORECASE,
 )
 
+# "row 3 is open on my map all the way: B3, C3": the cells listed after a description are described
+DESCRIBED_LIST = re.compile(
+    r"\b(?:is|are)\s+(?:all\s+|also\s+)?(?:open|free|clear|empty|hidden|unknown|walls?|blocked)\b[^.!?:,;]{0,40}:\s*$",
+    re.IGNORECASE,
+)
+
 SO_IS = re.compile(r"\bso\s+(?:is|are)\s+(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE)  # "..., and so is (3,3)"
 
 QUESTION_SEEKS_AGREEMENT = re.compile(

@@ -135,6 +135,7 @@ def _role(
     if (
         (cues.INFO_AFTER.match(after) and not plan)
         or cues.SO_IS.search(before)
+        or (cells and cues.DESCRIBED_LIST.search(before) and not cues.PROPOSAL_MARKER.search(before))
         or (cues.INFO_BEFORE.search(left) and not cues.PROPOSAL_MARKER.search(left))
     ):
         return "info"
