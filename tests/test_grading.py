@@ -228,6 +228,13 @@ def test_moves_execute_only_when_both_agents_agree(dialogue, route):
         (["Goal: (4,4).", "Agreed."], []),
         (["(1,0) is the cell directly below us.", "Yes."], []),
         (
+            [
+                "Then down to (1,0). What about (2,0)? It's hidden for me.",
+                "Agreed, down to (1,0). (2,0) is open.",
+            ],
+            [["1", "0"]],
+        ),  # a question about a cell the asker cannot see is a question about the map
+        (
             ["Row 1 is open on my map all the way: (1,0), (1,1).", "OK."],
             [],
         ),  # cells listed after a description

@@ -121,6 +121,7 @@ def read_message(text: str) -> Acts:
     reject_spans: list[tuple[int, int]] = []
     walls: list[tuple[int, int]] = []
     index = 0
+    asked_from = len(text) + 1  # where the previous sentence began, if it asked
     for offset, sentence in sentences(text):
         end = offset + len(sentence)
         mine = []
@@ -143,8 +144,15 @@ def read_message(text: str) -> Acts:
             named = [r for r in runs if r.role in ("info", "proposal") and not r.steps[-1].is_direction]
             if named:
                 here = [Run(named[-1].steps[-1:], offset, end, "proposal", question=question)]
-        runs += here
         stripped = sentence.strip()
+        asked = [k for k, r in enumerate(runs) if r.start >= asked_from]
+        if not mine and cues.UNSEEN_BY_ME.match(stripped) and len(asked) == 1 and runs[asked[0]].question:
+            k = asked[0]
+            if runs[k].role == "proposal" and not runs[k].steps[0].is_direction and not runs[k].steps[0].hint:
+                runs[k] = replace(runs[k], role="info")  # "What about (2,1)? It's hidden for me."
+                map_question = True
+        asked_from = offset if question else len(text) + 1
+        runs += here
         if question:
             seeks = seeks or bool(cues.QUESTION_SEEKS_AGREEMENT.search(stripped)) or not mine
             if cues.MAP_QUESTION.search(stripped) and not any(r.role == "proposal" for r in here):

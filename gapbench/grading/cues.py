@@ -173,6 +173,12 @@ HISTORY = re.compile(
     re.IGNORECASE,
 )
 
+# "What about (2,1)? It's hidden for me.": the question asks what the partner sees there
+UNSEEN_BY_ME = re.compile(
+    r"^\W*(?:it'?s|it is|that'?s|that one is)\s+(?:hidden|unknown|a \?|not visible)\b|^\W*i (?:can'?t|cannot) see it\b",
+    re.IGNORECASE,
+)
+
 MAP_QUESTION = re.compile(
     r"\b(?:open|wall|blocked|free|clear|see|map|hidden|what'?s|what is|where)\b", re.IGNORECASE
 )
