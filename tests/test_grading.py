@@ -229,6 +229,13 @@ def test_moves_execute_only_when_both_agents_agree(dialogue, route):
         (["(1,0) is the cell directly below us.", "Yes."], []),
         (
             [
+                "Down to (1,0) then. Row 1 is open on my map: right twice.",
+                "Agreed: down to (1,0), then right twice.",
+            ],
+            [["1", "0"], ["right"], ["right"]],
+        ),  # both proposals of the message, restated as one plan
+        (
+            [
                 "Then down to (1,0). What about (2,0)? It's hidden for me.",
                 "Agreed, down to (1,0). (2,0) is open.",
             ],

@@ -125,6 +125,7 @@ class Table:
     from_plan: bool = False
     asked: bool = False  # the proposer also asked about the map: a bare "Yes" answers that question
     offer: bool = False  # "If (0,1) is open, then right": only the partner's restatement executes it
+    earlier: tuple[Step, ...] = ()  # the message's proposal before the one on the table
 
 
 @dataclass
@@ -163,6 +164,16 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         for k, r in enumerate(moving)
         if acts.accepts and cues.AND_FURTHER.search(acts.text, max(0, r.start - 30), r.start + 12)
     }
+    # "Down to r7c1 then. ... right x6." + "Agreed: down to r7c1, then right six times.": both, as one plan.
+    both = table.earlier + table.steps
+    restating_both = [
+        k
+        for k, r in enumerate(moving)
+        if table.earlier
+        and not r.question
+        and len(r.steps) == len(both)
+        and _matches(r.steps, both, strict=True)
+    ]
     restating = [
         k
         for k, r in enumerate(moving)
@@ -194,7 +205,10 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         and _matches(r.steps[: len(table.steps)], table.steps, strict=not loose)
     ]
     accepted: tuple[Step, ...] | None = None
-    if restating:
+    if restating_both and acts.accepts:
+        accepted = _richer(moving[restating_both[0]].steps, both, refuted)
+        turn.consumed.add(restating_both[0])
+    elif restating:
         accepted = _richer(moving[restating[0]].steps, table.steps, refuted)
         turn.consumed.add(restating[0])
     elif table.offer:
@@ -320,7 +334,13 @@ def next_table(table: Table, acts: Acts, moving: list[Run], turn: Turn, speaker:
         fresh = [acts.names_goal]  # "(0,6) is the goal on my map."
     if fresh:
         return Table(
-            speaker, fresh[-1].steps, table.executed, table.narrated, table.from_plan, acts.asks_about_map
+            speaker,
+            fresh[-1].steps,
+            table.executed,
+            table.narrated,
+            table.from_plan,
+            acts.asks_about_map,
+            earlier=fresh[-2].steps if len(fresh) > 1 else (),
         )
     offers = [r for r in acts.runs if r.offer]
     if offers:  # "If (0,1) is open, then right."
