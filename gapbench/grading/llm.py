@@ -134,8 +134,9 @@ def _load(text: str) -> Any:
 
 def _legacy(data: dict) -> dict:
     """Accept the first grader format ({"scheme": {...}, "turns": [...]}) as well."""
-    scheme = data.get("scheme") if isinstance(data.get("scheme"), dict) else {}
-    turns = data.get("turns") if isinstance(data.get("turns"), list) else []
+    raw_scheme, raw_turns = data.get("scheme"), data.get("turns")
+    scheme: dict = raw_scheme if isinstance(raw_scheme, dict) else {}
+    turns: list = raw_turns if isinstance(raw_turns, list) else []
     route = []
     for t in turns:
         if isinstance(t, dict):
@@ -169,7 +170,8 @@ def _steps(item: Any) -> list[Step]:
         and all(isinstance(x, (int, str)) and not isinstance(x, bool) for x in item)
     ):
         try:
-            return [Step(*(normalise(str(x)).strip().upper() for x in item))]
+            first, second = (normalise(str(x)).strip().upper() for x in item)
+            return [Step(first, second)]
         except ValueError:
             return []
     if isinstance(item, str):

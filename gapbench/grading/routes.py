@@ -239,7 +239,7 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
             )
             if touching_prev and touching_next:
                 continue  # a connector: "(0,0) → (0,1)", "right → down"
-            if touching_next and not next_tok[1][0].is_direction:
+            if touching_next and next_tok is not None and not next_tok[1][0].is_direction:
                 continue  # "✓ → (2,0)": an arrow pointing at a cell introduces it
             if (
                 touching_prev
@@ -247,7 +247,12 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 and not (next_tok is not None and touching_next)
             ):
                 continue  # "Down → goal": an arrow from a move to a word points, it does not move
-            if touching_next and next_tok[0].group("dir") and next_tok[1][0] != steps[0]:
+            if (
+                touching_next
+                and next_tok is not None
+                and next_tok[0].group("dir")
+                and next_tok[1][0] != steps[0]
+            ):
                 continue  # "⇒ down ⇒ right": arrows used as bullets before direction words
         start = m.start()
         prev = out[-1] if out else None

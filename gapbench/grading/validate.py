@@ -140,7 +140,7 @@ def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = 
     """Grade an extraction: walk it under every self-consistent scheme; keep the favourable and the
     consistent reading. ``prior`` (e.g. the LLM grader's declared scheme) breaks ties for the latter."""
     steps = tuple(extraction.steps)
-    kinds = [s.symbols for s in steps]
+    kinds: list[str] = [s.symbols for s in steps]
     symbols = max(set(kinds), key=lambda k: (kinds.count(k), k)) if kinds else None
     if extraction.no_route:
         outcome = no_route(maze)
@@ -175,10 +175,10 @@ def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = 
         coherent,
         key=lambda r: (
             r.scheme == prior,
-            _adjacent(steps, r.scheme, maze),
+            _adjacent(steps, r.scheme, maze) if r.scheme is not None else 0,
             r.outcome.moves,
             -readings.index(r),
-        ),  # type: ignore[arg-type]
+        ),
     )
     return Grade(favourable.outcome, favourable.scheme, symbols, consistent)
 
