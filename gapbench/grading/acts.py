@@ -121,7 +121,7 @@ def read_message(text: str) -> Acts:
     reject_spans: list[tuple[int, int]] = []
     walls: list[tuple[int, int]] = []
     index = 0
-    asked_from = len(text) + 1  # where the previous sentence began, if it asked
+    asked: list[int] = []  # the indices in ``runs`` of the previous sentence's runs, if it asked
     for offset, sentence in sentences(text):
         end = offset + len(sentence)
         mine = []
@@ -145,13 +145,12 @@ def read_message(text: str) -> Acts:
             if named:
                 here = [Run(named[-1].steps[-1:], offset, end, "proposal", question=question)]
         stripped = sentence.strip()
-        asked = [k for k, r in enumerate(runs) if r.start >= asked_from]
         if not mine and cues.UNSEEN_BY_ME.match(stripped) and len(asked) == 1 and runs[asked[0]].question:
             k = asked[0]
             if runs[k].role == "proposal" and not runs[k].steps[0].is_direction and not runs[k].steps[0].hint:
                 runs[k] = replace(runs[k], role="info")  # "What about (2,1)? It's hidden for me."
                 map_question = True
-        asked_from = offset if question else len(text) + 1
+        asked = list(range(len(runs), len(runs) + len(here))) if question else []
         runs += here
         if question:
             seeks = seeks or bool(cues.QUESTION_SEEKS_AGREEMENT.search(stripped)) or not mine

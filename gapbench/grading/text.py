@@ -133,12 +133,12 @@ def strip_reasoning(text: str) -> str:
     return _REASONING.sub(" ", text)
 
 
-_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+([^\n]*?)[ \t]*$", re.MULTILINE)  # "### Proposal": not a wall
+_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+([^\n]*)$", re.MULTILINE)  # "### Proposal": not a wall
 
 
 def _label(m: re.Match[str]) -> str:
     """A short heading labels what follows it ("### Position" + "(1,0)." reads "Position: (1,0).")."""
-    title = m.group(1)
+    title = m.group(1).rstrip(" \t")
     short = len(title) <= 30 and not re.search(r"[.!?:;,]\W*$|\(|\d", title)
     return title + ":" if short and title else title
 
