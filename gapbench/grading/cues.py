@@ -146,8 +146,8 @@ NOW_NEXT = re.compile(
 NEW_AGAIN = re.compile(r"\b(?:again|another|once more|one more|next)\b", re.IGNORECASE)
 
 GOAL_LABEL = re.compile(
-    r"\b(?:goal|target|exit)\s*(?:cell|position)?\s*[:=]\s*\**\s*$", re.IGNORECASE
-)  # "Goal: (5,2)"
+    r"(?<!next )(?<!sub)(?<!sub-)\b(?:goal|exit)\s*(?:cell|position)?\s*[:=]\s*\**\s*$", re.IGNORECASE
+)  # "Goal: (5,2)", not "Next goal: (0,1)"
 
 GOAL_EARLIER = re.compile(
     r"\b(?:the goal|goal is|exit|target)\b(?!.*\b(?:the goal|goal is|exit|target)\b)",
