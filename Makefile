@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/gapbench run
 
-test: test-main test-vllm
+test: lint test-main test-vllm
 
 test-main: $(STAMP)
 	$(BIN)/python -m pytest
