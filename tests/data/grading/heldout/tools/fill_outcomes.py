@@ -18,12 +18,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 from grading_corpus import _distances, _grid, walk_gold  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[1]
+README = HERE.parent / "README.md"
 TAGS = set(
-    """terse verbose markdown directions coordinates xy one_based rXcY letter_number named_fields
-    ordinal_words arrows repetition multi_step_plan alternatives questions proposing_question rejection
-    negation conditional backtrack agreement_variety emoji narration position_claims wall_agreed
-    false_acti after_end split_up no_agreement refusal unicode fullwidth critic_changes no_route
-    solo_list solo_prose reasoning_block""".split()
+    README.read_text(encoding="utf-8")
+    .split("## Phenomena (tags)")[1]
+    .split("`reasoning_block`")[0]
+    .replace(",", " ")
+    .replace(".", " ")
+    .split()
 )
 CONDITIONS = {"collab", "solo_full", "solo_distributed"}
 OUTCOME_LINE = re.compile(r"^(\s*)outcome:.*$", re.M)
@@ -92,7 +94,7 @@ def main(check: bool) -> int:
             problems.append(f"{path.name}: {len(lines)} outcome lines for {len(cases)} cases")
             continue
         fills = iter([_flow(walk_gold(c["maze"], c["gold"]["route"])) for c in cases])
-        new = OUTCOME_LINE.sub(lambda m: f"{m.group(1)}outcome: {next(fills)}", text)
+        new = OUTCOME_LINE.sub(lambda m, f=fills: f"{m.group(1)}outcome: {next(f)}", text)
         for case in cases:
             ids[case.get("id", "?")] += 1
             stats[case["condition"]] += 1
