@@ -30,7 +30,9 @@ CLAIM_BEFORE = re.compile(
     r"(?:\s+(?:are|am|is|were|was|remain|stay|sit|stand|have (?:moved|arrived|gone|come)|moved|arrived|got|ended up|end up|(?:will|would|should|'?ll|must)(?:\s+(?:now|then|already))?\s+be))?"
     r"(?:\s+(?:now|currently|still|back|already|both|just|then|again|here|all|right))*"
     r"\s*(?:at|on|in|to|is|:|=)?\s*(?:the\s+)?(?:cell|square|position|spot|tile)?\s*:?\s*"
-    r"|\b(?:arrived|reached|landed|made it|got|back|ended up|puts us|put us|leaves us|leave us|brings us|bring us|takes us|lands us)(?:\s+(?:at|on|in|to|into))?\s*(?:the\s+)?(?:cell\s+)?"
+    r"|\b(?:arrived|reached|landed|made it|got|ended up|puts us|put us|leaves us|leave us|brings us|bring us|takes us|lands us)(?:\s+(?:at|on|in|to|into))?\s*(?:the\s+)?(?:cell\s+)?"
+    # "back at (1,0)" states a position; "back north to (1,0)?", "go back to (1,0)" propose a move
+    r"|\bback\s+(?:at|on|in)\s+(?:the\s+)?(?:cell\s+)?"
     r"|^\W*at\s+(?:the\s+)?|📍\s*|\bfrom(?:\s+the)?(?:\s+(?:cell|square|position))?\s*|\b(?:now|still|currently)\s+(?:at|on|in)\s*(?:the\s+)?(?:cell\s+)?)$",
     re.IGNORECASE,
 )
