@@ -154,7 +154,11 @@ def read_message(text: str) -> Acts:
         runs += here
         if question:
             seeks = seeks or bool(cues.QUESTION_SEEKS_AGREEMENT.search(stripped)) or not mine
-            if cues.MAP_QUESTION.search(stripped) and not any(r.role == "proposal" for r in here):
+            if (
+                cues.MAP_QUESTION.search(stripped)
+                and not cues.ABOUT_PROPOSAL.match(stripped)
+                and not any(r.role == "proposal" for r in here)
+            ):
                 map_question = True
             if re.search(r"[✓✔✅👍👌]", stripped):
                 accepts = True  # "(1,0) ✓ → (2,0)?": accepts, then asks about the next

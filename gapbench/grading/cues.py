@@ -185,6 +185,14 @@ MAP_QUESTION = re.compile(
     r"\b(?:open|wall|blocked|free|clear|see|map|hidden|what'?s|what is|where)\b", re.IGNORECASE
 )
 
+# "Does that look clear on your side?": a question about the proposal itself ("that", "this") asks
+# the partner to agree to it, unlike a question about a cell ("Is (1,0) open for you?").
+ABOUT_PROPOSAL = re.compile(
+    r"^\W*(?:does|do|is|would|will|can|could)\s+(?:that|this)(?:\s+(?:move|step|plan|route|path|one))?"
+    r"\s+(?:look|seem|sound|work|match|fit|agree|check out|line up|is|be)\b",
+    re.IGNORECASE,
+)
+
 OPEN_AFTER = re.compile(r"\s*(?:open|free|clear|blocked|a wall|walkable|passable|hidden)\b", re.IGNORECASE)
 
 CHALLENGE = re.compile(r"\b(?:why|sure|really|open|wall|blocked|what|how come|certain)\b", re.IGNORECASE)
