@@ -52,6 +52,7 @@ class Acts:
     until: tuple[Step, ...] = ()  # "as far as (2,1)": the cell up to which a plan is accepted
     repeats: bool = False  # "Again?", "Same as before.": proposes (or accepts) the last move once more
     only_direction: str = ""  # "just the downs": the plan's leading steps in that direction are accepted
+    arrival: tuple[int, int] = (-1, -1)  # the span of the first sentence that reports arrival ("At (2,0).")
 
     @property
     def proposals(self) -> list[Run]:
@@ -117,6 +118,7 @@ def read_message(text: str) -> Acts:
     runs: list[Run] = []
     accepts = rejects = seeks = arrived = bare_accept = False
     accept_end = -1
+    arrival = (-1, -1)
     map_question = False
     reject_spans: list[tuple[int, int]] = []
     walls: list[tuple[int, int]] = []
@@ -185,6 +187,8 @@ def read_message(text: str) -> Acts:
             rejects = True
             reject_spans.append((offset, end))
         if not question and any(r.role == "claim" for r in here) and cues.ARRIVAL.search(stripped):
+            if not arrived:
+                arrival = (offset, end)
             arrived = True
         if cues.WALL.search(stripped):
             walls.append((offset, end))
@@ -219,4 +223,5 @@ def read_message(text: str) -> Acts:
         ),
         not mentions and bool(cues.REPEAT.match(text)),
         only_direction.group("d").lower() if only_direction else "",
+        arrival,
     )

@@ -149,8 +149,13 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     """The partner's proposal: accepted (whole or in part), rejected, or left on the table."""
     turn = Turn()
     # "Fine. Up, please.": accepted by its first sentence; the later, worded move is a new proposal.
+    # "Yes. At (2,0). Right.": after the acceptance and the arrival it reports, a move is the next one.
+    arrived_at, arrived_end = acts.arrival
     fresh_ask = {
-        k for k, r in enumerate(moving) if acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked
+        k
+        for k, r in enumerate(moving)
+        if (acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked)
+        or (acts.accepts and 0 <= acts.accept_end <= arrived_at and arrived_end <= r.start)
     }
     in_rejection = [any(lo <= r.start < hi for lo, hi in acts.reject_sentences) for r in moving]
     # A cell answering a direction (or the reverse) restates it only with a sign of agreement.
