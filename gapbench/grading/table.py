@@ -154,7 +154,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     fresh_ask = {
         k
         for k, r in enumerate(moving)
-        if (acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked)
+        if (acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked and not _carries_out(acts, r))
         or (acts.accepts and 0 <= acts.accept_end <= arrived_at and arrived_end <= r.start)
     }
     in_rejection = [any(lo <= r.start < hi for lo, hi in acts.reject_sentences) for r in moving]
@@ -257,6 +257,15 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     elif acts.rejects or _rejects(acts, table.steps) or moving:
         table = Table(executed=table.executed, narrated=table.narrated, from_plan=table.from_plan)
     return table, turn
+
+
+_LETS = re.compile(r"\s*(?:let'?s|let us)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+
+
+def _carries_out(acts: Acts, r: Run) -> bool:
+    """ "I agree with you! Let's move right.": a "let's" in the sentence right after a bare acceptance
+    carries out the move agreed (unlike "Fine. Up, please." or "Okay. [...] Go up.", which ask anew)."""
+    return not r.asks and bool(_LETS.fullmatch(acts.text, acts.accept_end, r.start))
 
 
 def _written(step: Step) -> tuple[object, ...]:
