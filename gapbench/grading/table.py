@@ -77,7 +77,7 @@ def _richer(
 
 def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
     """An explicit rejection, a negated restatement, or a wall report aimed at the proposal."""
-    if acts.rejects:
+    if acts.rejects and not _corrects_position(acts):
         return True
     after_yes = (
         acts.accept_end if acts.accepts else len(acts.text) + 1
@@ -98,6 +98,19 @@ def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
         ):
             return True
     return False
+
+
+def _corrects_position(acts: Acts) -> bool:
+    """ "Wait, I think we're at (1,0), not (0,1). Yes.": a rejection that only corrects the stated
+    position, followed by an acceptance, does not reject the proposal."""
+    if not acts.reject_sentences or not acts.accepts:
+        return False
+    last = max(hi for _, hi in acts.reject_sentences)
+    return acts.accept_end > last and all(
+        any(lo <= r.start < hi and r.role == "claim" for r in acts.runs)
+        and not any(lo <= r.start < hi and r.role == "proposal" for r in acts.runs)
+        for lo, hi in acts.reject_sentences
+    )
 
 
 def _accepted_part(acts: Acts, plan: tuple[Step, ...]) -> int:
