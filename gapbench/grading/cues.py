@@ -107,8 +107,9 @@ ACCEPT_AT_END = re.compile(
 
 FINE_AT_END = re.compile(r"\s(?:fine|good|ok|okay)\W*$", re.IGNORECASE)  # "e2, e3 fine."
 
+# "Agree down." accepts the move; "I agree down is a wall" agrees with a statement.
 NOT_ACCEPT = re.compile(
-    r"\b(?:agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|down|up|left|right)\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
+    r"\b(?:agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|(?:down|up|left|right)\b(?!\s*(?:[.!,;]|$)))\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
     re.IGNORECASE,
 )
 
