@@ -77,7 +77,8 @@ _TOKEN = re.compile(
     + r"\b|\b(?P<pt>twice|thrice)\b)"
     r"|[ \t]+(?:by\s+)?(?P<pd>[1-9]|one|two|three|four|five|six|seven|eight|nine)\b(?!\s*[,;.]?\s*\d|\s*[)\]]|\s*(?:st|nd|rd|th)\b)|\s*\(\s*x\s*(?P<pp>\d)\s*\))?)"
     # arrows, singly or repeated, with an optional count
-    r"|(?P<arrow>(?:\b(?P<apre>\d)\s*[x×]\s*)?(?P<aw>"
+    # "2x ↓", "2 ⬇️" (a count before the arrow; not "row 2 ↓", "(1,2) →")
+    r"|(?P<arrow>(?:(?<![\d,.(])(?<!row )(?<!column )(?<!col )(?<!step )(?<!move )\b(?P<apre>\d)(?:\s*[x×]\s*|[ \t]+))?(?P<aw>"
     + _ARROW
     + r")(?:\s*(?:[x×]\s*(?P<ax>\d))|\s+(?P<an>"
     + _NUM
