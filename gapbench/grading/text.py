@@ -85,7 +85,7 @@ _LOOKALIKES = {
     "\u2014": "-",
     "\u2212": "-",
     "\u3001": ",",
-    "\u3002": ".",
+    "\u3002": ". ",  # a full-width stop carries its own space: "1。⬇️ to （1，1）"
     "\uff64": ",",
     "\u00d7": " x",
     "\u2715": " x",
