@@ -213,6 +213,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         and len(r.steps) < len(table.steps)
         and _matches(r.steps, table.steps[: len(r.steps)])
         and not in_rejection[k]
+        and k not in fresh_ask
     ]
     extends = [
         k
