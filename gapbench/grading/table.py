@@ -169,6 +169,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         for k, r in enumerate(moving)
         if (acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked and not _carries_out(acts, r))
         or (acts.accepts and 0 <= acts.accept_end <= arrived_at and arrived_end <= r.start)
+        or _picked(acts, r)
     }
     in_rejection = [any(lo <= r.start < hi for lo, hi in acts.reject_sentences) for r in moving]
     # A cell answering a direction (or the reverse) restates it only with a sign of agreement.
@@ -280,6 +281,17 @@ def _carries_out(acts: Acts, r: Run) -> bool:
     """ "I agree with you! Let's move right.": a "let's" in the sentence right after a bare acceptance
     carries out the move agreed (unlike "Fine. Up, please." or "Okay. [...] Go up.", which ask anew)."""
     return not r.asks and bool(_LETS.fullmatch(acts.text, acts.accept_end, r.start))
+
+
+def _picked(acts: Acts, r: Run) -> bool:
+    """ "👍 We could go right or down. I'd pick right.": after the acceptance, a move chosen from the
+    options the message offers is the next proposal."""
+    return acts.accepts and any(
+        0 <= acts.accept_end <= o.start < r.start
+        and o.role in ("alternatives", "conditional")
+        and _matches(r.steps, o.steps, strict=True)
+        for o in acts.runs
+    )
 
 
 def _written(step: Step) -> tuple[object, ...]:
