@@ -66,7 +66,7 @@ BLOCKED_AFTER = re.compile(
 )
 
 INFO_AFTER = re.compile(
-    r"^\s*(?:\(\w+\)\s*)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+|probably\s+|likely\s+|definitely\s+)?(?:a\s+|an\s+)?['\"`\u2018\u2019\u201c\u201d]?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|the (?:cell|square) (?:directly |just )?(?:below|above|left|right|next|under|beside)|\*"
+    r"^\s*(?:\(\w+\)\s*)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+|probably\s+|likely\s+|definitely\s+)?(?:a\s+|an\s+)?['\"`\u2018\u2019\u201c\u201d]?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|(?:different|other|another|wrong|same)\b|the (?:cell|square) (?:directly |just )?(?:below|above|left|right|next|under|beside)|\*"
     r"|below|above|under|beneath|to the (?:left|right)|(?:left|right) of|next to|beside)",
     re.IGNORECASE,
 )
