@@ -72,7 +72,9 @@ INFO_AFTER = re.compile(
 )
 
 INFO_BEFORE = re.compile(
-    r"(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|issue|problem|danger|trap|check|verify|inspect|look at|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way|the whole way|up to|as far as|until))*\s*(?:the\s+)?(?:cell\s+)?)$",
+    # "what's around (1,3)": a cell asked or told about by its surroundings
+    r"\b(?:around|surrounding|near|nearby)\s+(?:the\s+)?(?:cell\s+)?$"
+    r"|(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|issue|problem|danger|trap|check|verify|inspect|look at|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way|the whole way|up to|as far as|until))*\s*(?:the\s+)?(?:cell\s+)?)$",
     re.IGNORECASE,
 )
 
