@@ -35,6 +35,8 @@ _PHRASAL_UP = re.compile(
     r"\b(?:split|give|gave|set|pick|line|lines|sum|hold|holds|held|holding|add|adds|added|stack|stacks|measure|measures|look|hurry|speed|end|ended|ends|come|show|make|open|wrap|catch|keep|team|pair|mix|mess|step it)(?:\s+(?:us|it|them|me|you|things|this|that))?\s*$",
     re.IGNORECASE,
 )
+_PICK = re.compile(r"\b(?:pick|picks)\s+$", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"\s*(?:[.!?;,]|$)")
 _NOT_A_MOVE_AFTER = re.compile(
     r"(?:-|\s+)?(?:hand|side|corner|edge|half|part|column|neighbou?r|of\b)", re.IGNORECASE
 )
@@ -54,7 +56,9 @@ def is_move_word(text: str, m: re.Match[str]) -> bool:
     ):
         return False  # "left to right", "rows 1-6 top to bottom"
     if word == "up" and _PHRASAL_UP.search(text, max(0, start - 12), start):
-        return False  # "split up", "hurry up", "ended up"
+        # "split up", "hurry up", "ended up"; but "I'd pick up." chooses the move up
+        if not (_PICK.search(text, max(0, start - 12), start) and _CLAUSE_END.match(text, end)):
+            return False
     if (
         word == "up"
         and text[end : end + 4].lower() == " to "
