@@ -134,8 +134,10 @@ PROPOSAL_MARKER = re.compile(
 )
 
 ARRIVAL = re.compile(
-    r"\b(?:now|made it|arrived|reached|landed|done|here we are)\b|^\W*at\b", re.IGNORECASE
-)  # "We're at (1,3) now.", "At (1,1).": the position reached, as a fact
+    r"\b(?:now|made it|arrived|reached|landed|done|here we are)\b|^\W*at\b"
+    r"|^\W*(?:that|this)\s+(?:puts|brings|leaves|gets|takes)\s+us\b",
+    re.IGNORECASE,
+)  # "We're at (1,3) now.", "At (1,1).", "That puts us at (2,6).": the position reached, as a fact
 
 NEW_PROPOSAL = re.compile(
     r"\b(?:i propose|i suggest|i'?d suggest|i'?d propose|my proposal|proposal|counter-proposal|how about|what about|please|next move|next step)\b",

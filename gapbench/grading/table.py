@@ -223,6 +223,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         and len(r.steps) > len(table.steps)
         and r.parts > 1
         and _matches(r.steps[: len(table.steps)], table.steps, strict=not loose)
+        and k not in fresh_ask
     ]
     accepted: tuple[Step, ...] | None = None
     if restating_both and acts.accepts:
