@@ -103,14 +103,21 @@ def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
 def _corrects_position(acts: Acts) -> bool:
     """ "Wait, I think we're at (1,0), not (0,1). Yes.": a rejection that only corrects the stated
     position, followed by an acceptance, does not reject the proposal."""
-    if not acts.reject_sentences or not acts.accepts:
+    spans = acts.reject_sentences
+    if not spans or not acts.accepts or acts.accept_end <= spans[-1][1]:
         return False
-    last = max(hi for _, hi in acts.reject_sentences)
-    return acts.accept_end > last and all(
-        any(lo <= r.start < hi and r.role == "claim" for r in acts.runs)
-        and not any(lo <= r.start < hi and r.role == "proposal" for r in acts.runs)
-        for lo, hi in acts.reject_sentences
-    )
+    claims = [False] * len(spans)
+    i = 0
+    for r in acts.runs:  # both in text order: one pass
+        while i < len(spans) and spans[i][1] <= r.start:
+            i += 1
+        if i == len(spans):
+            break
+        if spans[i][0] <= r.start:
+            if r.role == "proposal":
+                return False
+            claims[i] = claims[i] or r.role == "claim"
+    return all(claims)
 
 
 def _accepted_part(acts: Acts, plan: tuple[Step, ...]) -> int:
@@ -164,12 +171,14 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     # "Fine. Up, please.": accepted by its first sentence; the later, worded move is a new proposal.
     # "Yes. At (2,0). Right.": after the acceptance and the arrival it reports, a move is the next one.
     arrived_at, arrived_end = acts.arrival
+    # "👍 We could go right or down. I'd pick right.": a move picked from the options offered is new.
+    offered_at, offered = _offered(acts)
     fresh_ask = {
         k
         for k, r in enumerate(moving)
         if (acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked and not _carries_out(acts, r))
         or (acts.accepts and 0 <= acts.accept_end <= arrived_at and arrived_end <= r.start)
-        or _picked(acts, r)
+        or (r.start > offered_at and all(st.is_direction for st in r.steps) and _dirs(r) in offered)
     }
     in_rejection = [any(lo <= r.start < hi for lo, hi in acts.reject_sentences) for r in moving]
     # A cell answering a direction (or the reverse) restates it only with a sign of agreement.
@@ -284,15 +293,19 @@ def _carries_out(acts: Acts, r: Run) -> bool:
     return not r.asks and bool(_LETS.fullmatch(acts.text, acts.accept_end, r.start))
 
 
-def _picked(acts: Acts, r: Run) -> bool:
-    """ "👍 We could go right or down. I'd pick right.": after the acceptance, a move chosen from the
-    options the message offers is the next proposal."""
-    return acts.accepts and any(
-        0 <= acts.accept_end <= o.start < r.start
-        and o.role in ("alternatives", "conditional")
-        and _matches(r.steps, o.steps, strict=True)
-        for o in acts.runs
-    )
+def _offered(acts: Acts) -> tuple[int, set[tuple[str, ...]]]:
+    """Where the options offered after the acceptance begin, and the moves they offer ("We could go
+    right or down."): one pass over the runs."""
+    first, options = len(acts.text) + 1, set()
+    for o in acts.runs:
+        if acts.accepts and 0 <= acts.accept_end <= o.start and o.role in ("alternatives", "conditional"):
+            first = min(first, o.start)
+            options.add(tuple(st.first if st.is_direction else "" for st in o.steps))
+    return first, options
+
+
+def _dirs(r: Run) -> tuple[str, ...]:
+    return tuple(st.first for st in r.steps)
 
 
 def _written(step: Step) -> tuple[object, ...]:
