@@ -66,7 +66,9 @@ BLOCKED_AFTER = re.compile(
 )
 
 INFO_AFTER = re.compile(
-    r"^\s*(?:\(\w+\)\s*)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+|probably\s+|likely\s+|definitely\s+)?(?:a\s+|an\s+)?['\"`\u2018\u2019\u201c\u201d]?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|(?:different|other|another|wrong|same)\b|the (?:cell|square) (?:directly |just )?(?:below|above|left|right|next|under|beside)|\*"
+    # "(0,1) to our right is hidden", "(2,0) below us is a wall": a cell located, then described
+    r"^\s*(?:\(\w+\)\s*)?(?:,?\s*(?:directly\s+|just\s+)?(?:(?:to|on)\s+(?:our|the|my|your)\s+(?:left|right)"
+    r"|(?:below|above|under|beside|next to)\s+(?:us|it|that|this|there)),?\s+)?(?:is|are|was|looks?|seems?|appears?|shows|has|=|:)\s+(?:also\s+|still\s+|probably\s+|likely\s+|definitely\s+)?(?:a\s+|an\s+)?['\"`\u2018\u2019\u201c\u201d]?(?:open|free|clear|empty|visible|hidden|unknown|fine|safe|path|passable|walkable|\.|\?|the goal|goal|(?:different|other|another|wrong|same)\b|the (?:cell|square) (?:directly |just )?(?:below|above|left|right|next|under|beside)|\*"
     r"|below|above|under|beneath|to the (?:left|right)|(?:left|right) of|next to|beside)",
     re.IGNORECASE,
 )
@@ -74,7 +76,7 @@ INFO_AFTER = re.compile(
 INFO_BEFORE = re.compile(
     # "what's around (1,3)": a cell asked or told about by its surroundings
     r"\b(?:around|surrounding|near|nearby)\s+(?:the\s+)?(?:cell\s+)?$"
-    r"|(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|issue|problem|danger|trap|check|verify|inspect|look at|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way|the whole way|up to|as far as|until))*\s*(?:the\s+)?(?:cell\s+)?)$",
+    r"|(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|issue|problem|danger|trap|check|verify|inspect|look at|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way(?: to)?|the whole way(?: to)?|up to|as far as|until))*\s*(?:the\s+)?(?:cell\s+)?)$",
     re.IGNORECASE,
 )
 
