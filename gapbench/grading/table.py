@@ -245,8 +245,10 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         turn.consumed.add(restating[0])
     elif table.offer:
         accepted = None  # a conditional offer waits for the partner to state the move
-    elif prefix and acts.accepts and moving[prefix[0]].narration:
-        accepted = table.steps  # "Agreed. Moving right.": the plan, narrated from its first step
+    elif prefix and acts.accepts and moving[prefix[0]].narration and len(moving[prefix[0]].steps) == 1:
+        # "Agreed. Moving right.": the plan, narrated from its first step (not "I agree with moving
+        # right to r1c2 and r1c3", which names the part accepted)
+        accepted = table.steps
         turn.consumed.add(prefix[0])
     elif prefix:
         accepted = _prefix(acts, moving, prefix[0], table.steps, turn.consumed)
