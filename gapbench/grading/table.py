@@ -28,7 +28,7 @@ def _matches(run: tuple[Step, ...], proposal: tuple[Step, ...], *, strict: bool 
             continue
         if a.is_direction and not b.is_direction and b.hint == a.first:
             continue
-        if b.is_direction and not a.is_direction and a.hint == b.first:
+        if not strict and b.is_direction and not a.is_direction and a.hint == b.first:
             continue  # "Right, then down?" - "Right to (0,4): yes. [...] down to (1,4) too."
         if not strict and b.is_direction and not a.is_direction and not a.hint:
             continue  # "Move right." - "(3,1) ACTI!": the same move if (3,1) is right of us
