@@ -148,6 +148,7 @@ def test_grading_never_crashes_on_any_valid_steps(pairs):
 # ------------------------------------------------------------- dialogue acts: the examples
 from gapbench.grading import extract_rule, grade_transcript  # noqa: E402
 from gapbench.grading.llm import parse_grader_output  # noqa: E402
+from gapbench.grading.routes import find_mentions  # noqa: E402
 from gapbench.transcript import Message, Transcript  # noqa: E402
 
 OPEN = parse_maze("@....\n.....\n.....\n.....\n....*")
@@ -463,3 +464,46 @@ def test_a_one_megabyte_message_grades_in_under_half_a_second():
         '{"route": [' + '{"turn": 1, "coordinates": [[0, 1]], "turn_type": "move"},' * 3000 + "]}"
     )
     assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize(
+    "dialogue, route",
+    [
+        # a move back is a move; "back at" states a position
+        (["Down?", "Down. Dead end here. Back north to (0,0)?", "Confirmed: north."], [["down"], ["0", "0"]]),
+        (["We're back at (1,0).", "OK."], []),
+        # a question about the proposal itself asks for agreement; one about a cell does not
+        (["Let's move right to (0,1). Does that look clear on your side?", "Yes."], [["0", "1"]]),
+        (["Let's move right to (0,1). Is (1,1) open for you?", "Yes."], []),
+        (["Plan: 2 ⬇️, then ➡️. Agree?", "Agreed on the whole plan."], [["down"], ["down"], ["right"]]),
+        (["Plan:\n1。⬇️ to （1，0）\n2。⬇️ to （2，0）", "Agreed, all of it."], [["1", "0"], ["2", "0"]]),
+        # after the acceptance and the arrival it reports, a move is the next proposal
+        (["Right to (0,1)?", "Yes. At (0,1). Right.", "Agree right."], [["0", "1"], ["right"]]),
+        (
+            ["Down?", "Yes. That puts us at (1,0). Plan: down, right.", "Agreed."],
+            [["down"], ["down"], ["right"]],
+        ),
+        (["Right?", "👍\n\nWe could go right or down. I'd pick right.", "OK."], [["right"], ["right"]]),
+        (["Right?", "👍\n\nWe could go up or down. I'd pick up.", "Sure."], [["right"], ["up"]]),
+        (["Down?", "I agree with you! Let's move down.", "Good."], [["down"]]),  # "let's" carries it out
+        (["Next: (1,0).", "Agree down."], [["1", "0"]]),
+        (["Down?", "I agree down is a wall."], []),
+        # a rejection that only corrects the position, then an acceptance
+        (["We're at (0,1). Down to (1,0)?", "Wait, we're at (0,0), not (0,1). Yes."], [["1", "0"]]),
+        (["Right to (0,1)?", "(0,1) to our right is hidden for me.", "OK."], []),
+        (["Down. What do you see around (0,1)?", "Nothing there. Down."], [["down"]]),
+        (["We're at (0,1) - (1,0) is a different cell. Down?", "Yes."], [["down"]]),
+        # a run naming part of the plan is the part accepted, even when narrated
+        (
+            ["Plan: (0,1), (0,2), (0,3).", "I agree with moving right to (0,1) and (0,2)."],
+            [["0", "1"], ["0", "2"]],
+        ),
+    ],
+)
+def test_dialogue_acts_of_rule_5(dialogue, route):
+    assert executed(*dialogue) == route
+
+
+def test_a_direction_with_its_target_in_brackets_is_one_step():
+    (mention,) = find_mentions("Next Move: south (to (2,0))")
+    assert mention.steps == (Step("2", "0", hint="down"),)

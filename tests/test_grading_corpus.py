@@ -19,7 +19,7 @@ from gapbench.grading.validate import walk
 # targets (held-out outcome-exact >= 97%, route-exact >= 95%, zero false credit) are not all reached
 # yet: see docs/GRADING.md.
 FLOORS = {
-    "dev": {"outcome_exact": 0.96, "route_exact": 0.95, "false_credit": 0},
+    "dev": {"outcome_exact": 0.965, "route_exact": 0.96, "false_credit": 0},
     "heldout": {"outcome_exact": 0.84, "route_exact": 0.83, "false_credit": 0},
 }
 

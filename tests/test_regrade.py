@@ -62,7 +62,7 @@ def test_old_grades_are_kept_beside_the_new_and_reports_read_the_newest(tmp_path
     records = read_results(run)
     assert len(records) == 36
     for r in records:
-        assert r.primary == "rule" and r.grade.version == "rule-4"
+        assert r.primary == "rule" and r.grade.version == "rule-5"
         assert r.grades["rule@unversioned"].weighted == 0.5
     assert sum(r.grade.success for r in records) > 0
     oracle = [r for r in records if r.condition == "collab" and r.models == ["oracle", "oracle"]]

@@ -225,3 +225,34 @@ def read_message(text: str) -> Acts:
         only_direction.group("d").lower() if only_direction else "",
         arrival,
     )
+
+
+def corrects_position(acts: Acts) -> bool:
+    """ "Wait, I think we're at (1,0), not (0,1). Yes.": a rejection that only corrects the stated
+    position, followed by an acceptance, does not reject the proposal."""
+    spans = acts.reject_sentences
+    if not spans or not acts.accepts or acts.accept_end <= spans[-1][1]:
+        return False
+    claims = [False] * len(spans)
+    i = 0
+    for r in acts.runs:  # both in text order: one pass
+        while i < len(spans) and spans[i][1] <= r.start:
+            i += 1
+        if i == len(spans):
+            break
+        if spans[i][0] <= r.start:
+            if r.role == "proposal":
+                return False
+            claims[i] = claims[i] or r.role == "claim"
+    return all(claims)
+
+
+def offered_options(acts: Acts) -> tuple[int, set[tuple[str, ...]]]:
+    """Where the options offered after the acceptance begin, and the moves they offer ("We could go
+    right or down."): one pass over the runs."""
+    first, options = len(acts.text) + 1, set()
+    for o in acts.runs:
+        if acts.accepts and 0 <= acts.accept_end <= o.start and o.role in ("alternatives", "conditional"):
+            first = min(first, o.start)
+            options.add(tuple(st.first if st.is_direction else "" for st in o.steps))
+    return first, options

@@ -55,10 +55,12 @@ def is_move_word(text: str, m: re.Match[str]) -> bool:
         and (_SPAN.match(text, end) or _SPAN_END.search(text, max(0, start - 24), start))
     ):
         return False  # "left to right", "rows 1-6 top to bottom"
-    if word == "up" and _PHRASAL_UP.search(text, max(0, start - 12), start):
-        # "split up", "hurry up", "ended up"; but "I'd pick up." chooses the move up
-        if not (_PICK.search(text, max(0, start - 12), start) and _CLAUSE_END.match(text, end)):
-            return False
+    if (
+        word == "up"
+        and _PHRASAL_UP.search(text, max(0, start - 12), start)
+        and not (_PICK.search(text, max(0, start - 12), start) and _CLAUSE_END.match(text, end))
+    ):
+        return False  # "split up", "hurry up", "ended up"; but "I'd pick up." chooses the move up
     if (
         word == "up"
         and text[end : end + 4].lower() == " to "

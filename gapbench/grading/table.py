@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from gapbench.grading import cues
-from gapbench.grading.acts import Acts, Run
+from gapbench.grading.acts import Acts, Run, corrects_position, offered_options
 from gapbench.grading.schemes import Step
 from gapbench.grading.text import sentences
 
@@ -79,7 +79,7 @@ def _richer(
 
 def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
     """An explicit rejection, a negated restatement, or a wall report aimed at the proposal."""
-    if acts.rejects and not _corrects_position(acts):
+    if acts.rejects and not corrects_position(acts):
         return True
     after_yes = (
         acts.accept_end if acts.accepts else len(acts.text) + 1
@@ -100,26 +100,6 @@ def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
         ):
             return True
     return False
-
-
-def _corrects_position(acts: Acts) -> bool:
-    """ "Wait, I think we're at (1,0), not (0,1). Yes.": a rejection that only corrects the stated
-    position, followed by an acceptance, does not reject the proposal."""
-    spans = acts.reject_sentences
-    if not spans or not acts.accepts or acts.accept_end <= spans[-1][1]:
-        return False
-    claims = [False] * len(spans)
-    i = 0
-    for r in acts.runs:  # both in text order: one pass
-        while i < len(spans) and spans[i][1] <= r.start:
-            i += 1
-        if i == len(spans):
-            break
-        if spans[i][0] <= r.start:
-            if r.role == "proposal":
-                return False
-            claims[i] = claims[i] or r.role == "claim"
-    return all(claims)
 
 
 def _accepted_part(acts: Acts, plan: tuple[Step, ...]) -> int:
@@ -174,7 +154,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     # "Yes. At (2,0). Right.": after the acceptance and the arrival it reports, a move is the next one.
     arrived_at, arrived_end = acts.arrival
     # "👍 We could go right or down. I'd pick right.": a move picked from the options offered is new.
-    offered_at, offered = _offered(acts)
+    offered_at, offered = offered_options(acts)
     fresh_ask = {
         k
         for k, r in enumerate(moving)
@@ -295,17 +275,6 @@ def _carries_out(acts: Acts, r: Run) -> bool:
     """ "I agree with you! Let's move right.": a "let's" in the sentence right after a bare acceptance
     carries out the move agreed (unlike "Fine. Up, please." or "Okay. [...] Go up.", which ask anew)."""
     return not r.asks and bool(_LETS.fullmatch(acts.text, acts.accept_end, r.start))
-
-
-def _offered(acts: Acts) -> tuple[int, set[tuple[str, ...]]]:
-    """Where the options offered after the acceptance begin, and the moves they offer ("We could go
-    right or down."): one pass over the runs."""
-    first, options = len(acts.text) + 1, set()
-    for o in acts.runs:
-        if acts.accepts and 0 <= acts.accept_end <= o.start and o.role in ("alternatives", "conditional"):
-            first = min(first, o.start)
-            options.add(tuple(st.first if st.is_direction else "" for st in o.steps))
-    return first, options
 
 
 def _dirs(r: Run) -> tuple[str, ...]:
