@@ -498,6 +498,14 @@ def test_a_one_megabyte_message_grades_in_under_half_a_second():
             ["Plan: (0,1), (0,2), (0,3).", "I agree with moving right to (0,1) and (0,2)."],
             [["0", "1"], ["0", "2"]],
         ),
+        # the earlier proposal restated before the one on the table executes too, first
+        (
+            [
+                "Down to (1,0). Then we can go right.",
+                "I agree, let's move down to (1,0). Now right to (1,1).",
+            ],
+            [["1", "0"], ["1", "1"]],
+        ),
     ],
 )
 def test_dialogue_acts_of_rule_5(dialogue, route):

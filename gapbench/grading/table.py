@@ -194,6 +194,14 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         and not in_rejection[k]  # "No, (1,3) gets us nowhere"
         and not any(_written(st) in refuted for st in r.steps if not st.is_direction)  # "not (2,1)"
     ]
+    # "Down to (2,1). Then we can go right." + "Let's move down to (2,1). Now right to (2,2).": the
+    # earlier proposal restated before the one on the table executes too, first.
+    earlier = [
+        k
+        for k, r in enumerate(moving)
+        if table.earlier and acts.accepts and not r.question and _matches(r.steps, table.earlier, strict=True)
+    ]
+    both_in_turn = (earlier[0], restating[0]) if earlier and restating and restating[0] > earlier[0] else None
     # "why →?", "is ← open on your side?": a challenge leaves the proposal on the table.
     echoed = [
         k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question and r.challenges
@@ -217,7 +225,13 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         and k not in fresh_ask
     ]
     accepted: tuple[Step, ...] | None = None
-    if restating_both and acts.accepts:
+    if both_in_turn is not None:
+        k, j = both_in_turn
+        accepted = _richer(moving[k].steps, table.earlier, refuted) + _richer(
+            moving[j].steps, table.steps, refuted
+        )
+        turn.consumed |= {k, j}
+    elif restating_both and acts.accepts:
         accepted = _richer(moving[restating_both[0]].steps, both, refuted)
         turn.consumed.add(restating_both[0])
     elif restating:
