@@ -1,7 +1,7 @@
 """The grader measured against the labelled corpus (tests/data/grading), and the corpus itself.
 
 The corpus labels are computed by the tiny independent walker in tests/grading_corpus.py; the
-held-out split was written by a second author and is not read while tuning the extractor.
+held-out split (the third) was written by an independent author and is not read while tuning.
 """
 
 import json
@@ -15,12 +15,13 @@ from gapbench.grading.corpus import check, load_corpus
 from gapbench.grading.record import grade_transcript
 from gapbench.grading.validate import walk
 
-# Floors at today's accuracy (docs/GRADING.md); a change that loses accuracy fails here. The issue's
-# targets (held-out outcome-exact >= 97%, route-exact >= 95%, zero false credit) are not all reached
-# yet: see docs/GRADING.md.
+# Floors at today's accuracy (docs/GRADING.md); a change that loses accuracy fails here. The
+# held-out floor is today's blind figure on the third split (86.4% outcome-exact, 84.8% route-exact,
+# 2 false credits in 13), not the issue's target, which TARGET holds.
+TARGET = {"outcome_exact": 0.97, "route_exact": 0.95, "false_credit": 0}
 FLOORS = {
     "dev": {"outcome_exact": 0.965, "route_exact": 0.96, "false_credit": 0},
-    "heldout": {"outcome_exact": 0.84, "route_exact": 0.83, "false_credit": 0},
+    "heldout": {"outcome_exact": 0.86, "route_exact": 0.84, "false_credit": 2},
 }
 
 
@@ -42,7 +43,7 @@ def test_the_corpus_is_large_and_labelled_by_the_independent_walker():
             assert case["note"].strip(), case["id"]
             collab += case["condition"] == "collab"
             solo += case["condition"] != "collab"
-    assert collab >= 400 and solo >= 140  # 521 collaborations and 143 solo answers today
+    assert collab >= 700 and solo >= 240  # 747 collaborations and 247 solo answers today
 
 
 def test_gapbench_reads_every_case_as_the_independent_walker_does():
@@ -69,6 +70,16 @@ def test_rule_grader_accuracy_does_not_fall_below_its_floor(graded):
     assert overall.outcome_exact >= floor["outcome_exact"], overall
     assert overall.route_exact >= floor["route_exact"], overall
     assert overall.false_credit <= floor["false_credit"], overall
+
+
+@pytest.mark.xfail(strict=True, reason="the issue's held-out targets are not met (docs/GRADING.md)")
+def test_rule_grader_meets_the_held_out_target():
+    cases = load_corpus(CORPUS / "heldout")
+    grades = [grade_transcript(c.full_maze(), c.transcript()) for c in cases]
+    overall = check(cases, grades, grader="rule", corpus="heldout").overall
+    assert overall.outcome_exact >= TARGET["outcome_exact"], overall
+    assert overall.route_exact >= TARGET["route_exact"], overall
+    assert overall.false_credit <= TARGET["false_credit"], overall
 
 
 def test_no_route_answers_never_get_credit(graded):
