@@ -295,17 +295,22 @@ def _cut(group: list[Mention], at: int) -> tuple[list[Mention], list[Mention]]:
     return [m for m in group if m.start < at], [m for m in group if m.start >= at]
 
 
+def _asks_for_more(text: str, out: list[Run], last: int, r: Run) -> bool:
+    """Does proposal ``r`` continue the proposal at ``out[last]`` with "more" ("twice more")?"""
+    return (
+        r.role == "proposal"
+        and last >= 0
+        and not out[last].question
+        and cues.COUNT_MORE.search(text, r.start, r.end + 6) is not None
+    )
+
+
 def _merge_then(text: str, runs: list[Run]) -> list[Run]:
     """ "One more down to the bottom row, then right": two proposals joined by "then" are one plan."""
     out: list[Run] = []
     last = -1  # the index in ``out`` of the last proposal
     for r in runs:
-        if (
-            r.role == "proposal"
-            and last >= 0
-            and not out[last].question
-            and cues.COUNT_MORE.search(text, r.start, r.end + 6)
-        ):
+        if _asks_for_more(text, out, last, r):
             out[last] = _join(out[last], r, later_asks=True)
             continue
         if r.role == "proposal":
@@ -368,12 +373,7 @@ def merge_then_sentences(text: str, runs: list[Run]) -> list[Run]:
     out: list[Run] = []
     last = -1  # the index in ``out`` of the last proposal
     for r in runs:
-        if (
-            r.role == "proposal"
-            and last >= 0
-            and not out[last].question
-            and cues.COUNT_MORE.search(text, r.start, r.end + 6)
-        ):
+        if _asks_for_more(text, out, last, r):
             out[last] = _join(out[last], r, later_asks=True)
             continue
         if out and r.role == "proposal" and out[-1].role == "proposal":
