@@ -14,11 +14,12 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from gapbench.agents import register_agent
-from gapbench.api import Run, run
+from gapbench.api import run
 from gapbench.engines.base import ChatRequest, Completion, Engine
 from gapbench.engines.registry import register_engine
 from gapbench.frame import results_frame
 from gapbench.results import read_results
+from gapbench.runner import Run
 from gapbench.study import Study
 
 try:

@@ -81,7 +81,7 @@ class DialogueJob:
                 if model in engines:
                     engines[model].end(self._conversation(speaker, model))
 
-    def finish(self, run: Run) -> list[RunJob]:
+    def finish(self, run: RunContext) -> list[RunJob]:
         """Its grading request and relay branches, or its record when the rule grader is the grader."""
         if self.transient:
             run.deferred.append(f"{self.spec.id}: {self.transient}")
@@ -131,7 +131,7 @@ class GradingJob:
     def end(self, engines: Mapping[str, Engine]) -> None:
         """Nothing to end: its one request was its conversation's last (`ChatRequest.last`)."""
 
-    def finish(self, run: Run) -> list[RunJob]:
+    def finish(self, run: RunContext) -> list[RunJob]:
         if self.transient:
             run.deferred.append(f"{self.source.spec.id} (grading): {self.transient}")
         else:
@@ -143,7 +143,7 @@ RunJob = DialogueJob | GradingJob  # what a run schedules
 
 
 @dataclass
-class Run:
+class RunContext:
     """What the jobs of one run share: the study and its mazes, each model's layout, the relay
     branches waiting for their base, and where finished dialogues go (``record``)."""
 

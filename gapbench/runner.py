@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gapbench import rundir
 from gapbench.engines.base import Engine
 from gapbench.grading.extract import RULE_GRADER_VERSION, Extraction
 from gapbench.grading.llm import GRADER_VERSION
-from gapbench.jobs import DialogueJob, Run, make_record
+from gapbench.jobs import DialogueJob, RunContext, make_record
 from gapbench.protocol import Layout
 from gapbench.protocol.interventions import NONE
 from gapbench.results import (
@@ -28,6 +28,7 @@ from gapbench.results import (
     ResultsWriter,
     iter_records,
     latest,
+    read_results,
     shard_files,
     shard_name,
 )
@@ -45,6 +46,9 @@ from gapbench.study import (
     select_shard,
 )
 
+if TYPE_CHECKING:
+    import pandas
+
 
 class Interrupted(BaseException):
     """SIGTERM / SIGUSR1 (e.g. SLURM preemption): finished records are saved; rerun to resume.
@@ -54,16 +58,28 @@ class Interrupted(BaseException):
 
 
 @dataclass
-class RunResult:
+class Run:
+    """What a run did, and where its records are (`gapbench.run` and `gapbench run` return it)."""
+
     run_dir: Path
     shard_file: Path
-    written: int
-    skipped: int
-    total: int
-    throughput: Throughput | None
+    written: int  # records this call added
+    skipped: int  # dialogues already recorded by an earlier call
+    total: int  # dialogues in the (shard's) plan
+    throughput: Throughput | None  # None when nothing was generated
     deferred: list[str] = field(
         default_factory=list
     )  # transient failures, not recorded: a rerun retries them
+
+    def records(self) -> list[DialogueRecord]:
+        """Every record of the run directory, one per dialogue."""
+        return read_results(self.run_dir)
+
+    def frame(self) -> pandas.DataFrame:
+        """The records as a table, one row per dialogue and grade (see `gapbench.results_frame`)."""
+        from gapbench.frame import results_frame
+
+        return results_frame(self.run_dir)
 
 
 def run_experiment(
@@ -77,7 +93,7 @@ def run_experiment(
     retry_errors: bool = False,
     progress: bool = True,
     echo: Callable[[str], None] = print,
-) -> RunResult:
+) -> Run:
     """Run one shard of a study (a YAML path, a dict or a `Study`) and record it in its run directory.
 
     ``engines`` maps model keys to ready engines, used instead of building them (the caller closes
@@ -100,19 +116,19 @@ def run_experiment(
         todo = [s for s in specs if s.id not in done]
         if dry_run:
             echo(describe_plan(config, specs, list(mazes.values()), len(specs) - len(todo)))
-            return RunResult(run_dir, shard_file, 0, len(done), len(specs), None)
+            return Run(run_dir, shard_file, 0, len(done), len(specs), None)
         echo(
             f"run {config.name} -> {run_dir} ({len(todo)} of {len(specs)} dialogues to go, shard {shard[0]}/{shard[1]})"
         )
         if not todo:
-            return RunResult(run_dir, shard_file, 0, len(specs), len(specs), None)
+            return Run(run_dir, shard_file, 0, len(specs), len(specs), None)
         engines, layouts = _engines(config, specs, given, stack, echo)
         bar = stack.enter_context(_progress(len(specs), len(specs) - len(todo), progress))
         versions = {"rule": RULE_GRADER_VERSION, "llm": GRADER_VERSION}
         info = rundir.new_info(config, results_hash, loaded.path, versions)
         records = _Records(run_dir, info, loaded.text(), shard_file, bar)
         stack.callback(records.close)
-        run = Run(config, mazes, layouts, records.write, todo)
+        run = RunContext(config, mazes, layouts, records.write, todo)
         stack.enter_context(_interruptible())
         stats = run_jobs(
             run.first_jobs(done),
@@ -122,7 +138,7 @@ def run_experiment(
             on_round=None if bar is None else lambda t: bar.set_postfix_str(t.postfix(), refresh=False),
         )
     skipped = len(specs) - len(todo)
-    return RunResult(run_dir, shard_file, records.written, skipped, len(specs), stats, run.deferred)
+    return Run(run_dir, shard_file, records.written, skipped, len(specs), stats, run.deferred)
 
 
 def _engines(
