@@ -1,11 +1,14 @@
-"""Fill and check the gold outcomes of the h3 held-out cases with the corpus walker.
+"""Fill and check the gold outcomes of corpus cases with the corpus walker (any split).
 
-Usage (from the repository root): ``python tests/data/grading/heldout/tools/fill_outcomes.py [--check]``.
+Usage (from the repository root):
+``python tests/data/grading/tools/fill_outcomes.py [--check] --prefix h4- FILE.yaml [FILE.yaml ...]``.
 Every case's ``outcome:`` line is rewritten from ``walk_gold(maze, route)``; ``--check`` only verifies.
+It also checks ids (unique, with the prefix), tags (from the README), mazes, speakers and routes.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from collections import Counter
@@ -13,12 +16,11 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[5]
+ROOT = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(ROOT / "tests"))
 from grading_corpus import _distances, _grid, walk_gold  # noqa: E402
 
-HERE = Path(__file__).resolve().parents[1]
-README = HERE.parent / "README.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 TAGS = set(
     README.read_text(encoding="utf-8")
     .split("## Phenomena (tags)")[1]
@@ -40,11 +42,11 @@ def _flow(outcome: dict) -> str:
     )
 
 
-def _problems(case: dict) -> list[str]:
+def _problems(case: dict, prefix: str) -> list[str]:
     cid = case.get("id", "?")
     out: list[str] = []
-    if not str(cid).startswith("h3-"):
-        out.append(f"{cid}: id must start with h3-")
+    if not str(cid).startswith(prefix):
+        out.append(f"{cid}: id must start with {prefix}")
     if case.get("condition") not in CONDITIONS:
         out.append(f"{cid}: condition {case.get('condition')!r}")
     tags = case.get("phenomena") or []
@@ -82,11 +84,11 @@ def _problems(case: dict) -> list[str]:
     return out
 
 
-def main(check: bool) -> int:
+def main(paths: list[Path], *, prefix: str, check: bool) -> int:
     problems: list[str] = []
     ids: Counter[str] = Counter()
     stats: Counter[str] = Counter()
-    for path in sorted(HERE.glob("*.yaml")):
+    for path in paths:
         text = path.read_text(encoding="utf-8")
         cases = yaml.safe_load(text) or []
         lines = OUTCOME_LINE.findall(text)
@@ -99,7 +101,7 @@ def main(check: bool) -> int:
             ids[case.get("id", "?")] += 1
             stats[case["condition"]] += 1
             stats.update(f"tag:{t}" for t in case.get("phenomena") or [])
-            problems += _problems(case)
+            problems += _problems(case, prefix)
             got = case["gold"].get("outcome")
             if check and got != walk_gold(case["maze"], case["gold"]["route"]):
                 problems.append(f"{case.get('id')}: stored outcome differs from the walker's")
@@ -112,4 +114,9 @@ def main(check: bool) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main("--check" in sys.argv))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("files", nargs="+", type=Path, help="corpus YAML files to fill or check")
+    parser.add_argument("--prefix", required=True, help="the split's id prefix, e.g. h4-")
+    parser.add_argument("--check", action="store_true", help="only verify; write nothing")
+    args = parser.parse_args()
+    raise SystemExit(main(args.files, prefix=args.prefix, check=args.check))
