@@ -82,7 +82,7 @@ def _collab(transcript: Transcript) -> Extraction:
 
 # Solo answers: the final route usually follows a marker, and may span lines (a list).
 _FINAL_MARKER = re.compile(
-    r"\b(?:final|corrected|revised|updated|complete|my)\s+(?:answer|solution|route|path|list|sequence|moves)\b|\b(?:solution|route|path|answer|moves)\s*(?:is)?\s*:",
+    r"\b(?:final|corrected|revised|updated|complete|my)\s+(?:answer|solution|route|path|list|sequence|moves)\b|\b(?:final|solution|route|path|answer|moves)\s*(?:is)?\s*:",
     re.IGNORECASE,
 )
 _PARAGRAPH = re.compile(r"\n\s*\n")

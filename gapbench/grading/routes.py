@@ -11,7 +11,7 @@ regular-expression scan over normalised text: linear in the input, and it never 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gapbench.grading.movewords import is_letter_move, is_move_word
 from gapbench.grading.schemes import Step
@@ -39,12 +39,12 @@ _ARROW = "[←→↑↓⬅➡⬆⬇⇐⇒⇑⇓⟵⟶◀▶🔼🔽⇦⇨⇧⇩�
 _AXIS = r"(?:rows?|columns?|cols?|r|c|x|y)"
 _ORD = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
 _TOKEN = re.compile(
-    # (row=1, col=2), (x=2, y=1), x:2 y:1
-    r"(?P<named>[\(\[]?\s*(?P<na>"
+    # (row=1, col=2), (x=2, y=1), x:2 y:1, {"row": 1, "col": 2}
+    r"(?P<named>[\(\[\{]?\s*[\"']?(?P<na>"
     + _AXIS
-    + r")\s*[=:]\s*(?P<nv>\d{1,2})\s*[,;/]?\s*(?P<nb>"
+    + r")[\"']?\s*[=:]\s*(?P<nv>\d{1,2})\s*[,;/]?\s*[\"']?(?P<nb>"
     + _AXIS
-    + r")\s*[=:]\s*(?P<nw>\d{1,2})\s*[\)\]]?)"
+    + r")[\"']?\s*[=:]\s*(?P<nw>\d{1,2})\s*[\)\]\}]?)"
     # row 2, column 3 / column 3, row 2 / row 2 col 3
     r"|(?P<words>\b(?P<wa>row|column|col)\s*#?\s*(?P<wv>\d{1,2})\s*(?:,|and|/|-)?\s*(?P<wb>row|column|col)\s*#?\s*(?P<ww>\d{1,2})\b)"
     # second row, third column
@@ -215,6 +215,16 @@ def _drop_spelled_out_counts(text: str, mentions: list[Mention]) -> list[Mention
 
 
 _GLOSS = re.compile(r"[\s*_]*[\(\[]?\s*")  # "r0c0 (row 0, col 0)", "(1,0) (down)", "⬇️ Down"
+_RESTATE_GAP = re.compile(r"[\s*_]*(?:[,:=]|\bi\.?e\.?|\bthat is\b|\baka\b)?[\s,*_]*[\(\[]?\s*", re.IGNORECASE)
+
+
+def _restates(a: Step, b: Step) -> bool:
+    """Is one of two neighbouring cells the other written again with its axes named ("(0,1), row 0
+    column 1", "(2,1) (x=2, y=1)")? The bare pair may be row-first or column-first."""
+    if a.is_direction or b.is_direction or bool(a.order) == bool(b.order) or a.origin != b.origin:
+        return False
+    bare, named = (a, b) if b.order else (b, a)
+    return (bare.first, bare.second) in ((named.first, named.second), (named.second, named.first))
 
 
 def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mention]:
@@ -309,6 +319,10 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
             ):
                 out[-1] = Mention(prev.steps, prev.start, m.end())
                 continue  # "r0c0 (row 0, col 0)": the same cell written twice
+            if _restates(a, b) and _RESTATE_GAP.fullmatch(text, prev.end, start):
+                explicit = replace(b if b.order else a, hint=a.hint or b.hint)
+                out[-1] = Mention((explicit,), prev.start, m.end())
+                continue  # "(0,1), row 0 column 1": the same cell in a second notation
             if (
                 glossed
                 and a == b

@@ -158,7 +158,13 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     fresh_ask = {
         k
         for k, r in enumerate(moving)
-        if (acts.bare_accept and 0 <= acts.accept_end <= r.start and r.marked and not _carries_out(acts, r))
+        if (
+            acts.bare_accept
+            and 0 <= acts.accept_end <= r.start
+            and r.marked
+            and not _carries_out(acts, r)
+            and (r.asks or not _accepting_sentence(acts, r))
+        )
         or (acts.accepts and 0 <= acts.accept_end <= arrived_at and arrived_end <= r.start)
         or (r.start > offered_at and all(st.is_direction for st in r.steps) and _dirs(r) in offered)
     }
@@ -202,6 +208,18 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         if table.earlier and acts.accepts and not r.question and _matches(r.steps, table.earlier, strict=True)
     ]
     both_in_turn = (earlier[0], restating[0]) if earlier and restating and restating[0] > earlier[0] else None
+    # "B3, then B4 and B5, and down to E5." + "Let's do B3 first. Agreed.": the first proposal, or its
+    # start, restated alone is what is accepted.
+    earlier_part = [
+        k
+        for k, r in enumerate(moving)
+        if table.earlier
+        and acts.accepts
+        and not r.question
+        and len(r.steps) <= len(table.earlier)
+        and _matches(r.steps, table.earlier[: len(r.steps)], strict=True)
+        and not in_rejection[k]
+    ]
     # "why →?", "is ← open on your side?": a challenge leaves the proposal on the table.
     echoed = [
         k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question and r.challenges
@@ -237,6 +255,10 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     elif restating:
         accepted = _richer(moving[restating[0]].steps, table.steps, refuted)
         turn.consumed.add(restating[0])
+    elif earlier_part and not prefix and not extends:
+        k = earlier_part[0]
+        accepted = _richer(moving[k].steps, table.earlier[: len(moving[k].steps)], refuted)
+        turn.consumed.add(k)
     elif table.offer:
         accepted = None  # a conditional offer waits for the partner to state the move
     elif prefix and acts.accepts and moving[prefix[0]].narration and len(moving[prefix[0]].steps) == 1:
@@ -253,7 +275,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         turn.accepting = moving[extends[0]]
     elif (
         (acts.accepts and not table.asked)
-        or (acts.reports_arrival and not moving)
+        or (acts.reports_arrival and not moving and not _arrives_elsewhere(acts, table.steps))
         or (_accepted_part(acts, table.steps) and not acts.rejects)
     ):
         accepted = table.steps[: _accepted_part(acts, table.steps) or len(table.steps)]
@@ -289,6 +311,25 @@ def _carries_out(acts: Acts, r: Run) -> bool:
     """ "I agree with you! Let's move right.": a "let's" in the sentence right after a bare acceptance
     carries out the move agreed (unlike "Fine. Up, please." or "Okay. [...] Go up.", which ask anew)."""
     return not r.asks and bool(_LETS.fullmatch(acts.text, acts.accept_end, r.start))
+
+
+def _accepting_sentence(acts: Acts, r: Run) -> bool:
+    """ "I can confirm rows 1 and 2. [...] I agree to down twice.": a move in a sentence that itself
+    accepts names what is accepted; it does not ask anew."""
+    for start, piece in sentences(acts.text):
+        if start <= r.start < start + len(piece):
+            return bool(cues.ACCEPT.search(piece)) and not cues.NOT_ACCEPT.search(piece)
+    return False
+
+
+def _arrives_elsewhere(acts: Acts, proposal: tuple[Step, ...]) -> bool:
+    """ "I've reached row 4 column 4" after a proposal to go to row 2, column 2: the arrival reported
+    is not the proposal's, so it does not carry it out."""
+    if not proposal or proposal[-1].is_direction:
+        return False
+    lo, hi = acts.arrival
+    cells = [st for c in acts.claims if lo <= c.start < hi for st in c.steps if not st.is_direction]
+    return bool(cells) and not any(st.same_move(proposal[-1]) for st in cells)
 
 
 def _dirs(r: Run) -> tuple[str, ...]:

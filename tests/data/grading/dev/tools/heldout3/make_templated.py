@@ -1,4 +1,4 @@
-"""Write templated_collab.yaml: the h3 split's phrase-bank collaborations (the minority of the split).
+"""Write dev/h3_templated_collab.yaml: the h3 split's phrase-bank collaborations (the minority of the split).
 
 Run from the repository root, then fill outcomes with fill_outcomes.py. Deterministic (fixed seeds).
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gapbench.maze import MazeParams, generate
 
-OUT = Path(__file__).resolve().parents[1] / "templated_collab.yaml"
+OUT = Path(__file__).resolve().parents[2] / "h3_templated_collab.yaml"
 NAMES = {(-1, 0): "up", (1, 0): "down", (0, -1): "left", (0, 1): "right"}
 PROPOSE = [
     "I propose {m}.",
