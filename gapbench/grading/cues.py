@@ -33,6 +33,9 @@ CLAIM_BEFORE = re.compile(
     r"|\b(?:arrived|reached|landed|made it|got|ended up|puts us|put us|leaves us|leave us|brings us|bring us|takes us|lands us)(?:\s+(?:at|on|in|to|into))?\s*(?:the\s+)?(?:cell\s+)?"
     # "back at (1,0)" states a position; "back north to (1,0)?", "go back to (1,0)" propose a move
     r"|\bback\s+(?:at|on|in)\s+(?:the\s+)?(?:cell\s+)?"
+    # "Position after move: (1,0)", "We now occupy the second row, first column"
+    r"|\bposition\s+after\s+(?:the\s+|this\s+|that\s+)?(?:move|step|moving)\s*[:=]?\s*"
+    r"|\b(?:we|i)\s+(?:now\s+)?(?:occupy|stand on|sit on|sit in)\s+(?:the\s+)?(?:cell\s+)?"
     r"|^\W*at\s+(?:the\s+)?|📍\s*|\bfrom(?:\s+the)?(?:\s+(?:cell|square|position))?\s*|\b(?:now|still|currently)\s+(?:at|on|in)\s*(?:the\s+)?(?:cell\s+)?)$",
     re.IGNORECASE,
 )
@@ -113,15 +116,15 @@ FINE_AT_END = re.compile(r"\s(?:fine|good|ok|okay)\W*$", re.IGNORECASE)  # "e2, 
 
 # "Agree down." accepts the move; "I agree down is a wall" agrees with a statement.
 NOT_ACCEPT = re.compile(
-    r"\b(?:agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|(?:down|up|left|right)\b(?!\s*(?:[.!,;]|$)))\b|not (?:ok|okay|sure|good|fine|agreed)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
+    r"\b(?:agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|(?:down|up|left|right)\b(?!\s*(?:[.!,;]|$)))\b|not (?:ok|okay|sure|good|fine|agreed)|(?:agree|agreed|accept|confirm|ok)\s*[:=]\s*(?:no|false)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
     re.IGNORECASE,
 )
 
 # "No" rejects as an interjection ("No.", "No, ...", "No - down"), not as a
 # determiner ("No wall there.", "no problem"); "wait", "hold on", "scratch that" take a move back.
 REJECT = re.compile(
-    r"(?:^\W*(?:no(?=\s*(?:[,.!;:—–-]|$)|\s+(?:i|we|you|that|this|it|let'?s|not|way|thanks|sorry)\b)|nope|nah|negative|stop)\b"
-    r"|\bwait\b(?=\s*[,.!;:—–-])|\bhold (?:on|off)\b|\bscratch that\b|\b(?:disagree|reject|rejected|refuse|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
+    r"(?:^\W*(?:(?:agree|agreed|accept|confirm|ok)\s*[:=]\s*(?:no|false|n)\b|no(?=\s*(?:[,.!;:—–-]|$)|\s+(?:i|we|you|that|this|it|let'?s|not|way|thanks|sorry)\b)|nope|nah|negative|stop)\b"
+    r"|\bwait\b(?=\s*[,.!;:—–-])|\bhold (?:on|off)\b|\bscratch that\b|\b(?:disagree|reject|rejected|refuse|(?:must |have to |'ll |will )?(?:respectfully )?decline|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
     re.IGNORECASE,
 )
 

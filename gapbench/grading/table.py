@@ -243,7 +243,9 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         and k not in fresh_ask
     ]
     accepted: tuple[Step, ...] | None = None
-    if both_in_turn is not None:
+    if _counters(acts, moving, table.steps, table.earlier):
+        pass  # "I agree, let's go down." to "right": a different move, so nothing is accepted
+    elif both_in_turn is not None:
         k, j = both_in_turn
         accepted = _richer(moving[k].steps, table.earlier, refuted) + _richer(
             moving[j].steps, table.steps, refuted
@@ -255,6 +257,9 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
     elif restating:
         accepted = _richer(moving[restating[0]].steps, table.steps, refuted)
         turn.consumed.add(restating[0])
+    elif acts.only_first and not acts.rejects and (table.earlier or acts.only_first >= 2):
+        accepted = both[: acts.only_first]  # "I agree to steps 1-3": the steps of the whole message's plan
+        turn.consumed |= {k for k, r in enumerate(moving) if _matches(r.steps, accepted, strict=True)}
     elif earlier_part and not prefix and not extends:
         k = earlier_part[0]
         accepted = _richer(moving[k].steps, table.earlier[: len(moving[k].steps)], refuted)
@@ -311,6 +316,26 @@ def _carries_out(acts: Acts, r: Run) -> bool:
     """ "I agree with you! Let's move right.": a "let's" in the sentence right after a bare acceptance
     carries out the move agreed (unlike "Fine. Up, please." or "Okay. [...] Go up.", which ask anew)."""
     return not r.asks and bool(_LETS.fullmatch(acts.text, acts.accept_end, r.start))
+
+
+_FURTHER = re.compile(r"\b(?:next|then|again|afterwards?|after that|now|too|also|more|another)\b", re.IGNORECASE)
+
+
+def _counters(acts: Acts, moving: list[Run], proposal: tuple[Step, ...], earlier: tuple[Step, ...]) -> bool:
+    """Does the accepting sentence itself put forward a different move ("I agree, let's go down." to
+    "right")? Then it counters the proposal; "Agreed. Next, down" or "OK, and down after" go on."""
+    if not proposal or not acts.accepts or acts.accept_end < 0:
+        return False
+    start = max((lo for lo, _ in sentences(acts.text) if lo < acts.accept_end), default=0)
+    inside = [r for r in moving if start <= r.start < acts.accept_end and not r.question]
+    if len(inside) != 1 or not inside[0].marked or _FURTHER.search(acts.text, start, acts.accept_end):
+        return False
+    steps = inside[0].steps
+    plans = [plan for plan in (proposal, earlier, earlier + proposal) if plan]
+    # a restatement may start from the plan's head or include the moves just made before it
+    return not any(
+        _matches(steps[: len(plan)], plan[: len(steps)]) or _matches(steps[-len(plan) :], plan) for plan in plans
+    )
 
 
 def _accepting_sentence(acts: Acts, r: Run) -> bool:
