@@ -79,6 +79,8 @@ INFO_AFTER = re.compile(
 INFO_BEFORE = re.compile(
     # "what's around (1,3)": a cell asked or told about by its surroundings
     r"\b(?:around|surrounding|near|nearby)\s+(?:the\s+)?(?:cell\s+)?$"
+    # "what does (2,1) look like for you?", "what's at (2,1)?": a question about the map
+    r"|\bwhat(?:'s|\s+is|\s+does|\s+do|\s+about\s+the\s+cell)\s+(?:at\s+|in\s+)?(?:the\s+)?(?:cell\s+|square\s+)?$"
     r"|(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|issue|problem|danger|trap|check|verify|inspect|look at|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way(?: to)?|the whole way(?: to)?|up to|as far as|until))*\s*(?:the\s+)?(?:cell\s+)?)$",
     re.IGNORECASE,
 )

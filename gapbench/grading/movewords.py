@@ -110,8 +110,28 @@ def _alone(text: str, m: re.Match[str]) -> bool:
     )
 
 
+_CLAUSE_END = re.compile(r"[.!?;\n]")
+_LETTER_FILLER = re.compile(
+    r"\([^()]*\)|\bACTI!?|(?:→|->)\s*(?:the\s+)?goal\b"
+    r"|\b(?:ok|okay|yes|yep|agreed|agree|sure|fine|then|next|again|now|please|once more|go|move)\b",
+    re.IGNORECASE,
+)
+
+
+def _alone_in_clause(text: str, m: re.Match[str]) -> bool:
+    """ "ok R. then R again", "D ok. R?": a letter whose clause holds nothing but agreement and
+    sequencing words is a move (the terse letter style)."""
+    start = max((e.end() for e in _CLAUSE_END.finditer(text, max(0, m.start() - 40), m.start())), default=None)
+    start = max(0, m.start() - 40) if start is None else start
+    end_match = _CLAUSE_END.search(text, m.end())
+    end = end_match.start() if end_match else len(text)
+    rest = _LETTER_FILLER.sub("", text[start : m.start()] + " " + text[m.end() : end])
+    return rest.strip(" \t*_`'\".,!?:-#>") == ""
+
+
 def is_letter_move(text: str, m: re.Match[str]) -> bool:
-    """A single capital U/D/L/R: a move alone on its line or in a sequence, not after "plan", "route"."""
+    """A single capital U/D/L/R: a move alone on its line, its clause or in a sequence, not after
+    "plan", "route"."""
     if _NOT_A_LETTER_MOVE_BEFORE.search(text, max(0, m.start() - 16), m.start()):
         return False
-    return _alone(text, m) or _in_sequence(text, m)
+    return _alone(text, m) or _in_sequence(text, m) or _alone_in_clause(text, m)

@@ -200,6 +200,18 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         and not in_rejection[k]  # "No, (1,3) gets us nowhere"
         and not any(_written(st) in refuted for st in r.steps if not st.is_direction)  # "not (2,1)"
     ]
+    # "Right to (2,4). (4,4) is the goal." + "Agreed, right.": a move that restates the first proposal
+    # exactly does not loosely restate a later cell.
+    restating = [
+        k
+        for k in restating
+        if not (
+            table.earlier
+            and all(st.is_direction for st in moving[k].steps)
+            and _matches(moving[k].steps, table.earlier[: len(moving[k].steps)], strict=True)
+            and not _matches(moving[k].steps, table.steps, strict=True)
+        )
+    ]
     # "Down to (2,1). Then we can go right." + "Let's move down to (2,1). Now right to (2,2).": the
     # earlier proposal restated before the one on the table executes too, first.
     earlier = [
