@@ -88,7 +88,7 @@ _TOKEN = re.compile(
     re.IGNORECASE,
 )
 _CONNECTOR = re.compile(
-    r"[\s,*_]*(?:[\(\[]\s*(?=to\b|into\b|towards?\b|reaching\b))?(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*",
+    r"[\s,*_]*(?:[\(\[]\s*(?=to\b|into\b|towards?\b|reaching\b))?(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:,\s*(?=to\b|into\b|onto\b))?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*",
     re.IGNORECASE,
 )
 _BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
