@@ -215,6 +215,7 @@ def _drop_spelled_out_counts(text: str, mentions: list[Mention]) -> list[Mention
 
 
 _GLOSS = re.compile(r"[\s*_]*[\(\[]?\s*")  # "r0c0 (row 0, col 0)", "(1,0) (down)", "⬇️ Down"
+_ARROW_GLOSS = re.compile(r"[\s*_!.]*[\(\[]?\s*")  # a move word and its arrow, one move
 _RESTATE_GAP = re.compile(r"[\s*_]*(?:[,:=]|\bi\.?e\.?|\bthat is\b|\baka\b)?[\s,*_]*[\(\[]?\s*", re.IGNORECASE)
 
 
@@ -324,13 +325,13 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 out[-1] = Mention((explicit,), prev.start, m.end())
                 continue  # "(0,1), row 0 column 1": the same cell in a second notation
             if (
-                glossed
+                _ARROW_GLOSS.fullmatch(text, prev.end, start)
                 and a == b
                 and a.is_direction
                 and bool(g["arrow"]) != bool(raw[i - 1][0].group("arrow"))
             ):
                 out[-1] = Mention(prev.steps, prev.start, m.end())
-                continue  # "⬇️ Down"
+                continue  # "⬇️ Down", "Yes, left! ⬅️"
         out.append(Mention(tuple(steps), start, m.end()))
     return out
 
