@@ -80,7 +80,7 @@ INFO_BEFORE = re.compile(
     # "what's around (1,3)": a cell asked or told about by its surroundings
     r"\b(?:around|surrounding|near|nearby)\s+(?:the\s+)?(?:cell\s+)?$"
     # "what does (2,1) look like for you?", "what's at (2,1)?": a question about the map
-    r"|\bwhat(?:'s|\s+is|\s+does|\s+do|\s+about\s+the\s+cell)\s+(?:at\s+|in\s+)?(?:the\s+)?(?:cell\s+|square\s+)?$"
+    r"|\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+about\s+the\s+cell)\s+(?:at\s+|in\s+)?(?:the\s+)?(?:cell\s+|square\s+)?$"
     r"|(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|issue|problem|danger|trap|check|verify|inspect|look at|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way(?: to)?|the whole way(?: to)?|up to|as far as|until))*\s*(?:the\s+)?(?:cell\s+)?)$",
     re.IGNORECASE,
 )
@@ -99,7 +99,7 @@ QUESTION_SEEKS_AGREEMENT = re.compile(
 )
 
 ACCEPT = re.compile(
-    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|(?<!be )(?<!make )(?<!making )(?<!not )sure|agreed|i agree|we agree|agree|i concur|concur|concurred|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|accept|accepted|count me in|i think so|seconded|second that|i'?m game|i'?m down|all (?:two|three|four|five|six|of them|\d)|(?<!we )(?<!you )(?<!us )(?<!they )both(?!\s+(?:have|has|are|of|plans|routes|paths|agents|our|your|options|ways|directions|see|show|look))|all good|all set|all of it|the whole (?:plan|sequence|route|path|thing)|the (?:full|entire) plan|every step|all (?:the )?(?:steps|moves)|let'?s execute|execute (?:it|them|the plan)|as (?:written|proposed|planned|listed|suggested)|(?:executing|following) (?:the|your|this) (?:plan|table|list|route|sequence)|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
+    r"(?:\b(?:yes|yeah|yep|yup|yea|ya|ok|okay|okey|k|kk|(?<!be )(?<!make )(?<!making )(?<!not )sure|agreed|i agree|we agree|agree|i concur|concur|concurred|sounds? (?:good|great|right|fine|perfect|like a (?:good )?plan)|confirmed|confirm|deal|correct|exactly|absolutely|affirmative|roger|alright|all right|makes sense|go ahead|go for it|let'?s do (?:it|that|this|so)|do it|works for me|on it|of course|indeed|i'?m in|why not|definitely|certainly|understood|got it|aye|right you are|good (?:call|idea|plan)|same here|likewise|copy|copy that|will do|accept|accepted|count me in|i think so|seconded|second that|i'?m game|i'?m down|all (?:two|three|four|five|six|of them|\d)|(?<!we )(?<!you )(?<!us )(?<!they )both(?!\s+(?:walls?|open|blocked|hidden|closed|free|clear|have|has|are|of|plans|routes|paths|agents|our|your|options|ways|directions|see|show|look))|all good|all set|all of it|the whole (?:plan|sequence|route|path|thing)|the (?:full|entire) plan|every step|all (?:the )?(?:steps|moves)|let'?s execute|execute (?:it|them|the plan)|as (?:written|proposed|planned|listed|suggested)|(?:executing|following) (?:the|your|this) (?:plan|table|list|route|sequence)|works|works for me|fine by me|fine with me|sounds fine)\b|好的|同意|可以|是的|没问题"
     r"|👍|✅|✔|☑|👌|🆗|🙌|💯|🤝|✓)",
     re.IGNORECASE,
 )
