@@ -21,7 +21,7 @@ from gapbench.grading.table import Table, Turn, answer, confirm_narration, next_
 from gapbench.grading.text import message_text
 from gapbench.transcript import Transcript
 
-RULE_GRADER_VERSION = "rule-5"
+RULE_GRADER_VERSION = "rule-6"
 
 
 @dataclass(frozen=True)
@@ -127,15 +127,18 @@ def _solo(transcript: Transcript) -> Extraction:
     for i, text in reversed(answers):
         route, _ = _solo_route(text)
         if route:
-            # Conventions and stated positions count from every answer: the first often sets them up.
+            # Conventions and the stated start count from every answer (the first often sets them up);
+            # other stated positions only from the answer whose route is walked: an earlier answer's
+            # "From (5,0) we go right" is about its own route.
             claims: list[Claim] = []
-            for _, answer in answers:
+            for j, answer in answers:
                 acts = read_message(answer)
                 for r in acts.claims:
                     at_start = _START.search(answer, max(0, r.start - 30), r.start) is not None
-                    claims += [
-                        Claim(s, 0, 0 if at_start else len(route)) for s in r.steps if not s.is_direction
-                    ]
+                    if at_start or j == i:
+                        claims += [
+                            Claim(s, 0, 0 if at_start else len(route)) for s in r.steps if not s.is_direction
+                        ]
             stated = convention("\n".join(text for _, text in answers))
             return Extraction(
                 route,
