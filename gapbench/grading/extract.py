@@ -67,7 +67,8 @@ def _collab(transcript: Transcript) -> Extraction:
         confirm_narration(table, acts, moving, turn.consumed)
         table = next_table(table, acts, moving, turn, m.speaker)
         for r in acts.claims:
-            claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
+            if not _ORIGIN_AFTER.match(acts.text, r.end):
+                claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
     error = None if steps else "no agreed moves found"
     stated = convention("\n".join(texts))
     return Extraction(
@@ -122,11 +123,24 @@ def _solo_route(text: str) -> tuple[tuple[Step, ...], Acts]:
     return (long[-1] if long else short[-1] if short else ()), acts
 
 
+def _walks(route: tuple[Step, ...]) -> bool:
+    """Does a solo answer's route go anywhere? One cell alone ("Is (0, 0) the top-left?") or two
+    cells far apart ("bfs(grid, (0, 0), (4, 4))") name places, not a route."""
+    if not route or any(s.is_direction for s in route) or len(route) > 2:
+        return bool(route)
+    if len(route) == 1:
+        return False
+    a, b = route
+    if not all(x.isdigit() for x in (a.first, a.second, b.first, b.second)):
+        return True
+    return abs(int(a.first) - int(b.first)) + abs(int(a.second) - int(b.second)) <= 1
+
+
 def _solo(transcript: Transcript) -> Extraction:
     answers = [(i, message_text(m.text)) for i, m in enumerate(transcript.messages) if m.speaker != "user"]
     for i, text in reversed(answers):
         route, _ = _solo_route(text)
-        if route:
+        if _walks(route):
             # Conventions and the stated start count from every answer (the first often sets them up);
             # other stated positions only from the answer whose route is walked: an earlier answer's
             # "From (5,0) we go right" is about its own route.
@@ -135,7 +149,7 @@ def _solo(transcript: Transcript) -> Extraction:
                 acts = read_message(answer)
                 for r in acts.claims:
                     at_start = _START.search(answer, max(0, r.start - 30), r.start) is not None
-                    if at_start or j == i:
+                    if (at_start or j == i) and not _ORIGIN_AFTER.match(acts.text, r.end):
                         claims += [
                             Claim(s, 0, 0 if at_start else len(route)) for s in r.steps if not s.is_direction
                         ]
@@ -150,6 +164,10 @@ def _solo(transcript: Transcript) -> Extraction:
     return Extraction((), "rule", error="the answer gives no route", no_route=True)
 
 
+# "(0, 0) at the top-left", "(1,1) being the upper-left corner": the scheme's origin, not a position
+_ORIGIN_AFTER = re.compile(
+    r"\W{0,3}(?:(?:is|being|=|as|at|in|for)\s+)?(?:the\s+)?(?:top|upper|bottom|lower)[- ]?(?:left|right)\b", re.IGNORECASE
+)
 _START = re.compile(r"\bstart(?:ing)?\b[^.\n]*$", re.IGNORECASE)
 
 
