@@ -186,7 +186,12 @@ def read_message(text: str) -> Acts:
         ):
             rejects = True
             reject_spans.append((offset, end))
-        if not question and any(r.role == "claim" for r in here) and cues.ARRIVAL.search(stripped):
+        if (
+            not question
+            and any(r.role == "claim" for r in here)
+            and cues.ARRIVAL.search(stripped)
+            and not cues.ALONE.search(stripped)
+        ):
             if not arrived:
                 arrival = (offset, end)
             arrived = True
@@ -198,7 +203,12 @@ def read_message(text: str) -> Acts:
         for r in runs
         if r.role == "info"
         and (
-            cues.GOAL_INFO.match(text, r.end) or cues.GOAL_BEFORE.search(text, max(0, r.start - 30), r.start)
+            cues.GOAL_INFO.match(text, r.end)
+            # "(0,6) is the goal", but "The goal is 5 down and 5 right" describes, it offers no move
+            or (
+                not r.steps[-1].is_direction
+                and cues.GOAL_BEFORE.search(text, max(0, r.start - 30), r.start) is not None
+            )
         )
     )
     only_direction = cues.ONLY_DIRECTION.search(text)

@@ -118,7 +118,7 @@ FINE_AT_END = re.compile(r"\s(?:fine|good|ok|okay)\W*$", re.IGNORECASE)  # "e2, 
 
 # "Agree down." accepts the move; "I agree down is a wall" agrees with a statement.
 NOT_ACCEPT = re.compile(
-    r"\b(?:agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|(?:down|up|left|right)\b(?!\s*(?:[.!,;]|$)))\b|not (?:ok|okay|sure|good|fine|agreed)|(?:agree|agreed|accept|confirm|ok)\s*[:=]\s*(?:no|false)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
+    r"\b(?:agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|(?:down|up|left|right)\b(?!\s*(?:[.!,;]|$)))\b|not (?:ok|okay|sure|good|fine|agreed)|(?:need|needs|have|has|got|must|should|want|wants|try|trying|going) to agree|(?:let'?s|can we|could we|we should|we must) agree|if you(?:'re| are) sure|(?:agree|agreed|accept|confirm|ok)\s*[:=]\s*(?:no|false)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
     re.IGNORECASE,
 )
 
@@ -145,6 +145,11 @@ ARRIVAL = re.compile(
     r"|^\W*(?:that|this)\s+(?:puts|brings|leaves|gets|takes)\s+us\b",
     re.IGNORECASE,
 )  # "We're at (1,3) now.", "At (1,1).", "That puts us at (2,6).": the position reached, as a fact
+
+ALONE = re.compile(
+    r"^\W*(?:(?:ok|okay|so|now|well|good job|great)\W+)?(?:i'?m|i am|i'?ve|i have|i)\s+(?:now\s+|still\s+|just\s+)?(?:at|in|on|reached|arrived|moved|went|got|am)\b",
+    re.IGNORECASE,
+)  # "I'm at (0,3) now.": where the speaker alone is; it does not carry out a joint move
 
 NEW_PROPOSAL = re.compile(
     r"\b(?:i propose|i suggest|i'?d suggest|i'?d propose|my proposal|proposal|counter-proposal|how about|what about|please|next move|next step)\b",
@@ -269,6 +274,11 @@ UNTIL_BEFORE = re.compile(
 FALLBACK = re.compile(
     r"(?:otherwise|else|or else)\b", re.IGNORECASE
 )  # "..., otherwise down": not on the table
+
+FALLBACK_BEFORE = re.compile(
+    r"\b(?:otherwise|or else)\b[\s,]*(?:(?:we|i|you|can|could|should|will|'ll|just|go|move|head|step|let'?s)\s+){0,4}$",
+    re.IGNORECASE,
+)  # "..., otherwise, we can go right": the fallback, not the proposal
 
 LATER = re.compile(
     r"^\W*(?:once|when|whenever|as soon as|after)\s+(?:we|we'?re|i|i'?m|you)\b[^,;.!?]*[,;]", re.IGNORECASE

@@ -39,6 +39,10 @@ class Run:
 _REACH = 240
 
 
+
+# the run is the verb's object inside the condition itself: "if we go down", "when you move right"
+_IN_CONDITION = re.compile(r"\s+(?:we|you|i|they)\s+(?:\w+\s+){0,1}(?:go|move|step|head|take|went|moved)\s*(?:to\s+)?", re.IGNORECASE)
+
 def _clause_left(sentence: str, pos: int) -> str:
     """The sentence text from the last clause break before ``pos`` up to ``pos``."""
     left = sentence[:pos]
@@ -98,7 +102,7 @@ def _role(
         or cues.NEG_AFTER.match(_clause_right(sentence, end))
     ):
         return "negated"
-    if cues.FALLBACK.match(_clause_break_before(sentence, start)):
+    if cues.FALLBACK.match(_clause_break_before(sentence, start)) or cues.FALLBACK_BEFORE.search(before):
         return "alternatives"  # "Go right if (0,1) is free, otherwise down."
     if later:
         return "conditional"
@@ -109,7 +113,11 @@ def _role(
     if (
         cond
         and not re.search(r"\bwhat if\b", left, re.IGNORECASE)
-        and (modal or not cues.PROPOSAL_MARKER.search(left, cond[-1].end()))
+        and (
+            modal
+            or not cues.PROPOSAL_MARKER.search(left, cond[-1].end())
+            or _IN_CONDITION.fullmatch(left, cond[-1].end()) is not None  # "If we go down, ..."
+        )
     ):
         return "conditional"  # "if we went down ...", but not "after going right we should go right again"
     if cues.HYPOTHETICAL_AFTER.match(_clause_right(sentence, end)) and not question:
