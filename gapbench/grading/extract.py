@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gapbench.grading import cues
 from gapbench.grading.acts import Acts, read_message
 from gapbench.grading.schemes import Step, convention
 from gapbench.grading.table import Table, Turn, answer, confirm_narration, next_table, proposals
@@ -52,18 +53,23 @@ def _collab(transcript: Transcript) -> Extraction:
     claims: list[Claim] = []
     table = Table()
     texts: list[str] = []
+    apart = False  # the agents split up: each moves alone until they regroup or accept a move
     for i, m in enumerate(transcript.messages):
         if m.speaker == "user":
             continue
         texts.append(message_text(m.text))
         acts = read_message(texts[-1])
+        apart = (apart or bool(cues.SPLIT_UP.search(texts[-1]))) and not cues.REGROUP.search(texts[-1])
         before = len(steps)
         moving = proposals(acts, steps)
         turn = Turn()
-        if table.steps and table.speaker != m.speaker:
+        if apart and not acts.accepts:
+            table = Table()  # apart, only an explicit acceptance makes a joint move
+        elif table.steps and table.speaker != m.speaker:
             table, turn = answer(table, acts, moving)
             steps += turn.accepted
             where += [i] * len(turn.accepted)
+            apart = apart and not turn.accepted
         confirm_narration(table, acts, moving, turn.consumed)
         table = next_table(table, acts, moving, turn, m.speaker)
         for r in acts.claims:
