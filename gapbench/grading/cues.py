@@ -246,7 +246,8 @@ SPLIT_UP = re.compile(
 )
 
 REGROUP = re.compile(
-    r"\b(?:regroup|rejoin|together again|meet (?:up|back|again)|back together|join (?:you|me))\b", re.IGNORECASE
+    r"\b(?:regroup|rejoin|together again|meet (?:up|back|again)|back together|join (?:you|me))\b",
+    re.IGNORECASE,
 )  # agents who split up move jointly again
 
 LIST = re.compile(r"\n[ \t]*(?:\d{1,2}[.)]|[-*•+|]|(?:step|move)\s*\d{1,2})", re.IGNORECASE)

@@ -43,6 +43,8 @@ class Extraction:
     detail: dict = field(default_factory=dict)  # extractor-specific (e.g. the LLM's declared scheme)
     claims: tuple[Claim, ...] = ()  # stated positions: evidence for the scheme, never moves
     no_route: bool = False  # the answer gives no route at all (solo): weighted 0, never partial credit
+    goals: tuple[Step, ...] = ()  # cells named as the goal ("the goal is (4,1)"): evidence for the scheme
+    side_routes: tuple[tuple[Step, ...], ...] = ()  # other answers' routes: their hints are evidence too
     version: str = RULE_GRADER_VERSION
 
 
@@ -54,6 +56,7 @@ def _collab(transcript: Transcript) -> Extraction:
     table = Table()
     texts: list[str] = []
     apart = False  # the agents split up: each moves alone until they regroup or accept a move
+    goals: list[Step] = []
     for i, m in enumerate(transcript.messages):
         if m.speaker == "user":
             continue
@@ -75,6 +78,7 @@ def _collab(transcript: Transcript) -> Extraction:
         for r in acts.claims:
             if not _ORIGIN_AFTER.match(acts.text, r.end):
                 claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
+        goals += _goal_cells(acts)
     error = None if steps else "no agreed moves found"
     stated = convention("\n".join(texts))
     return Extraction(
@@ -84,6 +88,7 @@ def _collab(transcript: Transcript) -> Extraction:
         error=error,
         claims=tuple(claims),
         detail={"convention": stated} if stated else {},
+        goals=tuple(goals),
     )
 
 
@@ -160,20 +165,46 @@ def _solo(transcript: Transcript) -> Extraction:
                             Claim(s, 0, 0 if at_start else len(route)) for s in r.steps if not s.is_direction
                         ]
             stated = convention("\n".join(text for _, text in answers))
+            others = [_solo_route(answer)[0] for j, answer in answers if j != i]
             return Extraction(
                 route,
                 "rule",
                 (i,) * len(route),
                 claims=tuple(claims),
                 detail={"convention": stated} if stated else {},
+                goals=tuple(g for _, answer in answers for g in _goal_cells(read_message(answer))),
+                side_routes=tuple(r for r in others if _walks(r)),
             )
     return Extraction((), "rule", error="the answer gives no route", no_route=True)
 
 
 # "(0, 0) at the top-left", "(1,1) being the upper-left corner": the scheme's origin, not a position
 _ORIGIN_AFTER = re.compile(
-    r"\W{0,3}(?:(?:is|being|=|as|at|in|for)\s+)?(?:the\s+)?(?:top|upper|bottom|lower)[- ]?(?:left|right)\b", re.IGNORECASE
+    r"\W{0,3}(?:(?:is|being|=|as|at|in|for)\s+)?(?:the\s+)?(?:top|upper|bottom|lower)[- ]?(?:left|right)\b",
+    re.IGNORECASE,
 )
+# "the goal is at position (3, 3)", "Goal `*`: (3, 0)": a cell named as the goal
+_GOAL_BEFORE = re.compile(
+    r"\b(?:goal|exit|finish)\W{0,5}(?:is\s+)?(?:located\s+)?(?:at|in|on)?\s*(?:the\s+)?(?:cell|position|square)?\s*[:=]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _goal_cells(acts: Acts) -> list[Step]:
+    """The cells a message names as the goal (a fixed point of the maze, so evidence for the scheme)."""
+    return [
+        r.steps[0]
+        for r in acts.runs
+        if len(r.steps) == 1
+        and not r.steps[0].is_direction
+        and r.role != "negated"
+        and (
+            _GOAL_BEFORE.search(acts.text, max(0, r.start - 40), r.start) is not None
+            or cues.GOAL_INFO.match(acts.text, r.end) is not None
+        )
+    ]
+
+
 _START = re.compile(r"\bstart(?:ing)?\b[^.\n]*$", re.IGNORECASE)
 
 

@@ -121,7 +121,9 @@ _LETTER_FILLER = re.compile(
 def _alone_in_clause(text: str, m: re.Match[str]) -> bool:
     """ "ok R. then R again", "D ok. R?": a letter whose clause holds nothing but agreement and
     sequencing words is a move (the terse letter style)."""
-    start = max((e.end() for e in _CLAUSE_END.finditer(text, max(0, m.start() - 40), m.start())), default=None)
+    start = max(
+        (e.end() for e in _CLAUSE_END.finditer(text, max(0, m.start() - 40), m.start())), default=None
+    )
     start = max(0, m.start() - 40) if start is None else start
     end_match = _CLAUSE_END.search(text, m.end())
     end = end_match.start() if end_match else len(text)

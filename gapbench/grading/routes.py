@@ -216,7 +216,9 @@ def _drop_spelled_out_counts(text: str, mentions: list[Mention]) -> list[Mention
 
 _GLOSS = re.compile(r"[\s*_]*[\(\[]?\s*")  # "r0c0 (row 0, col 0)", "(1,0) (down)", "⬇️ Down"
 _ARROW_GLOSS = re.compile(r"[\s*_!.]*[\(\[]?\s*")  # a move word and its arrow, one move
-_RESTATE_GAP = re.compile(r"[\s*_]*(?:[,:=]|\bi\.?e\.?|\bthat is\b|\baka\b)?[\s,*_]*[\(\[]?\s*", re.IGNORECASE)
+_RESTATE_GAP = re.compile(
+    r"[\s*_]*(?:[,:=]|\bi\.?e\.?|\bthat is\b|\baka\b)?[\s,*_]*[\(\[]?\s*", re.IGNORECASE
+)
 
 
 def _restates(a: Step, b: Step) -> bool:

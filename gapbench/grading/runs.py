@@ -39,9 +39,11 @@ class Run:
 _REACH = 240
 
 
-
 # the run is the verb's object inside the condition itself: "if we go down", "when you move right"
-_IN_CONDITION = re.compile(r"\s+(?:we|you|i|they)\s+(?:\w+\s+){0,1}(?:go|move|step|head|take|went|moved)\s*(?:to\s+)?", re.IGNORECASE)
+_IN_CONDITION = re.compile(
+    r"\s+(?:we|you|i|they)\s+(?:\w+\s+){0,1}(?:go|move|step|head|take|went|moved)\s*(?:to\s+)?", re.IGNORECASE
+)
+
 
 def _clause_left(sentence: str, pos: int) -> str:
     """The sentence text from the last clause break before ``pos`` up to ``pos``."""

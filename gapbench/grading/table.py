@@ -330,7 +330,9 @@ def _carries_out(acts: Acts, r: Run) -> bool:
     return not r.asks and bool(_LETS.fullmatch(acts.text, acts.accept_end, r.start))
 
 
-_FURTHER = re.compile(r"\b(?:next|then|again|afterwards?|after that|now|too|also|more|another)\b", re.IGNORECASE)
+_FURTHER = re.compile(
+    r"\b(?:next|then|again|afterwards?|after that|now|too|also|more|another)\b", re.IGNORECASE
+)
 
 
 def _counters(acts: Acts, moving: list[Run], proposal: tuple[Step, ...], earlier: tuple[Step, ...]) -> bool:
@@ -346,7 +348,8 @@ def _counters(acts: Acts, moving: list[Run], proposal: tuple[Step, ...], earlier
     plans = [plan for plan in (proposal, earlier, earlier + proposal) if plan]
     # a restatement may start from the plan's head or include the moves just made before it
     return not any(
-        _matches(steps[: len(plan)], plan[: len(steps)]) or _matches(steps[-len(plan) :], plan) for plan in plans
+        _matches(steps[: len(plan)], plan[: len(steps)]) or _matches(steps[-len(plan) :], plan)
+        for plan in plans
     )
 
 

@@ -17,7 +17,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Literal
 
-from gapbench.grading.extract import Claim, Extraction
+from gapbench.grading.extract import Extraction
 from gapbench.grading.schemes import ALL_SCHEMES, Scheme, Step, interpret, positions, to_cell
 from gapbench.maze import MOVES, Cell, Maze
 
@@ -105,10 +105,8 @@ class Grade:
     consistent: Reading | None = None  # the reading that best matches the agents' statements
 
 
-def _evidence(
-    steps: tuple[Step, ...], claims: tuple[Claim, ...], scheme: Scheme, maze: Maze
-) -> tuple[int, int]:
-    """(agreeing, total) stated positions and direction hints under ``scheme``."""
+def _hints(steps: tuple[Step, ...], scheme: Scheme, maze: Maze) -> tuple[int, int]:
+    """(agreeing, total) direction hints ("right to (0,1)") along a route under ``scheme``."""
     path = positions(steps, scheme, maze.start, maze.size)
     agree = total = 0
     for k, step in enumerate(steps, start=1):
@@ -116,7 +114,22 @@ def _evidence(
             total += 1
             dr, dc = MOVES[step.hint]
             agree += path[k] == (path[k - 1][0] + dr, path[k - 1][1] + dc)
-    for claim in claims:
+    return agree, total
+
+
+def _evidence(extraction: Extraction, scheme: Scheme, maze: Maze) -> tuple[int, int]:
+    """(agreeing, total) stated positions, named goals and direction hints under ``scheme``: one scheme
+    for everything the agents wrote, including a solo model's other answers."""
+    steps = tuple(extraction.steps)
+    path = positions(steps, scheme, maze.start, maze.size)
+    agree, total = _hints(steps, scheme, maze)
+    for route in extraction.side_routes:
+        a, t = _hints(route, scheme, maze)
+        agree, total = agree + a, total + t
+    for goal in extraction.goals:
+        total += 1
+        agree += to_cell(goal, scheme, maze.size) == maze.goal
+    for claim in extraction.claims:
         total += 1
         cell = to_cell(claim.cell, scheme, maze.size)
         agree += any(path[k] == cell for k in range(max(0, claim.lo), min(claim.hi, len(path) - 1) + 1))
@@ -147,14 +160,14 @@ def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = 
         return Grade(outcome, None, None, Reading(outcome, None, 0, 0))
     coordinate = any(not s.is_direction for s in steps) or any(
         not c.cell.is_direction for c in extraction.claims
-    )
+    )  # named goals alone decide nothing: a route of directions has no scheme
     if not coordinate:
         outcome = walk(maze, interpret(steps, ALL_SCHEMES[0], maze.start, maze.size))
         return Grade(outcome, None, symbols, Reading(outcome, None, 0, 0))
     stated = extraction.detail.get("convention") or {}
     readings = []
     for scheme in ALL_SCHEMES:
-        agree, total = _evidence(steps, extraction.claims, scheme, maze)
+        agree, total = _evidence(extraction, scheme, maze)
         # A stated convention ("(x, y)", "counting from 1") counts like a stated position.
         agree += sum(getattr(scheme, k) == v for k, v in stated.items() if k in ("order", "origin"))
         total += len(stated)
