@@ -106,11 +106,26 @@ def _enumerates_directions(run: tuple[Step, ...]) -> bool:
     return len(run) == 4 and len(set(names)) == 4
 
 
+# '"start": [0, 0]', 'Goal: (4,5)', "(0, 0) at the top-left": a landmark beside the route, not a step
+_LABELLED = re.compile(
+    r"\b(?:start|starting|goal|begin|end|exit|origin|target|current)\W{0,3}\s*[:=]\s*$", re.IGNORECASE
+)
+
+
 def _route_in(acts: Acts, lo: int, hi: int) -> tuple[Step, ...]:
     runs = [
         r
         for r in acts.runs
-        if r.role == "proposal" and lo <= r.start < hi and not _enumerates_directions(r.steps)
+        if r.role == "proposal"
+        and lo <= r.start < hi
+        and not _enumerates_directions(r.steps)
+        and not (
+            len(r.steps) == 1
+            and (
+                _LABELLED.search(acts.text, max(0, r.start - 16), r.start)
+                or _ORIGIN_AFTER.match(acts.text, r.end)
+            )
+        )
     ]
     if any(sum(not s.is_direction for s in r.steps) >= 2 for r in runs):
         # A list of cells is the route; "a more direct route down the first column:" only names it.
