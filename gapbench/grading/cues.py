@@ -51,7 +51,7 @@ NEGATION = re.compile(
 )
 
 CONDITIONAL = re.compile(
-    r"\b(?:if|otherwise|else|whether|suppose|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after(?!\s+(?:that|this))|before|when|until|(?:we|you|i)\s+(?:could|might|may))\b",
+    r"\b(?:if|otherwise|else|whether|suppose|(?:should|could|would|might)(?:\s+have|'ve)|supposing|assuming|unless|in case|(?<!at )once(?!\s+(?:more|again))|after(?!\s+(?:that|this))|before|when|until|(?:we|you|i)\s+(?:could|might|may)|(?:we|you)(?:'d|\s+would)\s+(?:need|have|want|probably|eventually)|at some point)\b",
     re.IGNORECASE,
 )
 
@@ -104,6 +104,12 @@ ACCEPT = re.compile(
     re.IGNORECASE,
 )
 
+# "Yes, (1,1) is open. Let's do it.": more than an answer to a question about the map
+FIRM_ACCEPT = re.compile(
+    r"\b(?:let'?s do (?:it|that|this|so)|agreed|i agree|sounds good|deal|go ahead|let'?s go(?:\s+(?:with|for)\s+(?:it|that))?\s*[.!]|do it)\b",
+    re.IGNORECASE,
+)
+
 # Words that accept only where they stand alone ("Go.", "Perfect!"), not inside a proposal ("let's go down").
 ACCEPT_WEAK = re.compile(
     r"^\W*(?:go|proceed|onward|let'?s go|done|it is|fine|good|great|nice|cool|perfect|excellent|fair (?:point|enough)|correct|true)\b\s*(?:[.!,;:]|$)",
@@ -118,7 +124,7 @@ FINE_AT_END = re.compile(r"\s(?:fine|good|ok|okay)\W*$", re.IGNORECASE)  # "e2, 
 
 # "Agree down." accepts the move; "I agree down is a wall" agrees with a statement.
 NOT_ACCEPT = re.compile(
-    r"\b(?:agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|(?:down|up|left|right)\b(?!\s*(?:[.!,;]|$)))\b|not (?:ok|okay|sure|good|fine|agreed)|(?:need|needs|have|has|got|must|should|want|wants|try|trying|going) to agree|(?:let'?s|can we|could we|we should|we must) agree|if you(?:'re| are) sure|(?:agree|agreed|accept|confirm|ok)\s*[:=]\s*(?:no|false)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
+    r"\b(?:agreed that|agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|(?:down|up|left|right)\b(?!\s*(?:[.!,;]|$)))\b|not (?:ok|okay|sure|good|fine|agreed)|(?:need|needs|have|has|got|must|should|want|wants|try|trying|going) to agree|(?:let'?s|can we|could we|we should|we must) agree|if you(?:'re| are) sure|(?:agree|agreed|accept|confirm|ok)\s*[:=]\s*(?:no|false)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
     re.IGNORECASE,
 )
 

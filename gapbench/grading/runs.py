@@ -39,6 +39,8 @@ class Run:
 _REACH = 240
 
 
+_DIRECTION_WORD = re.compile(r"\b(?:up|down|left|right)\b", re.IGNORECASE)
+
 # the run is the verb's object inside the condition itself: "if we go down", "when you move right"
 _IN_CONDITION = re.compile(
     r"\s+(?:we|you|i|they)\s+(?:\w+\s+){0,1}(?:go|move|step|head|take|went|moved)\s*(?:to\s+)?", re.IGNORECASE
@@ -140,10 +142,12 @@ def _role(
         return "info"  # "I can see the goal on my side, in the top row, at (0,4)."
     if cells and (cues.GOAL_NAMED_AFTER.match(after) or cues.GOAL_LABEL.search(before)):
         return "info"  # "Is (4,4) the goal for you?"
-    if cells and cues.OPEN_AFTER.match(after) and not cues.PROPOSAL_MARKER.search(left):
+    # "is down to (1,1) open on your map?" asks about a move, so it puts the move forward
+    move_asked = question and _DIRECTION_WORD.search(sentence, start, end) is not None
+    if cells and cues.OPEN_AFTER.match(after) and not cues.PROPOSAL_MARKER.search(left) and not move_asked:
         return "info"  # "Is (1,0) open for you?"
     if (
-        (cues.INFO_AFTER.match(after) and not plan)
+        (cues.INFO_AFTER.match(after) and not plan and not move_asked)
         or cues.SO_IS.search(before)
         or (cells and cues.DESCRIBED_LIST.search(before) and not cues.PROPOSAL_MARKER.search(before))
         or (cues.INFO_BEFORE.search(left) and not cues.PROPOSAL_MARKER.search(left))

@@ -291,7 +291,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         accepted = table.steps  # "Right again, and then down": accepts right, proposes down
         turn.accepting = moving[extends[0]]
     elif (
-        (acts.accepts and not table.asked)
+        (acts.accepts and (not table.asked or cues.FIRM_ACCEPT.search(acts.text) is not None))
         or (acts.reports_arrival and not moving and not _arrives_elsewhere(acts, table.steps))
         or (_accepted_part(acts, table.steps) and not acts.rejects)
     ):
