@@ -132,10 +132,12 @@ def read_message(text: str) -> Acts:
             index += 1
         question = sentence.rstrip().endswith("?")
         here = sentence_runs(text, offset, sentence, mine)
-        if cues.IF_THEN.match(sentence):
+        if cues.IF_THEN.match(sentence) or (
+            cues.IF_OPENER.match(sentence) and not cues.IF_COMMITS.search(sentence)
+        ):
             here = [
                 replace(r, role="conditional", offer=True) if r.role == "proposal" else r for r in here
-            ]  # "If (5,3) is open, then right right."
+            ]  # "If (5,3) is open, then right right.", "Then if (2,5) is open we go right once more."
         if cues.OR_OPENER.match(sentence) and any(r.role == "proposal" for r in here):
             last = max((k for k, r in enumerate(runs) if r.role == "proposal"), default=-1)
             if last >= 0:

@@ -232,6 +232,17 @@ IF_THEN = re.compile(
     re.IGNORECASE,
 )
 
+# "Then if (2,5) and (3,5) are open we go right once more ...": a plan that waits on its condition
+IF_OPENER = re.compile(
+    r"\W*(?:(?:then|and|so|but)\s+)?if\b(?!\s+(?:you|that|this|it|everything)\s+(?:agree|agrees|works?|sounds|is ok|'s ok|is fine|suits))",
+    re.IGNORECASE,
+)
+# "If (1,0) is open, let's go down", "If you see it open, fine: right": committed despite the "if"
+IF_COMMITS = re.compile(
+    r"\b(?:let'?s|let us|i propose|i suggest|i'?d suggest|please|shall we|fine|ok|okay|agreed|sure|yes)\b",
+    re.IGNORECASE,
+)
+
 DEFERRED = re.compile(
     r"[^.;!?,]{0,20}?\b(?:i'?ll|we'?ll|let'?s|we can|i can)\s+(?:confirm|decide|check|see|talk|discuss|think)\b",
     re.IGNORECASE,

@@ -233,6 +233,7 @@ def _restates(a: Step, b: Step) -> bool:
 def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mention]:
     out: list[Mention] = []
     skip = 0
+    arrow_hint = ("", -1)  # a vertical or left arrow just before a cell (its index): the cell's direction
     for i, (m, steps) in enumerate(raw):
         if skip:
             skip -= 1
@@ -254,7 +255,9 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
             if touching_prev and touching_next:
                 continue  # a connector: "(0,0) → (0,1)", "right → down"
             if touching_next and next_tok is not None and not next_tok[1][0].is_direction:
-                continue  # "✓ → (2,0)": an arrow pointing at a cell introduces it
+                # "✓ → (2,0)": an arrow pointing at a cell introduces it; "↓ (2,0)" also says the move
+                arrow_hint = ("" if steps[0].first == "right" else steps[0].first, i + 1)
+                continue
             if (
                 touching_prev
                 and re.match(r"\s*[A-Za-z*]", text[m.end() :])
@@ -334,6 +337,8 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
             ):
                 out[-1] = Mention(prev.steps, prev.start, m.end())
                 continue  # "⬇️ Down", "Yes, left! ⬅️"
+        if arrow_hint[1] == i and arrow_hint[0] and len(steps) == 1 and not steps[0].hint:
+            steps = [replace(steps[0], hint=arrow_hint[0])]
         out.append(Mention(tuple(steps), start, m.end()))
     return out
 
