@@ -308,7 +308,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
             if k not in fresh_ask
             and not (r.again or r.question)
             and not (r.marked and r.start > after)
-            and (r.narration or r.start < first or _reached(r.steps, accepted))
+            and (r.narration or r.start < first or _reached(r.steps, accepted) or _cell_reached(r, accepted))
             and _within(r.steps, accepted)
         }
         turn.accepted = accepted
@@ -384,6 +384,19 @@ def _written(step: Step) -> tuple[object, ...]:
 def _reached(run: tuple[Step, ...], accepted: tuple[Step, ...]) -> bool:
     """Is ``run`` the cell the accepted steps end on?"""
     return len(run) == 1 and not run[0].is_direction and run[0].same_move(accepted[-1])
+
+
+def _cell_reached(r: Run, accepted: tuple[Step, ...]) -> bool:
+    """ "Right. Fourth row, third column.": a bare cell stated after accepting one direction is the
+    cell reached, not a new move."""
+    return (
+        len(accepted) == 1
+        and accepted[0].is_direction
+        and len(r.steps) == 1
+        and not r.steps[0].is_direction
+        and not r.steps[0].hint
+        and not r.marked
+    )
 
 
 def _only_symbols(acts: Acts, moving: list[Run]) -> bool:
