@@ -193,22 +193,46 @@ def find_mentions(text: str) -> list[Mention]:
 _SPELL_GAP = re.compile(r"\s*[:=(\-]\s*")
 
 
+_ARROW_GAP = re.compile(r"[\s,]*")
+
+
+def _is_arrow(text: str, m: Mention) -> bool:
+    return len(m.steps) == 1 and m.steps[0].is_direction and not re.search(r"\w", text[m.start : m.end])
+
+
 def _drop_spelled_out_counts(text: str, mentions: list[Mention]) -> list[Mention]:
-    """ "Five downs: down, down, down, down, down" is five steps, not ten."""
+    """ "Five downs: down, down, down, down, down" is five steps, not ten; so are "Down x3 ↓↓↓",
+    "→→→ right three times" and "↓ down x3": one move written twice."""
     out: list[Mention] = []
     skip = 0
     for i, m in enumerate(mentions):
         if skip:
             skip -= 1
             continue
-        out.append(m)
         n = len(m.steps)
-        if n > 1 and m.steps[0].is_direction and len(set(m.steps)) == 1 and i + n < len(mentions) + 1:
+        same = m.steps[0].is_direction and len(set(m.steps)) == 1
+        moves = {st.first if st.is_direction else st.hint for st in m.steps}  # "down x3 to (3,0)": down
+        word = not _is_arrow(text, m) and len(moves) == 1 and m.steps[0].is_direction and n > 1
+        if word and out and _is_arrow(text, out[-1]) and out[-1].steps == m.steps[:1]:
+            # arrows just before: as many as the count ("→→→ right three times"), or one ("↓ down x3")
+            k = 1
+            while (
+                k < len(out) and k < n and _is_arrow(text, out[-1 - k]) and out[-1 - k].steps == m.steps[:1]
+            ):
+                k += 1
+            if (k == n or k == 1) and _ARROW_GAP.fullmatch(text, out[-1].end, m.start):
+                del out[-k:]
+        out.append(m)
+        if n > 1 and same and i + n < len(mentions) + 1:
             following = mentions[i + 1 : i + 1 + n]
+            arrows = all(_is_arrow(text, f) for f in following)
             if (
                 len(following) == n
                 and all(f.steps == m.steps[:1] for f in following)
-                and _SPELL_GAP.fullmatch(text, m.end, following[0].start)
+                and (
+                    _SPELL_GAP.fullmatch(text, m.end, following[0].start)
+                    or (arrows and _ARROW_GAP.fullmatch(text, m.end, following[0].start))
+                )
             ):
                 skip = n
     return out
