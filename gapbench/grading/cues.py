@@ -33,6 +33,8 @@ CLAIM_BEFORE = re.compile(
     r"|\b(?:arrived|reached|landed|made it|got|ended up|puts us|put us|leaves us|leave us|brings us|bring us|takes us|lands us)(?:\s+(?:at|on|in|to|into))?\s*(?:the\s+)?(?:cell\s+)?"
     # "back at (1,0)" states a position; "back north to (1,0)?", "go back to (1,0)" propose a move
     r"|\bback\s+(?:at|on|in)\s+(?:the\s+)?(?:cell\s+)?"
+    # "I'm at the top-left (0,0)": a corner named, then its cell
+    r"|\b(?:at|in|from)\s+(?:the\s+)?(?:top|upper|bottom|lower)[- ]?(?:left|right)(?:\s+corner)?\s*[,:(]?\s*"
     # "Position after move: (1,0)", "We now occupy the second row, first column"
     r"|\bposition\s+after\s+(?:the\s+|this\s+|that\s+)?(?:move|step|moving)\s*[:=]?\s*"
     r"|\b(?:we|i)\s+(?:now\s+)?(?:occupy|stand on|sit on|sit in)\s+(?:the\s+)?(?:cell\s+)?"
