@@ -38,6 +38,15 @@ def _matches(run: tuple[Step, ...], proposal: tuple[Step, ...], *, strict: bool 
     return True
 
 
+def _exact(run: tuple[Step, ...], proposal: tuple[Step, ...]) -> bool:
+    """Does ``run`` restate ``proposal`` with evidence for every step: the same step, or a cell whose
+    written direction is the proposed direction (either way round)?"""
+    return len(run) == len(proposal) and all(
+        a.same_move(b) or (a.is_direction != b.is_direction and (a.hint or b.hint) in (a.first, b.first))
+        for a, b in zip(run, proposal)
+    )
+
+
 _ACTI = re.compile(r"\bACTI\b", re.IGNORECASE)
 
 
@@ -200,6 +209,8 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         and not in_rejection[k]  # "No, (1,3) gets us nowhere"
         and not any(_written(st) in refuted for st in r.steps if not st.is_direction)  # "not (2,1)"
     ]
+    # "Row 3 is open from (3,1) to (3,5). Let's move down to (1,0).": an exact restatement is the one
+    restating.sort(key=lambda k: not _exact(moving[k].steps, table.steps))
     # "Right to (2,4). (4,4) is the goal." + "Agreed, right.": a move that restates the first proposal
     # exactly does not loosely restate a later cell.
     restating = [
