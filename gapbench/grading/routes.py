@@ -240,6 +240,7 @@ def _drop_spelled_out_counts(text: str, mentions: list[Mention]) -> list[Mention
 
 _GLOSS = re.compile(r"[\s*_]*[\(\[]?\s*")  # "r0c0 (row 0, col 0)", "(1,0) (down)", "⬇️ Down"
 _ARROW_GLOSS = re.compile(r"[\s*_!.]*[\(\[]?\s*")  # a move word and its arrow, one move
+_PAREN_GLOSS = re.compile(r"\s*(?:again\s*|once more\s*)?\(\s*", re.IGNORECASE)  # "abajo (down)"
 _RESTATE_GAP = re.compile(
     r"[\s*_]*(?:[,:=]|\bi\.?e\.?|\bthat is\b|\baka\b)?[\s,*_]*[\(\[]?\s*", re.IGNORECASE
 )
@@ -354,13 +355,18 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 out[-1] = Mention((explicit,), prev.start, m.end())
                 continue  # "(0,1), row 0 column 1": the same cell in a second notation
             if (
-                _ARROW_GLOSS.fullmatch(text, prev.end, start)
-                and a == b
+                a == b
                 and a.is_direction
-                and bool(g["arrow"]) != bool(raw[i - 1][0].group("arrow"))
+                and (
+                    (
+                        _ARROW_GLOSS.fullmatch(text, prev.end, start)
+                        and bool(g["arrow"]) != bool(raw[i - 1][0].group("arrow"))
+                    )
+                    or (_PAREN_GLOSS.fullmatch(text, prev.end, start) and text[m.end() : m.end() + 1] == ")")
+                )
             ):
                 out[-1] = Mention(prev.steps, prev.start, m.end())
-                continue  # "⬇️ Down", "Yes, left! ⬅️"
+                continue  # "⬇️ Down", "Yes, left! ⬅️", "abajo (down)"
         if arrow_hint[1] == i and arrow_hint[0] and len(steps) == 1 and not steps[0].hint:
             steps = [replace(steps[0], hint=arrow_hint[0])]
         out.append(Mention(tuple(steps), start, m.end()))

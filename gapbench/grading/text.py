@@ -154,6 +154,28 @@ _EMPHASIS = re.compile(
 MAX_MESSAGE_CHARS = 16_000
 
 
+# Moves and answers in the other languages models drift into, and misspellings a reader still reads
+# unambiguously ("dwon", "rigth"): read as the English words the cues know.
+_LEXICON = {
+    "down": "hacia abajo|abajo|vers le bas|en bas|nach unten|unten|向下|往下|dwon|donw|dowm|dwn",
+    "up": "hacia arriba|arriba|vers le haut|en haut|nach oben|oben|向上|往上",
+    "left": "a la izquierda|izquierda|à gauche|gauche|nach links|向左|往左|lfet|letf",
+    "right": "a la derecha|derecha|à droite|droite|nach rechts|rechts|向右|往右|rigth|rihgt|rigt",
+    "yes": "sí|vale|de acuerdo|oui|d'accord|einverstanden|ja",
+    "no": "non|nein",
+    "again": "otra vez|encore|nochmal|agian|agin",
+}
+_WORD_FOR = {w: english for english, words in _LEXICON.items() for w in words.split("|")}
+_FOREIGN = re.compile(
+    r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, _WORD_FOR), key=len, reverse=True)) + r")(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def _english(m: re.Match[str]) -> str:
+    return _WORD_FOR[m.group().lower()]
+
+
 def message_text(text: object) -> str:
     """What a grader reads of one message: normalised, reasoning dropped, quoted lines (``> ...``,
     the partner's words echoed back) removed, at most its last MAX_MESSAGE_CHARS characters."""
@@ -164,7 +186,9 @@ def message_text(text: object) -> str:
         close = re.search(r"</(?:think|thinking|reasoning|analysis)>|assistant\s*final", text, re.IGNORECASE)
         if close and "<" + close.group().strip("</>").lower() not in text[: close.start()].lower():
             text = text[close.end() :]
-    lines = _HEADING.sub(_label, _EMPHASIS.sub("", strip_reasoning(normalise(text)))).split("\n")
+    lines = _HEADING.sub(
+        _label, _EMPHASIS.sub("", _FOREIGN.sub(_english, strip_reasoning(normalise(text))))
+    ).split("\n")
     kept = "\n".join(line for line in lines if not line.lstrip().startswith(">"))
     if len(kept) > MAX_MESSAGE_CHARS:
         cut = kept.find("\n", len(kept) - MAX_MESSAGE_CHARS)
