@@ -64,7 +64,19 @@ class Acts:
 
 
 _JSON_ACCEPT = ("confirm", "confirmed", "agree", "agreed", "accept", "accepted", "ok")
-_JSON_MOVE = ("action", "move", "direction", "proposal", "next_move", "next")
+_JSON_ANSWER = ("response", "answer", "decision", "reply")  # {"response": "agree"}
+_JSON_MOVE = (
+    "action",
+    "move",
+    "moves",
+    "direction",
+    "proposal",
+    "next_move",
+    "next",
+    "plan",
+    "path",
+    "route",
+)
 
 
 def _json_message(text: str) -> Acts | None:
@@ -80,15 +92,23 @@ def _json_message(text: str) -> Acts | None:
     if not isinstance(data, dict):
         return None
     keys = {str(k).lower(): v for k, v in data.items()}
-    accepts = any(keys.get(k) is True or str(keys.get(k)).lower() in ("yes", "true") for k in _JSON_ACCEPT)
-    rejects = any(keys.get(k) is False or str(keys.get(k)).lower() in ("no", "false") for k in _JSON_ACCEPT)
+    answers = [str(keys.get(k)).lower() for k in _JSON_ANSWER]
+    accepts = any(
+        keys.get(k) is True or str(keys.get(k)).lower() in ("yes", "true") for k in _JSON_ACCEPT
+    ) or any(a in ("agree", "agreed", "yes", "ok", "accept", "accepted") for a in answers)
+    rejects = any(
+        keys.get(k) is False or str(keys.get(k)).lower() in ("no", "false") for k in _JSON_ACCEPT
+    ) or any(a in ("disagree", "no", "reject", "rejected") for a in answers)
     runs = []
     for k in _JSON_MOVE:
-        if isinstance(keys.get(k), str):
-            steps = tuple(st for m in find_mentions(keys[k]) for st in m.steps)
+        value = keys.get(k)
+        written = ", ".join(v for v in value if isinstance(v, str)) if isinstance(value, list) else value
+        if isinstance(written, str):
+            steps = tuple(st for m in find_mentions(written) for st in m.steps)
             if steps:
-                at = text.find(keys[k])
-                runs.append(Run(steps, at, at + len(keys[k]), "proposal", marked=True, asks=True))
+                first = written.split(",")[0].strip()
+                at = max(text.find(first), 0)
+                runs.append(Run(steps, at, at + len(first), "proposal", marked=True, asks=True))
     return Acts(text, tuple(runs), accepts, rejects, (), False, False, None, 0 if accepts else -1, accepts)
 
 

@@ -12,7 +12,7 @@ import re
 
 # What may stand between two symbols of one run: punctuation, arrows, "and", "then", list numbering.
 RUN_GAP = re.compile(
-    r"(?:[\s,;:/+>|*_]|->|=>|→|⟶|⇒|⟹|\band\b|\bthen\b|\bnext\b|\bonce more\b|\bagain\b|\b(?:first|second|third|fourth|fifth|sixth|last)\b|\bfollowed by\b|\bafter that\b|\bfinally\b"
+    r"(?:[\s,;:/+>|*_\"'`]|->|=>|→|⟶|⇒|⟹|\band\b|\bthen\b|\bnext\b|\bonce more\b|\bagain\b|\b(?:first|second|third|fourth|fifth|sixth|last)\b|\bfollowed by\b|\bafter that\b|\bfinally\b"
     r"|\b(?:go|move|step|head|and go|and move)\b|\b(?:to|into|onto)\b|\b(?:a|an)\b|\b\d{1,2}[.)]\s)*",
     re.IGNORECASE,
 )
@@ -81,6 +81,8 @@ INFO_AFTER = re.compile(
 INFO_BEFORE = re.compile(
     # "what's around (1,3)": a cell asked or told about by its surroundings
     r"\b(?:around|surrounding|near|nearby)\s+(?:the\s+)?(?:cell\s+)?$"
+    # "My top row is open too (→→→)": the moves in brackets show what is open
+    r"|\b(?:open|clear|free|visible|blocked|walls?)\b(?:\s+(?:too|also|as well))?\s*\($"
     # "what does (2,1) look like for you?", "what's at (2,1)?": a question about the map
     r"|\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+about\s+the\s+cell)\s+(?:at\s+|in\s+)?(?:the\s+)?(?:cell\s+|square\s+)?$"
     r"|(?:\b(?:wall|walls|blocked|open|free|clear|visible|hidden|unknown|see|shows?|showing|has|have|cell|cells|square|goal|path|obstacle|issue|problem|danger|trap|check|verify|inspect|look at|#|\?)(?:\s+(?:is|are|at|in|on|located|sits|lies|further|farther|all the way(?: to)?|the whole way(?: to)?|up to|as far as|until))*\s*(?:the\s+)?(?:cell\s+)?)$",
