@@ -57,6 +57,8 @@ def _collab(transcript: Transcript) -> Extraction:
     texts: list[str] = []
     apart = False  # the agents split up: each moves alone until they regroup or accept a move
     goals: list[Step] = []
+    at: Step | None = None
+    reached = False  # ``at`` is a cell the agents moved to (their stated positions can be wrong)
     for i, m in enumerate(transcript.messages):
         if m.speaker == "user":
             continue
@@ -69,15 +71,20 @@ def _collab(transcript: Transcript) -> Extraction:
         if apart and not acts.accepts:
             table = Table()  # apart, only an explicit acceptance makes a joint move
         elif table.steps and table.speaker != m.speaker:
-            table, turn = answer(table, acts, moving)
+            table, turn = answer(table, acts, moving, at)
             steps += turn.accepted
             where += [i] * len(turn.accepted)
             apart = apart and not turn.accepted
         confirm_narration(table, acts, moving, turn.consumed)
         table = next_table(table, acts, moving, turn, m.speaker)
+        # where the agents are, as written: the cell last reached; after a direction, the position stated
+        if turn.accepted:
+            at, reached = (None, False) if turn.accepted[-1].is_direction else (turn.accepted[-1], True)
         for r in acts.claims:
             if not _ORIGIN_AFTER.match(acts.text, r.end):
                 claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
+                if not reached:
+                    at = next((s for s in reversed(r.steps) if not s.is_direction), at)
         goals += _goal_cells(acts)
     error = None if steps else "no agreed moves found"
     stated = convention("\n".join(texts))

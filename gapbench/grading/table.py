@@ -38,6 +38,33 @@ def _matches(run: tuple[Step, ...], proposal: tuple[Step, ...], *, strict: bool 
     return True
 
 
+def raw_cell(step: Step) -> tuple[int, int] | None:
+    """A cell's two symbols as numbers (letters count from A = 0), or None for a direction."""
+    if step.is_direction:
+        return None
+    return tuple(int(x) if x.isdigit() else ord(x) - ord("A") for x in (step.first, step.second))  # type: ignore[return-value]
+
+
+def _one_step_from(at: Step | None, run: tuple[Step, ...], proposal: tuple[Step, ...]) -> bool:
+    """A cell that loosely restates a direction ("Right?" - "(0,2)") must be one step from where the
+    agents are: adjacency does not depend on the coordinate scheme, so it can be checked as written."""
+    here = raw_cell(at) if at is not None and at.order is None and at.origin is None else None
+    if here is None or len(run) != 1 or len(proposal) != 1:
+        return True
+    a, b = run[0], proposal[0]
+    cell = (
+        a
+        if b.is_direction and not a.is_direction and not a.hint
+        else b
+        if a.is_direction and not b.is_direction and not b.hint
+        else None
+    )
+    if cell is None or cell.order is not None or cell.origin is not None:
+        return True
+    there = raw_cell(cell)
+    return there is not None and abs(there[0] - here[0]) + abs(there[1] - here[1]) == 1
+
+
 def _exact(run: tuple[Step, ...], proposal: tuple[Step, ...]) -> bool:
     """Does ``run`` restate ``proposal`` with evidence for every step: the same step, or a cell whose
     written direction is the proposed direction (either way round)?"""
@@ -156,8 +183,9 @@ def proposals(acts: Acts, executed: list[Step]) -> list[Run]:
     return [r for r in acts.runs if r.role == "proposal"]
 
 
-def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
-    """The partner's proposal: accepted (whole or in part), rejected, or left on the table."""
+def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) -> tuple[Table, Turn]:
+    """The partner's proposal: accepted (whole or in part), rejected, or left on the table. ``at`` is
+    the cell the agents last stated or reached, as written, if known."""
     turn = Turn()
     # "Fine. Up, please.": accepted by its first sentence; the later, worded move is a new proposal.
     # "Yes. At (2,0). Right.": after the acceptance and the arrival it reports, a move is the next one.
@@ -204,6 +232,7 @@ def answer(table: Table, acts: Acts, moving: list[Run]) -> tuple[Table, Turn]:
         for k, r in enumerate(moving)
         if k not in further
         and _matches(r.steps, table.steps, strict=not (loose or r.narration))
+        and _one_step_from(at, r.steps, table.steps)
         and not r.question
         and k not in fresh_ask
         and not in_rejection[k]  # "No, (1,3) gets us nowhere"
