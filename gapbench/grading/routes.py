@@ -88,7 +88,7 @@ _TOKEN = re.compile(
     re.IGNORECASE,
 )
 _CONNECTOR = re.compile(
-    r"[\s,*_]*(?:[\(\[]\s*(?=to\b|into\b|towards?\b|reaching\b))?(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:,\s*(?=to\b|into\b|onto\b))?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*",
+    r"[\s,*_'\"]*(?:[\(\[]\s*(?=to\b|into\b|towards?\b|reaching\b))?(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:,\s*(?=to\b|into\b|onto\b))?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*['\"]?",
     re.IGNORECASE,
 )
 _BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
@@ -153,10 +153,15 @@ def find_mentions(text: str) -> list[Mention]:
                 if not is_move_word(text, m):
                     continue
                 pre = g["pre"] or g["ppx"]
-                if pre and re.search(
-                    r"\b(?:row|column|col|r|c)\s*$", text[max(0, m.start() - 8) : m.start()], re.IGNORECASE
+                if pre and (
+                    re.search(
+                        r"\b(?:row|column|col|r|c|step|move|turn|round)\s*#?$",
+                        text[max(0, m.start() - 8) : m.start()],
+                        re.IGNORECASE,
+                    )
+                    or "\n" in m.group("dir")[: m.start("dw") - m.start("dir")]
                 ):
-                    pre = None  # "row 2 down": a row number, not a count
+                    pre = None  # "row 2 down", "## Step 5\nDown": a label's number, not a count
                 n = _count(pre) * _count(g["px"] or g["pn"] or g["pt"] or g["pd"] or g["pp"])
                 word = g["dw"].lower()
                 if word in ("rights", "lefts", "downs", "ups") and not pre:
