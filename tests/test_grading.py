@@ -522,3 +522,116 @@ def test_dialogue_acts_of_rule_5(dialogue, route):
 def test_a_direction_with_its_target_in_brackets_is_one_step():
     (mention,) = find_mentions("Next Move: south (to (2,0))")
     assert mention.steps == (Step("2", "0", hint="down"),)
+
+
+@pytest.mark.parametrize(
+    "dialogue, route",
+    [
+        # the same cell in a second notation is one step
+        (["Move to (0,1), row 0 column 1.", "ok (0,1)"], [["0", "1", "row_col"]]),
+        # a sentence that accepts and names a different move counters; the partner's echo then agrees
+        (["I say we go right.", "I agree, let's go down.", "Down!"], [["down"]]),
+        # "Agree: no" rejects; "Position after move:" states a position
+        (
+            ["Proposal: down", "Agree: no\nProposal: right", "Agree: yes\nPosition after move: (0,1)"],
+            [["right"]],
+        ),
+        # a numbered part of a plan, and a restated part of it, is what is accepted
+        (
+            ["Plan: right, down, right, right.", "I agree with the first two moves: right and down."],
+            [["right"], ["down"]],
+        ),
+        (
+            ["I propose down 3 times.", "I agree to down twice, then we check again.", "OK, down twice."],
+            [["down"]] * 2,
+        ),
+        (["B3, then B4 and B5, and down column 5 to E5.", "Let's do B3 first. Agreed."], [["B", "3"]]),
+        # terse single letters
+        (["R", "ok R. then R again", "R ok. D next"], [["right"], ["right"]]),
+        # "we need to agree" is not agreement; "Both walls." is not "both"
+        (["Right.", "Down.", "We need to agree. I say right.", "I say down."], []),
+        (["What are (1,3) and (2,4) on your map?", "Both walls."], []),
+        # a conditional with a fallback, and a condition that only asks, commit to nothing
+        (
+            [
+                "If the cell below is open on your map, let's go down; otherwise, we can go right.",
+                "If you're sure right is open, we can go right. Which do you prefer?",
+            ],
+            [],
+        ),
+        (["Then if (2,5) is open we go right once more.", "Agreed."], []),
+        # one agent's position is not a joint move; split-up agents move jointly only on explicit acceptance
+        (["I moved down twice, I'm at (2,0) now.", "I'm at (0,3) now."], []),
+        (["Let's split up: I'll go right, you go down.", "I'll try (1,2).", "I'm at (1,2) as well!"], []),
+        # a move word and its arrow, a counted move written twice, a gloss in brackets: one move each
+        (["Yes, left! ⬅️", "Agreed."], [["left"]]),
+        (["Down x3 ↓↓↓?", "ok"], [["down"]] * 3),
+        (["→→→ right three times?", "ok"], [["right"]] * 3),
+        (["Vamos abajo (down).", "Vale."], [["down"]]),
+        # other languages and unambiguous misspellings
+        (["Je propose à droite.", "D'accord."], [["right"]]),
+        (["lets go dwon", "OK DWON"], [["down"]]),
+        # structured replies
+        (['{"moves": ["down", "down", "right"]}', '{"response": "agree"}'], [["down"], ["down"], ["right"]]),
+        # a cell that loosely restates a direction must be one step from where the agents are
+        (
+            [
+                "We're at (0,0). Are you sure (1,0) is open? What about (0,2)? It's open for me.",
+                "Yes, (1,0) is open for me. Let's move down.",
+            ],
+            [],
+        ),
+    ],
+)
+def test_dialogue_acts_of_rule_8(dialogue, route):
+    assert executed(*dialogue) == route
+
+
+SOLO_MAZE = parse_maze("""
+# . # # @
+. . . # .
+# . # # .
+* . . . .
+. # # . #
+""")  # start (0,4) top-right, goal (3,0)
+
+
+@pytest.mark.parametrize(
+    "answer, end, success",
+    [
+        # "(0, 0) at the top-left" states the scheme's origin, not where the agent starts
+        (
+            "Using (row, column) coordinates starting from (0, 0) at the top-left:\n\n"
+            "Final solution: (0, 4), (1, 4), (2, 4), (3, 4), (3, 3), (3, 2), (3, 1), (3, 0)",
+            "goal",
+            True,
+        ),
+        # labelled landmarks beside the route are not steps of it
+        (
+            '```json\n{"start": [0, 4], "goal": [3, 0], '
+            '"path": [[0, 4], [1, 4], [2, 4], [3, 4], [3, 3], [3, 2], [3, 1], [3, 0]]}\n```',
+            "goal",
+            True,
+        ),
+        # two far-apart cells or one cell name places, not a route
+        ("The final solution is the path returned by bfs(grid, (0, 4), (3, 0)).", "no_route", False),
+        ("Is (0, 0) the top-left corner or the bottom-left? Please clarify.", "no_route", False),
+    ],
+)
+def test_solo_landmarks_and_places_are_not_routes(answer, end, success):
+    messages = (
+        Message("agent_1", answer),
+        Message("user", "Review."),
+        Message("agent_1", "My answer stands."),
+    )
+    record = grade_transcript(SOLO_MAZE, Transcript("m", "solo_full", ("a", "a"), messages, "acti", "v2"))
+    assert (record.end, record.success) == (end, success)
+
+
+def test_a_named_goal_is_evidence_for_the_scheme():
+    # (0,1) is a wall in (row, col) but open in (x, y); the goal named as (4,1) says (row, col)
+    maze = parse_maze("@#...\n..#.#\n#.##.\n..#..\n#*.#.")
+    text = "The start is (0,0) and the goal is (4,1).\nThe solution is: (0,0), (0,1), (1,1), (2,1), (3,1), (4,1)."
+    messages = (Message("agent_1", text), Message("user", "Review."), Message("agent_1", text))
+    record = grade_transcript(maze, Transcript("m", "solo_full", ("a", "a"), messages, "acti", "v2"))
+    assert (record.end, record.weighted) == ("wall", 0.0)
