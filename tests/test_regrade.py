@@ -6,6 +6,7 @@ import sys
 
 import yaml
 
+from gapbench.grading.extract import RULE_GRADER_VERSION
 from gapbench.grading.record import GradeRecord
 from gapbench.results import read_results, shard_files
 from gapbench.runner import run_experiment
@@ -62,7 +63,7 @@ def test_old_grades_are_kept_beside_the_new_and_reports_read_the_newest(tmp_path
     records = read_results(run)
     assert len(records) == 36
     for r in records:
-        assert r.primary == "rule" and r.grade.version == "rule-5"
+        assert r.primary == "rule" and r.grade.version == RULE_GRADER_VERSION
         assert r.grades["rule@unversioned"].weighted == 0.5
     assert sum(r.grade.success for r in records) > 0
     oracle = [r for r in records if r.condition == "collab" and r.models == ["oracle", "oracle"]]
