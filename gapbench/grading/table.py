@@ -13,66 +13,27 @@ import re
 from dataclasses import dataclass, field, replace
 
 from gapbench.grading import cues
-from gapbench.grading.acts import Acts, Run, corrects_position, offered_options
+from gapbench.grading.acts import Acts, Run, offered_options
+from gapbench.grading.replies import (
+    accepted_part,
+    accepting_sentence,
+    arrives_elsewhere,
+    carries_out,
+    counters,
+    rejects,
+)
+from gapbench.grading.restates import (
+    cell_reached,
+    exact,
+    matches,
+    one_step_from,
+    reached,
+    richer,
+    within,
+    written,
+)
 from gapbench.grading.schemes import Step
 from gapbench.grading.text import sentences
-
-
-def _matches(run: tuple[Step, ...], proposal: tuple[Step, ...], *, strict: bool = False) -> bool:
-    """Does ``run`` restate ``proposal`` (the same steps, a direction matching a cell's hint)?
-    Unless ``strict``, a cell without a hint may restate a direction ("Right?" - "(0,1).")."""
-    if len(run) != len(proposal):
-        return False
-    for a, b in zip(run, proposal):
-        if a.same_move(b):
-            continue
-        if a.is_direction and not b.is_direction and b.hint == a.first:
-            continue
-        if not strict and b.is_direction and not a.is_direction and a.hint == b.first:
-            continue  # "Right, then down?" - "Right to (0,4): yes. [...] down to (1,4) too."
-        if not strict and b.is_direction and not a.is_direction and not a.hint:
-            continue  # "Move right." - "(3,1) ACTI!": the same move if (3,1) is right of us
-        if not strict and a.is_direction and not b.is_direction and not b.hint:
-            continue
-        return False
-    return True
-
-
-def raw_cell(step: Step) -> tuple[int, int] | None:
-    """A cell's two symbols as numbers (letters count from A = 0), or None for a direction."""
-    if step.is_direction:
-        return None
-    return tuple(int(x) if x.isdigit() else ord(x) - ord("A") for x in (step.first, step.second))  # type: ignore[return-value]
-
-
-def _one_step_from(at: Step | None, run: tuple[Step, ...], proposal: tuple[Step, ...]) -> bool:
-    """A cell that loosely restates a direction ("Right?" - "(0,2)") must be one step from where the
-    agents are: adjacency does not depend on the coordinate scheme, so it can be checked as written."""
-    here = raw_cell(at) if at is not None and at.order is None and at.origin is None else None
-    if here is None or len(run) != 1 or len(proposal) != 1:
-        return True
-    a, b = run[0], proposal[0]
-    cell = (
-        a
-        if b.is_direction and not a.is_direction and not a.hint
-        else b
-        if a.is_direction and not b.is_direction and not b.hint
-        else None
-    )
-    if cell is None or cell.order is not None or cell.origin is not None:
-        return True
-    there = raw_cell(cell)
-    return there is not None and abs(there[0] - here[0]) + abs(there[1] - here[1]) == 1
-
-
-def _exact(run: tuple[Step, ...], proposal: tuple[Step, ...]) -> bool:
-    """Does ``run`` restate ``proposal`` with evidence for every step: the same step, or a cell whose
-    written direction is the proposed direction (either way round)?"""
-    return len(run) == len(proposal) and all(
-        a.same_move(b) or (a.is_direction != b.is_direction and (a.hint or b.hint) in (a.first, b.first))
-        for a, b in zip(run, proposal)
-    )
-
 
 _ACTI = re.compile(r"\bACTI\b", re.IGNORECASE)
 
@@ -87,69 +48,6 @@ def _sentence_end(text: str, pos: int) -> int:
 def _first_sentence_end(text: str) -> int:
     pieces = sentences(text)
     return pieces[0][0] + len(pieces[0][1]) if pieces else 0
-
-
-def _within(run: tuple[Step, ...], block: tuple[Step, ...]) -> bool:
-    """Is ``run`` a contiguous part of ``block`` (e.g. the end cell of an accepted plan)?"""
-    n = len(run)
-    return any(_matches(run, block[i : i + n]) for i in range(len(block) - n + 1))
-
-
-def _richer(
-    run: tuple[Step, ...], proposal: tuple[Step, ...], refuted: frozenset[tuple[object, ...]] = frozenset()
-) -> tuple[Step, ...]:
-    """Of two restatements of one move, the one that carries more evidence (a cell with its hint).
-    A cell the accepting message refutes ("Down takes us to (1,0), not (1,1). But yes, down.")
-    gives way to the direction."""
-    out = []
-    for a, b in zip(run, proposal):
-        cell, direction = (a, b) if b.is_direction else (b, a)
-        if direction.is_direction and _written(cell) in refuted:
-            out.append(direction)
-        elif not cell.is_direction and direction.is_direction and not cell.hint:
-            out.append(Step(cell.first, cell.second, cell.order, cell.origin, direction.first))
-        else:
-            out.append(a if (not a.is_direction and a.hint) else b)
-    return tuple(out)
-
-
-def _rejects(acts: Acts, proposal: tuple[Step, ...]) -> bool:
-    """An explicit rejection, a negated restatement, or a wall report aimed at the proposal."""
-    if acts.rejects and not corrects_position(acts):
-        return True
-    after_yes = (
-        acts.accept_end if acts.accepts else len(acts.text) + 1
-    )  # "Great, let's do it. We can't go up": the next up
-    for r in acts.runs:
-        if r.start >= after_yes:
-            continue
-        if r.role in ("negated", "conditional") and (
-            _matches(r.steps, proposal, strict=True) or _matches(r.steps[:1], proposal[:1], strict=True)
-        ):
-            return True
-    for lo, hi in acts.wall_sentences:
-        if lo >= after_yes:
-            continue
-        inside = [r for r in acts.runs if lo <= r.start < hi and r.role in ("info", "negated", "proposal")]
-        if (not inside and not acts.accepts) or any(
-            _matches(r.steps[:1], proposal[:1], strict=True) for r in inside
-        ):
-            return True
-    return False
-
-
-def _accepted_part(acts: Acts, plan: tuple[Step, ...]) -> int:
-    """How many steps of ``plan`` a partial acceptance takes: "only the first step", "the first two",
-    "as far as (2,1)" (0: no partial acceptance)."""
-    if acts.only_first:
-        return acts.only_first
-    if acts.only_direction:
-        return next((k for k, st in enumerate(plan) if st.first != acts.only_direction), len(plan))
-    for cell in acts.until:
-        for k, step in enumerate(plan):
-            if not step.is_direction and step.same_move(cell):
-                return k + 1
-    return 0
 
 
 @dataclass
@@ -199,8 +97,8 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
             acts.bare_accept
             and 0 <= acts.accept_end <= r.start
             and r.marked
-            and not _carries_out(acts, r)
-            and (r.asks or not _accepting_sentence(acts, r))
+            and not carries_out(acts, r)
+            and (r.asks or not accepting_sentence(acts, r))
         )
         or (acts.accepts and 0 <= acts.accept_end <= arrived_at and arrived_end <= r.start)
         or (r.start > offered_at and all(st.is_direction for st in r.steps) and _dirs(r) in offered)
@@ -210,7 +108,7 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
     loose = (
         acts.accepts or acts.reports_arrival or bool(_ACTI.search(acts.text)) or _only_symbols(acts, moving)
     )
-    refuted = frozenset(_written(r.steps[0]) for r in acts.runs if r.role == "negated" and len(r.steps) == 1)
+    refuted = frozenset(written(r.steps[0]) for r in acts.runs if r.role == "negated" and len(r.steps) == 1)
     # "Yes, and one more right after": the acceptance takes the table, the run is a further move.
     further = {
         k
@@ -225,21 +123,21 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
         if table.earlier
         and not r.question
         and len(r.steps) == len(both)
-        and _matches(r.steps, both, strict=True)
+        and matches(r.steps, both, strict=True)
     ]
     restating = [
         k
         for k, r in enumerate(moving)
         if k not in further
-        and _matches(r.steps, table.steps, strict=not (loose or r.narration))
-        and _one_step_from(at, r.steps, table.steps)
+        and matches(r.steps, table.steps, strict=not (loose or r.narration))
+        and one_step_from(at, r.steps, table.steps)
         and not r.question
         and k not in fresh_ask
         and not in_rejection[k]  # "No, (1,3) gets us nowhere"
-        and not any(_written(st) in refuted for st in r.steps if not st.is_direction)  # "not (2,1)"
+        and not any(written(st) in refuted for st in r.steps if not st.is_direction)  # "not (2,1)"
     ]
     # "Row 3 is open from (3,1) to (3,5). Let's move down to (1,0).": an exact restatement is the one
-    restating.sort(key=lambda k: not _exact(moving[k].steps, table.steps))
+    restating.sort(key=lambda k: not exact(moving[k].steps, table.steps))
     # "Right to (2,4). (4,4) is the goal." + "Agreed, right.": a move that restates the first proposal
     # exactly does not loosely restate a later cell.
     restating = [
@@ -248,8 +146,8 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
         if not (
             table.earlier
             and all(st.is_direction for st in moving[k].steps)
-            and _matches(moving[k].steps, table.earlier[: len(moving[k].steps)], strict=True)
-            and not _matches(moving[k].steps, table.steps, strict=True)
+            and matches(moving[k].steps, table.earlier[: len(moving[k].steps)], strict=True)
+            and not matches(moving[k].steps, table.steps, strict=True)
         )
     ]
     # "Down to (2,1). Then we can go right." + "Let's move down to (2,1). Now right to (2,2).": the
@@ -257,7 +155,7 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
     earlier = [
         k
         for k, r in enumerate(moving)
-        if table.earlier and acts.accepts and not r.question and _matches(r.steps, table.earlier, strict=True)
+        if table.earlier and acts.accepts and not r.question and matches(r.steps, table.earlier, strict=True)
     ]
     both_in_turn = (earlier[0], restating[0]) if earlier and restating and restating[0] > earlier[0] else None
     # "B3, then B4 and B5, and down to E5." + "Let's do B3 first. Agreed.": the first proposal, or its
@@ -269,19 +167,19 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
         and acts.accepts
         and not r.question
         and len(r.steps) <= len(table.earlier)
-        and _matches(r.steps, table.earlier[: len(r.steps)], strict=True)
+        and matches(r.steps, table.earlier[: len(r.steps)], strict=True)
         and not in_rejection[k]
     ]
     # "why →?", "is ← open on your side?": a challenge leaves the proposal on the table.
     echoed = [
-        k for k, r in enumerate(moving) if _matches(r.steps, table.steps) and r.question and r.challenges
+        k for k, r in enumerate(moving) if matches(r.steps, table.steps) and r.question and r.challenges
     ]
     prefix = [
         k
         for k, r in enumerate(moving)
         if not r.question
         and len(r.steps) < len(table.steps)
-        and _matches(r.steps, table.steps[: len(r.steps)])
+        and matches(r.steps, table.steps[: len(r.steps)])
         and not in_rejection[k]
         and k not in fresh_ask
     ]
@@ -291,30 +189,30 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
         if not r.question
         and len(r.steps) > len(table.steps)
         and r.parts > 1
-        and _matches(r.steps[: len(table.steps)], table.steps, strict=not loose)
+        and matches(r.steps[: len(table.steps)], table.steps, strict=not loose)
         and k not in fresh_ask
     ]
     accepted: tuple[Step, ...] | None = None
-    if _counters(acts, moving, table.steps, table.earlier):
+    if counters(acts, moving, table.steps, table.earlier):
         pass  # "I agree, let's go down." to "right": a different move, so nothing is accepted
     elif both_in_turn is not None:
         k, j = both_in_turn
-        accepted = _richer(moving[k].steps, table.earlier, refuted) + _richer(
+        accepted = richer(moving[k].steps, table.earlier, refuted) + richer(
             moving[j].steps, table.steps, refuted
         )
         turn.consumed |= {k, j}
     elif restating_both and acts.accepts:
-        accepted = _richer(moving[restating_both[0]].steps, both, refuted)
+        accepted = richer(moving[restating_both[0]].steps, both, refuted)
         turn.consumed.add(restating_both[0])
     elif restating:
-        accepted = _richer(moving[restating[0]].steps, table.steps, refuted)
+        accepted = richer(moving[restating[0]].steps, table.steps, refuted)
         turn.consumed.add(restating[0])
     elif acts.only_first and not acts.rejects and (table.earlier or acts.only_first >= 2):
         accepted = both[: acts.only_first]  # "I agree to steps 1-3": the steps of the whole message's plan
-        turn.consumed |= {k for k, r in enumerate(moving) if _matches(r.steps, accepted, strict=True)}
+        turn.consumed |= {k for k, r in enumerate(moving) if matches(r.steps, accepted, strict=True)}
     elif earlier_part and not prefix and not extends:
         k = earlier_part[0]
-        accepted = _richer(moving[k].steps, table.earlier[: len(moving[k].steps)], refuted)
+        accepted = richer(moving[k].steps, table.earlier[: len(moving[k].steps)], refuted)
         turn.consumed.add(k)
     elif table.offer:
         accepted = None  # a conditional offer waits for the partner to state the move
@@ -325,17 +223,17 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
         turn.consumed.add(prefix[0])
     elif prefix:
         accepted = _prefix(acts, moving, prefix[0], table.steps, turn.consumed)
-    elif _rejects(acts, table.steps):
+    elif rejects(acts, table.steps):
         accepted = None
     elif extends:
         accepted = table.steps  # "Right again, and then down": accepts right, proposes down
         turn.accepting = moving[extends[0]]
     elif (
         (acts.accepts and (not table.asked or cues.FIRM_ACCEPT.search(acts.text) is not None))
-        or (acts.reports_arrival and not moving and not _arrives_elsewhere(acts, table.steps))
-        or (_accepted_part(acts, table.steps) and not acts.rejects)
+        or (acts.reports_arrival and not moving and not arrives_elsewhere(acts, table.steps))
+        or (accepted_part(acts, table.steps) and not acts.rejects)
     ):
-        accepted = table.steps[: _accepted_part(acts, table.steps) or len(table.steps)]
+        accepted = table.steps[: accepted_part(acts, table.steps) or len(table.steps)]
     if accepted is not None:
         # "Yes, all four, down to (2,4)": restating part of what was accepted adds nothing; nor does
         # naming the cell just reached ("right ok. row 2, col 2.").
@@ -348,95 +246,21 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
             if k not in fresh_ask
             and not (r.again or r.question)
             and not (r.marked and r.start > after)
-            and (r.narration or r.start < first or _reached(r.steps, accepted) or _cell_reached(r, accepted))
-            and _within(r.steps, accepted)
+            and (r.narration or r.start < first or reached(r.steps, accepted) or cell_reached(r, accepted))
+            and within(r.steps, accepted)
         }
         turn.accepted = accepted
         narrated = len(accepted) if restating or prefix else 0
         return Table(executed=accepted, narrated=narrated, from_plan=len(table.steps) > 1), turn
     if echoed and not acts.rejects:
         turn.consumed |= set(echoed)  # "is ← open on your side?": a question about it, the proposal stays
-    elif acts.rejects or _rejects(acts, table.steps) or moving:
+    elif acts.rejects or rejects(acts, table.steps) or moving:
         table = Table(executed=table.executed, narrated=table.narrated, from_plan=table.from_plan)
     return table, turn
 
 
-_LETS = re.compile(r"\s*(?:let'?s|let us)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
-
-
-def _carries_out(acts: Acts, r: Run) -> bool:
-    """ "I agree with you! Let's move right.": a "let's" in the sentence right after a bare acceptance
-    carries out the move agreed (unlike "Fine. Up, please." or "Okay. [...] Go up.", which ask anew)."""
-    return not r.asks and bool(_LETS.fullmatch(acts.text, acts.accept_end, r.start))
-
-
-_FURTHER = re.compile(
-    r"\b(?:next|then|again|afterwards?|after that|now|too|also|more|another)\b", re.IGNORECASE
-)
-
-
-def _counters(acts: Acts, moving: list[Run], proposal: tuple[Step, ...], earlier: tuple[Step, ...]) -> bool:
-    """Does the accepting sentence itself put forward a different move ("I agree, let's go down." to
-    "right")? Then it counters the proposal; "Agreed. Next, down" or "OK, and down after" go on."""
-    if not proposal or not acts.accepts or acts.accept_end < 0:
-        return False
-    start = max((lo for lo, _ in sentences(acts.text) if lo < acts.accept_end), default=0)
-    inside = [r for r in moving if start <= r.start < acts.accept_end and not r.question]
-    if len(inside) != 1 or not inside[0].marked or _FURTHER.search(acts.text, start, acts.accept_end):
-        return False
-    steps = inside[0].steps
-    plans = [plan for plan in (proposal, earlier, earlier + proposal) if plan]
-    # a restatement may start from the plan's head or include the moves just made before it
-    return not any(
-        _matches(steps[: len(plan)], plan[: len(steps)]) or _matches(steps[-len(plan) :], plan)
-        for plan in plans
-    )
-
-
-def _accepting_sentence(acts: Acts, r: Run) -> bool:
-    """ "I can confirm rows 1 and 2. [...] I agree to down twice.": a move in a sentence that itself
-    accepts names what is accepted; it does not ask anew."""
-    for start, piece in sentences(acts.text):
-        if start <= r.start < start + len(piece):
-            return bool(cues.ACCEPT.search(piece)) and not cues.NOT_ACCEPT.search(piece)
-    return False
-
-
-def _arrives_elsewhere(acts: Acts, proposal: tuple[Step, ...]) -> bool:
-    """ "I've reached row 4 column 4" after a proposal to go to row 2, column 2: the arrival reported
-    is not the proposal's, so it does not carry it out."""
-    if not proposal or proposal[-1].is_direction:
-        return False
-    lo, hi = acts.arrival
-    cells = [st for c in acts.claims if lo <= c.start < hi for st in c.steps if not st.is_direction]
-    return bool(cells) and not any(st.same_move(proposal[-1]) for st in cells)
-
-
 def _dirs(r: Run) -> tuple[str, ...]:
     return tuple(st.first for st in r.steps)
-
-
-def _written(step: Step) -> tuple[object, ...]:
-    """What ``Step.same_move`` compares, as a key."""
-    return (step.first, step.second, step.order, step.origin)
-
-
-def _reached(run: tuple[Step, ...], accepted: tuple[Step, ...]) -> bool:
-    """Is ``run`` the cell the accepted steps end on?"""
-    return len(run) == 1 and not run[0].is_direction and run[0].same_move(accepted[-1])
-
-
-def _cell_reached(r: Run, accepted: tuple[Step, ...]) -> bool:
-    """ "Right. Fourth row, third column.": a bare cell stated after accepting one direction is the
-    cell reached, not a new move."""
-    return (
-        len(accepted) == 1
-        and accepted[0].is_direction
-        and len(r.steps) == 1
-        and not r.steps[0].is_direction
-        and not r.steps[0].hint
-        and not r.marked
-    )
 
 
 def _only_symbols(acts: Acts, moving: list[Run]) -> bool:
@@ -458,7 +282,7 @@ def _prefix(
     while (
         k < len(moving)
         and not moving[k].question
-        and _matches(moving[k].steps, plan[n : n + len(moving[k].steps)])
+        and matches(moving[k].steps, plan[n : n + len(moving[k].steps)])
         and n + len(moving[k].steps) <= len(plan)
     ):
         if moving[k].start >= end:
@@ -482,7 +306,7 @@ def confirm_narration(table: Table, acts: Acts, moving: list[Run], consumed: set
         if k in consumed or r.question or not table.executed or not (r.narration or echo):
             continue
         remaining = table.executed[table.narrated :] or table.executed
-        if _matches(r.steps, remaining[: len(r.steps)], strict=True) and (table.from_plan or not r.again):
+        if matches(r.steps, remaining[: len(r.steps)], strict=True) and (table.from_plan or not r.again):
             consumed.add(k)
             table.narrated = min(len(table.executed), table.narrated + len(r.steps))
 
@@ -498,7 +322,7 @@ def next_table(table: Table, acts: Acts, moving: list[Run], turn: Turn, speaker:
         done
         and fresh
         and len(fresh[-1].steps) > len(done)
-        and _matches(fresh[-1].steps[: len(done)], done)
+        and matches(fresh[-1].steps[: len(done)], done)
         and (
             fresh[-1] is turn.accepting
             or (fresh[-1].start < _first_sentence_end(acts.text) and not fresh[-1].again)
