@@ -39,6 +39,7 @@ class Run:
 _REACH = 240
 
 
+_TOO_ALONE = re.compile(r"\s*(?:too|as well|also)\W*$", re.IGNORECASE)
 _DIRECTION_WORD = re.compile(r"\b(?:up|down|left|right)\b", re.IGNORECASE)
 
 # the run is the verb's object inside the condition itself: "if we go down", "when you move right"
@@ -153,6 +154,8 @@ def _role(
         or (cues.INFO_BEFORE.search(left) and not cues.PROPOSAL_MARKER.search(left))
     ):
         return "info"
+    if cells and _TOO_ALONE.match(after) and not cues.PROPOSAL_MARKER.search(left):
+        return "info"  # "B1 is hidden for me. A2 too.": the description before goes on
     if alternatives:
         return "alternatives"
     return "proposal"
