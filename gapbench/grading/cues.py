@@ -81,6 +81,8 @@ INFO_AFTER = re.compile(
 INFO_BEFORE = re.compile(
     # "what's around (1,3)": a cell asked or told about by its surroundings
     r"\b(?:around|surrounding|near|nearby)\s+(?:the\s+)?(?:cell\s+)?$"
+    # "Can you confirm (0,2)?": a question about the partner's map
+    r"|\b(?:can|could|would)\s+you\s+(?:please\s+)?(?:confirm|check|verify|double-check)\s+(?:that\s+)?(?:the\s+)?(?:cell\s+)?$"
     # "My top row is open too (→→→)": the moves in brackets show what is open
     r"|\b(?:open|clear|free|visible|blocked|walls?)\b(?:\s+(?:too|also|as well))?\s*\($"
     # "what does (2,1) look like for you?", "what's at (2,1)?": a question about the map

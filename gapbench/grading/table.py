@@ -329,6 +329,18 @@ def next_table(table: Table, acts: Acts, moving: list[Run], turn: Turn, speaker:
         )
     ):
         fresh[-1] = replace(fresh[-1], steps=fresh[-1].steps[len(done) :])  # "Yes (4,1), then (5,1)"
+    elif (
+        not done
+        and fresh
+        and table.executed
+        and not table.steps
+        and len(fresh[-1].steps) > len(table.executed)
+        and exact(fresh[-1].steps[: len(table.executed)], table.executed)
+        and not fresh[-1].steps[len(table.executed) - 1].is_direction  # a cell: not a new move
+        and fresh[-1].start < _first_sentence_end(acts.text)
+    ):
+        # "Down to (1,2). Then right to the goal.": the move just made, confirmed, then the next one
+        fresh[-1] = replace(fresh[-1], steps=fresh[-1].steps[len(table.executed) :])
     if not fresh and acts.names_goal is not None:
         fresh = [acts.names_goal]  # "(0,6) is the goal on my map."
     if fresh:
