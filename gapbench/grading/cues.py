@@ -138,7 +138,7 @@ NOT_ACCEPT = re.compile(
 # determiner ("No wall there.", "no problem"); "wait", "hold on", "scratch that" take a move back.
 REJECT = re.compile(
     r"(?:^\W*(?:(?:agree|agreed|accept|confirm|ok)\s*[:=]\s*(?:no|false|n)\b|no(?=\s*(?:[,.!;:—–-]|$)|\s+(?:i|we|you|that|this|it|let'?s|not|way|thanks|sorry)\b)|nope|nah|negative|stop)\b"
-    r"|\bwait\b(?=\s*[,.!;:—–-])|\bhold (?:on|off)\b|\bscratch that\b|\b(?:disagree|reject|rejected|refuse|(?:must |have to |'ll |will )?(?:respectfully )?decline|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
+    r"|\bwait\b(?=\s*[,.!;:—–-])|\bhold (?:on|off)\b|\bscratch that\b|\b(?:disagree|reject|rejected|refuse|hesitant|reluctant|wary of|not keen|not convinced|(?:must |have to |'ll |will )?(?:respectfully )?decline|don't agree|do not agree|not agree|instead|rather|not yet|let'?s not|bad idea|not a good idea|wrong|incorrect|mistake|won't work|doesn't work|not possible|impossible|invalid|can't do that|cannot do that)\b|❌|🚫|👎|⛔)",
     re.IGNORECASE,
 )
 

@@ -67,6 +67,9 @@ _FURTHER = re.compile(
 )
 
 
+_BUT = re.compile(r"\b(?:but|although|though|however)\b", re.IGNORECASE)
+
+
 def counters(acts: Acts, moving: list[Run], proposal: tuple[Step, ...], earlier: tuple[Step, ...]) -> bool:
     """Does the accepting sentence itself put forward a different move ("I agree, let's go down." to
     "right")? Then it counters the proposal; "Agreed. Next, down" or "OK, and down after" go on."""
@@ -74,7 +77,12 @@ def counters(acts: Acts, moving: list[Run], proposal: tuple[Step, ...], earlier:
         return False
     start = max((lo for lo, _ in sentences(acts.text) if lo < acts.accept_end), default=0)
     inside = [r for r in moving if start <= r.start < acts.accept_end and not r.question]
-    if len(inside) != 1 or not inside[0].marked or _FURTHER.search(acts.text, start, acts.accept_end):
+    but = _BUT.search(acts.text, start, acts.accept_end) is not None  # "OK, but I think right is better."
+    if (
+        len(inside) != 1
+        or not (inside[0].marked or but)
+        or _FURTHER.search(acts.text, start, acts.accept_end)
+    ):
         return False
     steps = inside[0].steps
     plans = [plan for plan in (proposal, earlier, earlier + proposal) if plan]
