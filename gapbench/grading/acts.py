@@ -219,17 +219,24 @@ def read_message(text: str) -> Acts:
             arrived = True
         if cues.WALL.search(stripped):
             walls.append((offset, end))
-    runs = merge_then_sentences(text, runs)
+    # "(up/down/left/right)" lists the options, it proposes nothing
+    runs = [
+        replace(r, role="info")
+        if len(r.steps) == 4 and len({st.first for st in r.steps if st.is_direction}) == 4
+        else r
+        for r in merge_then_sentences(text, runs)
+    ]
     goal = tuple(
         r
         for r in runs
         if r.role == "info"
+        # "(0,6) is the goal", "The goal is in the fourth row, third column" offer the move there;
+        # "goal (4,4)" in a list of facts only names it
         and (
-            cues.GOAL_INFO.match(text, r.end)
-            # "(0,6) is the goal", but "The goal is 5 down and 5 right" describes, it offers no move
+            cues.GOAL_INFO.match(text, r.end) is not None
             or (
                 not r.steps[-1].is_direction
-                and cues.GOAL_BEFORE.search(text, max(0, r.start - 30), r.start) is not None
+                and _GOAL_IS.search(text, max(0, r.start - 30), r.start) is not None
             )
         )
     )
@@ -257,6 +264,11 @@ def read_message(text: str) -> Acts:
         only_direction.group("d").lower() if only_direction else "",
         arrival,
     )
+
+
+_GOAL_IS = re.compile(
+    r"\b(?:goal|exit|target)\s+is\s+(?:at|in|on)?\s*(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE
+)
 
 
 def corrects_position(acts: Acts) -> bool:

@@ -246,7 +246,13 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
             if k not in fresh_ask
             and not (r.again or r.question)
             and not (r.marked and r.start > after)
-            and (r.narration or r.start < first or reached(r.steps, accepted) or cell_reached(r, accepted))
+            and (
+                r.narration
+                or r.start < first
+                or reached(r.steps, accepted)
+                or cell_reached(r, accepted)
+                or accepting_sentence(acts, r)  # "..., I accept those two. [...] down, down agreed"
+            )
             and within(r.steps, accepted)
         }
         turn.accepted = accepted
