@@ -33,6 +33,8 @@ CLAIM_BEFORE = re.compile(
     r"|\b(?:arrived|reached|landed|made it|got|ended up|puts us|put us|leaves us|leave us|brings us|bring us|takes us|lands us)(?:\s+(?:at|on|in|to|into))?\s*(?:the\s+)?(?:cell\s+)?"
     # "back at (1,0)" states a position; "back north to (1,0)?", "go back to (1,0)" propose a move
     r"|\bback\s+(?:at|on|in)\s+(?:the\s+)?(?:cell\s+)?"
+    # "Start (@): (0, 0)": the start, labelled
+    r"|\bstart(?:ing)?(?:\s+(?:cell|position|point))?\s*\([^()]{0,3}\)\s*[:=]\s*"
     # "I'm at the top-left (0,0)": a corner named, then its cell
     r"|\b(?:at|in|from)\s+(?:the\s+)?(?:top|upper|bottom|lower)[- ]?(?:left|right)(?:\s+corner)?\s*[,:(]?\s*"
     # "Position after move: (1,0)", "We now occupy the second row, first column"
@@ -177,7 +179,8 @@ NOW_NEXT = re.compile(
 NEW_AGAIN = re.compile(r"\b(?:again|another|once more|one more|next)\b", re.IGNORECASE)
 
 GOAL_LABEL = re.compile(
-    r"(?<!next )(?<!sub)(?<!sub-)\b(?:goal|exit)\s*(?:cell|position)?\s*[:=]\s*\**\s*$", re.IGNORECASE
+    r"(?<!next )(?<!sub)(?<!sub-)\b(?:goal|exit)\s*(?:cell|position)?\s*(?:\([^()]{0,3}\)\s*)?[:=]\s*\**\s*$",
+    re.IGNORECASE,
 )  # "Goal: (5,2)", not "Next goal: (0,1)"
 
 GOAL_EARLIER = re.compile(
