@@ -587,6 +587,32 @@ def test_dialogue_acts_of_rule_8(dialogue, route):
     assert executed(*dialogue) == route
 
 
+@pytest.mark.parametrize(
+    "dialogue, route",
+    [
+        # "OK, but ..." with another move counters the proposal
+        (["Let's go down 2 times!", "OK, but I think right is better.", "Right."], [["right"]]),
+        # a question about the partner's map proposes nothing; a list of the four directions neither
+        (["Right to (0,1)? Can you confirm (0,2)?", "Yes."], [["0", "1"]]),
+        (["How about we just use directions (up/down/left/right)?", "Sure."], []),
+        # the cell just reached, restated before "then", confirms it; the next move is what follows
+        (
+            [
+                "Move down to (1,2)?",
+                "Move down to (1,2).",
+                "Down to (1,2). Then right to (1,3).",
+                "Right to (1,3).",
+            ],
+            [["1", "2"], ["1", "3"]],
+        ),
+        # "B1 is hidden for me. A2 too." describes A2
+        (["B1 is hidden for me. A2 too.", "OK."], []),
+    ],
+)
+def test_dialogue_acts_of_rule_10(dialogue, route):
+    assert executed(*dialogue) == route
+
+
 SOLO_MAZE = parse_maze("""
 # . # # @
 . . . # .
@@ -628,10 +654,13 @@ def test_solo_landmarks_and_places_are_not_routes(answer, end, success):
     assert (record.end, record.success) == (end, success)
 
 
-def test_a_named_goal_is_evidence_for_the_scheme():
+@pytest.mark.parametrize(
+    "named", ["The start is (0,0) and the goal is (4,1).", "*   Start (@): (0, 0)\n*   Goal (*): (4, 1)\n"]
+)
+def test_a_named_goal_is_evidence_for_the_scheme(named):
     # (0,1) is a wall in (row, col) but open in (x, y); the goal named as (4,1) says (row, col)
     maze = parse_maze("@#...\n..#.#\n#.##.\n..#..\n#*.#.")
-    text = "The start is (0,0) and the goal is (4,1).\nThe solution is: (0,0), (0,1), (1,1), (2,1), (3,1), (4,1)."
+    text = named + "\nThe solution is: (0,0), (0,1), (1,1), (2,1), (3,1), (4,1)."
     messages = (Message("agent_1", text), Message("user", "Review."), Message("agent_1", text))
     record = grade_transcript(maze, Transcript("m", "solo_full", ("a", "a"), messages, "acti", "v2"))
     assert (record.end, record.weighted) == ("wall", 0.0)
