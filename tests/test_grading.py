@@ -664,3 +664,13 @@ def test_a_named_goal_is_evidence_for_the_scheme(named):
     messages = (Message("agent_1", text), Message("user", "Review."), Message("agent_1", text))
     record = grade_transcript(maze, Transcript("m", "solo_full", ("a", "a"), messages, "acti", "v2"))
     assert (record.end, record.weighted) == ("wall", 0.0)
+
+
+def test_a_final_answer_that_declines_leaves_no_route():
+    first = (
+        "The general direction is clear: we need to head right and down, but the hidden cells make it risky."
+    )
+    final = "I am unable to provide a definitive list of coordinates for a valid path."
+    messages = (Message("agent_1", first), Message("user", "Review."), Message("agent_1", final))
+    record = grade_transcript(SOLO_MAZE, Transcript("m", "solo_full", ("a", "a"), messages, "acti", "v2"))
+    assert (record.end, record.weighted) == ("no_route", 0.0)

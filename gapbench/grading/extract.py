@@ -171,8 +171,10 @@ def _walks(route: tuple[Step, ...]) -> bool:
 
 def _solo(transcript: Transcript) -> Extraction:
     answers = [(i, message_text(m.text)) for i, m in enumerate(transcript.messages) if m.speaker != "user"]
-    for i, text in reversed(answers):
+    for k, (i, text) in enumerate(reversed(answers)):
         route, _ = _solo_route(text)
+        if not _walks(route) and k == 0 and _DECLINES.search(text):
+            break  # the final answer declines to give a route: the first answer's does not stand
         if _walks(route):
             # Conventions and the stated start count from every answer (the first often sets them up);
             # other stated positions only from the answer whose route is walked: an earlier answer's
@@ -199,6 +201,13 @@ def _solo(transcript: Transcript) -> Extraction:
             )
     return Extraction((), "rule", error="the answer gives no route", no_route=True)
 
+
+# "I am unable to provide a definitive list", "No valid path exists": an answer that gives no route
+_DECLINES = re.compile(
+    r"\b(?:unable to|cannot|can't|can not|not able to|won't)\s+(?:\w+\s+){0,2}?(?:provide|give|determine|find|commit|construct)"
+    r"|\bno (?:valid |possible |complete )?(?:path|route|solution)\b",
+    re.IGNORECASE,
+)
 
 # "(0, 0) at the top-left", "(1,1) being the upper-left corner": the scheme's origin, not a position
 _ORIGIN_AFTER = re.compile(
