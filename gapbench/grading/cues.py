@@ -132,7 +132,7 @@ FINE_AT_END = re.compile(r"\s(?:fine|good|ok|okay)\W*$", re.IGNORECASE)  # "e2, 
 
 # "Agree down." accepts the move; "I agree down is a wall" agrees with a statement.
 NOT_ACCEPT = re.compile(
-    r"\b(?:agreed that|agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|(?:down|up|left|right)\b(?!\s*(?:[.!,;]|$)))\b|not (?:ok|okay|sure|good|fine|agreed)|(?:need|needs|have|has|got|must|should|want|wants|try|trying|going) to agree|(?:let'?s|can we|could we|we should|we must) agree|if you(?:'re| are) sure|(?:agree|agreed|accept|confirm|ok)\s*[:=]\s*(?:no|false)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
+    r"\b(?:agreed that|agree (?:that|with you that|on(?!\s+(?:all|both|those|these|the\s+(?:two|three|four|five|six|seven|eight|\d|whole|full|plan)))|we|we're|we are|you're|you are|it's|it is|this|the|(?:down|up|left|right)\b(?!\s*(?:[.!,;]|$)))\b|not (?:ok|okay|sure|good|fine|agreed)|(?:is|are|was)\s+confirmed|(?:understood|i\s+understand)\s+(?:your|the|that|why)|(?:need|needs|have|has|got|must|should|want|wants|try|trying|going) to agree|(?:let'?s|can we|could we|we should|we must) agree|if you(?:'re| are) sure|(?:agree|agreed|accept|confirm|ok)\s*[:=]\s*(?:no|false)|no good|not a good|don't agree|do not agree|disagree|agree\?|i'?m not sure)\b",
     re.IGNORECASE,
 )
 
