@@ -607,6 +607,10 @@ def test_dialogue_acts_of_rule_8(dialogue, route):
         ),
         # "B1 is hidden for me. A2 too." describes A2
         (["B1 is hidden for me. A2 too.", "OK."], []),
+        # a fact confirmed and a concern understood accept nothing (rule-11)
+        (["Let's go RIGHT.", "DOWN is confirmed safe for me. Proposal: DOWN."], []),
+        (["Please confirm RIGHT.", "Understood your concern. But I'll trust my map. DOWN?"], []),
+        (["Left to (2,1)?", "OK, I understand. Left to (2,1)."], [["2", "1"]]),
     ],
 )
 def test_dialogue_acts_of_rule_10(dialogue, route):
