@@ -1,7 +1,7 @@
 """The grader measured against the labelled corpus (tests/data/grading), and the corpus itself.
 
 The corpus labels are computed by the tiny independent walker in tests/grading_corpus.py; the
-held-out split (the seventh and eighth, h7 and h8) was written by independent authors and is not read
+held-out split (the eighth and ninth, h8 and h9) was written by independent authors and is not read
 while tuning.
 """
 
@@ -17,12 +17,12 @@ from gapbench.grading.record import grade_transcript
 from gapbench.grading.validate import walk
 
 # Floors at today's accuracy (docs/GRADING.md); a change that loses accuracy fails here. The
-# held-out floor is the blind figure of the seventh and eighth splits with rule-10 (83.0%
-# outcome-exact, 80.4% route-exact, 4 false credits in 55), not the issue's target, which TARGET holds.
+# held-out floor is the blind figure of the eighth and ninth splits with rule-11 (85.9%
+# outcome-exact, 83.3% route-exact, 3 false credits in 53), not the issue's target, which TARGET holds.
 TARGET = {"outcome_exact": 0.97, "route_exact": 0.95, "false_credit": 0}
 FLOORS = {
-    "dev": {"outcome_exact": 0.925, "route_exact": 0.915, "false_credit": 9},
-    "heldout": {"outcome_exact": 0.825, "route_exact": 0.80, "false_credit": 4},
+    "dev": {"outcome_exact": 0.915, "route_exact": 0.905, "false_credit": 10},
+    "heldout": {"outcome_exact": 0.855, "route_exact": 0.83, "false_credit": 3},
 }
 
 
@@ -44,7 +44,7 @@ def test_the_corpus_is_large_and_labelled_by_the_independent_walker():
             assert case["note"].strip(), case["id"]
             collab += case["condition"] == "collab"
             solo += case["condition"] != "collab"
-    assert collab >= 1200 and solo >= 420  # 1242 collaborations and 427 solo answers today
+    assert collab >= 1300 and solo >= 450  # 1347 collaborations and 457 solo answers today
 
 
 def test_gapbench_reads_every_case_as_the_independent_walker_does():
