@@ -678,3 +678,8 @@ def test_a_final_answer_that_declines_leaves_no_route():
     messages = (Message("agent_1", first), Message("user", "Review."), Message("agent_1", final))
     record = grade_transcript(SOLO_MAZE, Transcript("m", "solo_full", ("a", "a"), messages, "acti", "v2"))
     assert (record.end, record.weighted) == ("no_route", 0.0)
+
+
+@pytest.mark.parametrize("text", ["I'd pick up", "I'd pick up, then right", "I'd pick up ."])
+def test_a_picked_up_is_the_move_up_wherever_its_clause_ends(text):
+    assert [m.steps[0].first for m in find_mentions(text)][:1] == ["up"]

@@ -110,7 +110,7 @@ def _alone(text: str, m: re.Match[str]) -> bool:
     )
 
 
-_CLAUSE_END = re.compile(r"[.!?;\n]")
+_LETTER_CLAUSE_BREAK = re.compile(r"[.!?;\n]")  # where a terse letter's clause ends
 _LETTER_FILLER = re.compile(
     r"\([^()]*\)|\bACTI!?|(?:→|->)\s*(?:the\s+)?goal\b"
     r"|\b(?:ok|okay|yes|yep|agreed|agree|sure|fine|then|next|again|now|please|once more|go|move)\b",
@@ -122,10 +122,11 @@ def _alone_in_clause(text: str, m: re.Match[str]) -> bool:
     """ "ok R. then R again", "D ok. R?": a letter whose clause holds nothing but agreement and
     sequencing words is a move (the terse letter style)."""
     start = max(
-        (e.end() for e in _CLAUSE_END.finditer(text, max(0, m.start() - 40), m.start())), default=None
+        (e.end() for e in _LETTER_CLAUSE_BREAK.finditer(text, max(0, m.start() - 40), m.start())),
+        default=None,
     )
     start = max(0, m.start() - 40) if start is None else start
-    end_match = _CLAUSE_END.search(text, m.end())
+    end_match = _LETTER_CLAUSE_BREAK.search(text, m.end())
     end = end_match.start() if end_match else len(text)
     rest = _LETTER_FILLER.sub("", text[start : m.start()] + " " + text[m.end() : end])
     return rest.strip(" \t*_`'\".,!?:-#>") == ""
