@@ -236,7 +236,7 @@ def read_message(text: str) -> Acts:
             cues.GOAL_INFO.match(text, r.end) is not None
             or (
                 not r.steps[-1].is_direction
-                and _GOAL_IS.search(text, max(0, r.start - 30), r.start) is not None
+                and cues.GOAL_IS.search(text, max(0, r.start - 30), r.start) is not None
             )
         )
     )
@@ -264,11 +264,6 @@ def read_message(text: str) -> Acts:
         only_direction.group("d").lower() if only_direction else "",
         arrival,
     )
-
-
-_GOAL_IS = re.compile(
-    r"\b(?:goal|exit|target)\s+is\s+(?:at|in|on)?\s*(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE
-)
 
 
 def corrects_position(acts: Acts) -> bool:

@@ -287,8 +287,13 @@ GOAL_NAMED_AFTER = re.compile(r"\s+(?:the|our)\s+(?:goal|exit)\b", re.IGNORECASE
 
 GOAL_INFO = re.compile(r"\s*(?:is|=|:|是)\s*(?:the\s+)?(?:goal|\*|exit|finish|target|终点)", re.IGNORECASE)
 
-GOAL_BEFORE = re.compile(
-    r"\b(?:goal|exit|target|\*)\s+(?:is\s+)?(?:at|in|on)?\s*(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE
+# "The goal is in the fourth row, third column": the goal stated, so a move there is on offer
+GOAL_IS = re.compile(r"\b(?:goal|exit|target)\s+is\s+(?:at|in|on)?\s*(?:the\s+)?(?:cell\s+)?$", re.IGNORECASE)
+
+# "the goal is at position (3, 3)", "Goal `*`: (3, 0)": a cell named as the goal (evidence for the scheme)
+GOAL_NAMED_BEFORE = re.compile(
+    r"\b(?:goal|exit|finish)\W{0,5}(?:is\s+)?(?:located\s+)?(?:at|in|on)?\s*(?:the\s+)?(?:cell|position|square)?\s*[:=]?\s*$",
+    re.IGNORECASE,
 )
 
 ONLY_FIRST = re.compile(

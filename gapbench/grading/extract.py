@@ -214,11 +214,6 @@ _ORIGIN_AFTER = re.compile(
     r"\W{0,3}(?:(?:is|being|=|as|at|in|for)\s+)?(?:the\s+)?(?:top|upper|bottom|lower)[- ]?(?:left|right)\b",
     re.IGNORECASE,
 )
-# "the goal is at position (3, 3)", "Goal `*`: (3, 0)": a cell named as the goal
-_GOAL_BEFORE = re.compile(
-    r"\b(?:goal|exit|finish)\W{0,5}(?:is\s+)?(?:located\s+)?(?:at|in|on)?\s*(?:the\s+)?(?:cell|position|square)?\s*[:=]?\s*$",
-    re.IGNORECASE,
-)
 
 
 def _goal_cells(acts: Acts) -> list[Step]:
@@ -230,7 +225,7 @@ def _goal_cells(acts: Acts) -> list[Step]:
         and not r.steps[0].is_direction
         and r.role != "negated"
         and (
-            _GOAL_BEFORE.search(acts.text, max(0, r.start - 40), r.start) is not None
+            cues.GOAL_NAMED_BEFORE.search(acts.text, max(0, r.start - 40), r.start) is not None
             or cues.GOAL_INFO.match(acts.text, r.end) is not None
         )
     ]
