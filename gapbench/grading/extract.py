@@ -140,20 +140,20 @@ def _route_in(acts: Acts, lo: int, hi: int) -> tuple[Step, ...]:
     return tuple(s for r in runs for s in r.steps)
 
 
-def _solo_route(text: str) -> tuple[tuple[Step, ...], Acts]:
+def _solo_route(acts: Acts) -> tuple[Step, ...]:
     """The route of one solo answer: every proposed step after the last final-answer marker; else
     the last paragraph that proposes two or more steps; else the last proposed step."""
-    acts = read_message(text)
+    text = acts.text
     markers = list(_FINAL_MARKER.finditer(text))
     if markers:
         route = _route_in(acts, markers[-1].start(), len(text))
         if route:
-            return route, acts
+            return route
     bounds = [0] + [m.end() for m in _PARAGRAPH.finditer(text)] + [len(text)]
     routes = [_route_in(acts, lo, hi) for lo, hi in itertools.pairwise(bounds)]
     long = [r for r in routes if len(r) >= 2]
     short = [r for r in routes if r]
-    return (long[-1] if long else short[-1] if short else ()), acts
+    return long[-1] if long else short[-1] if short else ()
 
 
 def _walks(route: tuple[Step, ...]) -> bool:
@@ -170,34 +170,37 @@ def _walks(route: tuple[Step, ...]) -> bool:
 
 
 def _solo(transcript: Transcript) -> Extraction:
-    answers = [(i, message_text(m.text)) for i, m in enumerate(transcript.messages) if m.speaker != "user"]
-    for k, (i, text) in enumerate(reversed(answers)):
-        route, _ = _solo_route(text)
-        if not _walks(route) and k == 0 and _DECLINES.search(text):
+    # each answer read once: its acts, and the route it gives
+    answers = [
+        (i, acts, _solo_route(acts))
+        for i, m in enumerate(transcript.messages)
+        if m.speaker != "user"
+        for acts in [read_message(message_text(m.text))]
+    ]
+    for k, (i, final, route) in enumerate(reversed(answers)):
+        if not _walks(route) and k == 0 and _DECLINES.search(final.text):
             break  # the final answer declines to give a route: the first answer's does not stand
         if _walks(route):
             # Conventions and the stated start count from every answer (the first often sets them up);
             # other stated positions only from the answer whose route is walked: an earlier answer's
             # "From (5,0) we go right" is about its own route.
             claims: list[Claim] = []
-            for j, answer in answers:
-                acts = read_message(answer)
+            for j, acts, _ in answers:
                 for r in acts.claims:
-                    at_start = _START.search(answer, max(0, r.start - 30), r.start) is not None
+                    at_start = _START.search(acts.text, max(0, r.start - 30), r.start) is not None
                     if (at_start or j == i) and not _ORIGIN_AFTER.match(acts.text, r.end):
                         claims += [
                             Claim(s, 0, 0 if at_start else len(route)) for s in r.steps if not s.is_direction
                         ]
-            stated = convention("\n".join(text for _, text in answers))
-            others = [_solo_route(answer)[0] for j, answer in answers if j != i]
+            stated = convention("\n".join(acts.text for _, acts, _ in answers))
             return Extraction(
                 route,
                 "rule",
                 (i,) * len(route),
                 claims=tuple(claims),
                 detail={"convention": stated} if stated else {},
-                goals=tuple(g for _, answer in answers for g in _goal_cells(read_message(answer))),
-                side_routes=tuple(r for r in others if _walks(r)),
+                goals=tuple(g for _, acts, _ in answers for g in _goal_cells(acts)),
+                side_routes=tuple(other for j, _, other in answers if j != i and _walks(other)),
             )
     return Extraction((), "rule", error="the answer gives no route", no_route=True)
 
