@@ -617,6 +617,41 @@ def test_dialogue_acts_of_rule_10(dialogue, route):
     assert executed(*dialogue) == route
 
 
+@pytest.mark.parametrize(
+    "dialogue, route",
+    [
+        # the cell proposed, named again after a bare acceptance, is that move, not a further one
+        (
+            ["Is r2c1 open for you? I suggest we move down to r2c1.", "Agree. Move to r2c1."],
+            [["2", "1", "row_col"]],
+        ),
+        # an arrival at the proposed cell carries the proposal out, whatever the message proposes next
+        (["Let's move down to (1,0).", "At (1,0). Right to (1,1)?", "Yes."], [["1", "0"], ["1", "1"]]),
+        (["Let's move down to (1,0).", "At (0,1). Right to (0,2)?", "Yes."], [["0", "2"]]),
+        # a counted move "along row 1" or "to reach" a cell keeps its count; the cell is where it lands
+        (["Right x4 along row 1 to (1,4). Agree?", "Yes!"], [["right"]] * 3 + [["1", "4"]]),
+        (["Move right three times to reach (0,3)?", "Sure."], [["right"]] * 2 + [["0", "3"]]),
+        # an arrow glosses one move word; after a full stop it introduces no cell
+        (["Right?", "Moving right! ➡️ One more right?", "Yes, right!"], [["right"], ["right"]]),
+        (
+            [
+                "Down to (1,0)?",
+                "Okay! Moving down. ⬇️ The third row, first column is open too - down again?",
+                "Yes!",
+            ],
+            [["1", "0"], ["down"]],
+        ),
+        # "on your own map" is not agents splitting up
+        (
+            ["Left to (4,1)!", "No - (4,1) is a wall on your own map. Right to (3,2), please.", "Ok right."],
+            [["3", "2"]],
+        ),
+    ],
+)
+def test_dialogue_acts_of_rule_13(dialogue, route):
+    assert executed(*dialogue) == route
+
+
 SOLO_MAZE = parse_maze("""
 # . # # @
 . . . # .

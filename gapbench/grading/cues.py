@@ -266,7 +266,7 @@ CLAIM_AFTER = re.compile(
 )
 
 SPLIT_UP = re.compile(
-    r"\b(?:split up|split|splitting|let'?s split|on my own|by myself|on your own|by yourself|separately|individually|each explore|you explore|explore (?:alone|separately))\b"
+    r"\b(?:split up|split|splitting|let'?s split|on my own(?! (?:map|grid|view|side|copy|board))|by myself|on your own(?! (?:map|grid|view|side|copy|board))|by yourself|separately|individually|each explore|you explore|explore (?:alone|separately))\b"
     r"|\bi'?(?:ll| will)\s+(?:go|take|explore|head)\b.*\byou\s+(?:go|take|explore|head)\b",
     re.IGNORECASE,
 )

@@ -22,7 +22,7 @@ from gapbench.grading.table import Table, Turn, answer, confirm_narration, next_
 from gapbench.grading.text import message_text
 from gapbench.transcript import Transcript
 
-RULE_GRADER_VERSION = "rule-12"
+RULE_GRADER_VERSION = "rule-13"
 
 
 @dataclass(frozen=True)

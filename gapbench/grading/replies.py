@@ -102,11 +102,23 @@ def accepting_sentence(acts: Acts, r: Run) -> bool:
     return False
 
 
+def _arrival_cells(acts: Acts) -> list[Step]:
+    lo, hi = acts.arrival
+    return [st for c in acts.claims if lo <= c.start < hi for st in c.steps if not st.is_direction]
+
+
+def arrives_at(acts: Acts, proposal: tuple[Step, ...]) -> bool:
+    """ "Now at r3c1. Move right to r3c2?" after a proposal to go to r3c1: the arrival reported is the
+    proposal's own cell, so it carries the proposal out, whatever the message proposes next."""
+    if not proposal or proposal[-1].is_direction:
+        return False
+    return any(st.same_move(proposal[-1]) for st in _arrival_cells(acts))
+
+
 def arrives_elsewhere(acts: Acts, proposal: tuple[Step, ...]) -> bool:
     """ "I've reached row 4 column 4" after a proposal to go to row 2, column 2: the arrival reported
     is not the proposal's, so it does not carry it out."""
     if not proposal or proposal[-1].is_direction:
         return False
-    lo, hi = acts.arrival
-    cells = [st for c in acts.claims if lo <= c.start < hi for st in c.steps if not st.is_direction]
+    cells = _arrival_cells(acts)
     return bool(cells) and not any(st.same_move(proposal[-1]) for st in cells)

@@ -88,7 +88,7 @@ _TOKEN = re.compile(
     re.IGNORECASE,
 )
 _CONNECTOR = re.compile(
-    r"[\s,*_'\"]*(?:[\(\[]\s*(?=to\b|into\b|towards?\b|reaching\b))?(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:,\s*(?=to\b|into\b|onto\b))?(?:to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*['\"]?",
+    r"[\s,*_'\"]*(?:[\(\[]\s*(?=to\b|into\b|towards?\b|reaching\b))?(?:now\s*|once more\s*|again\s*|one more\s*(?:time|step|cell)?\s*)?(?:,\s*(?=to\b|into\b|onto\b))?(?:along\s+(?:the\s+)?(?:(?:top|bottom|first|second|third|fourth|fifth|sixth|seventh)\s+)?(?:row|column|col)(?:\s*\d+)?\s*,?\s*)?(?:to\s+(?:reach|get\s+to)|to|into|onto|towards?|at|reaching|->|=>|→|⇒|⟹|➔|➜|:|=|\(|\[)?\s*(?:the\s+)?(?:cell|square|position)?\s*['\"]?",
     re.IGNORECASE,
 )
 _BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
@@ -339,6 +339,7 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 a.is_direction
                 and not b.is_direction
                 and (_CONNECTOR.fullmatch(text, prev.end, start) or glossed)
+                and not re.search(r"[.!?]\s", text[prev.start : prev.end])  # "Down. ⬇️ The third row"
             ):
                 # "down to (1, 0)": one step, the cell, with the direction as its hint.
                 out[-1] = Mention((Step(b.first, b.second, b.order, b.origin, a.first),), prev.start, m.end())
@@ -362,6 +363,7 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
             if (
                 a == b
                 and a.is_direction
+                and prev.start == raw[i - 1][0].start()  # "Right! ➡️ One more right?": one gloss each
                 and (
                     (
                         _ARROW_GLOSS.fullmatch(text, prev.end, start)

@@ -17,6 +17,7 @@ from gapbench.grading.acts import Acts, Run, offered_options
 from gapbench.grading.replies import (
     accepted_part,
     accepting_sentence,
+    arrives_at,
     arrives_elsewhere,
     carries_out,
     counters,
@@ -99,6 +100,9 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
             and r.marked
             and not carries_out(acts, r)
             and (r.asks or not accepting_sentence(acts, r))
+            # "Agree. Move to r2c1." to "move down to r2c1": the cell proposed, named again, is no
+            # further move
+            and not (any(not st.is_direction for st in r.steps) and exact(r.steps, table.steps))
         )
         or (acts.accepts and 0 <= acts.accept_end <= arrived_at and arrived_end <= r.start)
         or (r.start > offered_at and all(st.is_direction for st in r.steps) and _dirs(r) in offered)
@@ -231,6 +235,7 @@ def answer(table: Table, acts: Acts, moving: list[Run], at: Step | None = None) 
     elif (
         (acts.accepts and (not table.asked or cues.FIRM_ACCEPT.search(acts.text) is not None))
         or (acts.reports_arrival and not moving and not arrives_elsewhere(acts, table.steps))
+        or (acts.reports_arrival and arrives_at(acts, table.steps) and not acts.rejects)
         or (accepted_part(acts, table.steps) and not acts.rejects)
     ):
         accepted = table.steps[: accepted_part(acts, table.steps) or len(table.steps)]
