@@ -76,3 +76,20 @@ def walk_gold(maze_text: str, route: list | None) -> dict:
         end = "goal"
     weighted = round(1 - to_goal[pos] / to_goal[start], 4)
     return {"success": pos == goal, "weighted": weighted, "end": end, "final": [pos[0], pos[1]]}
+
+
+def walked(maze_text: str, route: list | None) -> tuple[list[list[int]], str]:
+    """The cells a route visits and how its walk ends."""
+    if route is None:
+        return [], "no_route"
+    cells = [walk_gold(maze_text, route[:k])["final"] for k in range(len(route) + 1)]
+    visited = [c for i, c in enumerate(cells) if i == 0 or c != cells[i - 1]]
+    return visited, walk_gold(maze_text, route)["end"]
+
+
+def agreement(maze_text: str, gold: list | None, other: list | None) -> tuple[bool, bool]:
+    """(route-exact, outcome-exact) of a second reading ``other`` against ``gold``, as
+    ``gapbench grading check`` defines them for a grader."""
+    a, b = walk_gold(maze_text, gold), walk_gold(maze_text, other)
+    outcome = a["success"] == b["success"] and abs(a["weighted"] - b["weighted"]) <= 0.001
+    return walked(maze_text, gold) == walked(maze_text, other), outcome
