@@ -64,6 +64,19 @@ def test_malformed_grader_output_is_an_error_not_a_crash():
     assert len(junk.steps) == 1  # a malformed cell is skipped, the rest counts
 
 
+def test_a_yaml_reply_with_json_style_route_entries_is_read_whole():
+    # how frontier models often write the schema: YAML keys, each route entry a JSON flow mapping
+    reply = (
+        "maze_origin: 1\nmaze_orientation: top_left\ncoordinates_orientation: row_col\n"
+        "coordinates_symbols: number_number\nroute:\n"
+        '  - {"turn": 0, "coordinates": [[1, 2]], "turn_type": "consider", "agent": "agent_1"}\n'
+        '  - {"turn": 1, "coordinates": [[1, 2], [1, 3]], "turn_type": "move", "agent": "both"}\n'
+    )
+    ex = parse_grader_output(reply)
+    assert ex.error is None and [(s.first, s.second) for s in ex.steps] == [("1", "2"), ("1", "3")]
+    assert ex.message_index == (1, 1) and ex.detail["declared_scheme"]["origin"] == 1
+
+
 def test_grader_request_shows_the_agents_messages_only():
     t = Transcript(
         "m",

@@ -116,20 +116,26 @@ _MAX_REPLY = 2_000_000
 
 
 def _load(text: str) -> Any:
-    """The first JSON object in ``text``, else the text as YAML; None if neither parses."""
+    """The reply's object: the first JSON object in ``text`` if it holds a route, else the text as
+    YAML (whose route entries may be JSON-style flow mappings, ``{"turn": 0, ...}``: the first
+    brace is then not the object), else that JSON object; None if nothing parses."""
     fence = _FENCE.search(text)
     body = fence.group(1) if fence else text
+    first: Any = None
     brace = body.find("{")
     if brace >= 0:
         try:
-            return json.JSONDecoder().raw_decode(body, brace)[0]
+            first = json.JSONDecoder().raw_decode(body, brace)[0]
         except (ValueError, RecursionError):
             pass
+        if isinstance(first, dict) and ("route" in first or "turns" in first):
+            return first
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return yaml.load(body, Loader=loader)
+        whole = yaml.load(body, Loader=loader)
     except (yaml.YAMLError, RecursionError, ValueError):
-        return None
+        whole = None
+    return whole if isinstance(whole, dict) else first if first is not None else whole
 
 
 def _legacy(data: dict) -> dict:
