@@ -2,10 +2,12 @@
 
 import json
 
+import pytest
 import yaml
 
 from gapbench.grading import grade
 from gapbench.grading.llm import grader_request, parse_grader_output
+from gapbench.grading.record import grade_transcript
 from gapbench.maze import parse_maze
 from gapbench.results import read_results
 from gapbench.runner import run_experiment
@@ -75,6 +77,50 @@ def test_a_yaml_reply_with_json_style_route_entries_is_read_whole():
     ex = parse_grader_output(reply)
     assert ex.error is None and [(s.first, s.second) for s in ex.steps] == [("1", "2"), ("1", "3")]
     assert ex.message_index == (1, 1) and ex.detail["declared_scheme"]["origin"] == 1
+
+
+# start (0,0), goal (2,2): down leads on, right is a dead end
+XY_MAZE = parse_maze("@ . #\n. # .\n. . *")
+
+
+@pytest.mark.parametrize(
+    "convention",
+    [
+        "We use 0-based (x, y) coordinates.",
+        # no origin stated: a written 0 rules out the 1-based readings (off the grid, so not theirs)
+        "We use (x, y) coordinates.",
+    ],
+)
+def test_an_llm_grade_is_checked_against_the_conventions_the_agents_stated(convention):
+    """The grader model misdeclares (row, col) for agents who said they use (x, y): the agents' own
+    words decide the reading, so the dead-end move right is not read as the move down."""
+    transcript = Transcript(
+        "m",
+        "collab",
+        ("a", "a"),
+        (
+            Message("agent_1", f"{convention} Let's go to (1,0)."),
+            Message("agent_2", "Agreed, (1,0)."),
+        ),
+        "acti",
+        "v2",
+    )
+    reply = yaml.safe_dump(
+        {
+            "maze_origin": 0,
+            "maze_orientation": "top_left",
+            "coordinates_orientation": "row_col",
+            "coordinates_symbols": "number_number",
+            "route": [
+                {"turn": 0, "coordinates": [[1, 0]], "turn_type": "consider", "agent": "agent_1"},
+                {"turn": 1, "coordinates": [[1, 0]], "turn_type": "move", "agent": "both"},
+            ],
+        }
+    )
+    g = grade_transcript(XY_MAZE, transcript, parse_grader_output(reply))
+    assert tuple(g.cells[-1]) == (0, 1) and g.weighted < 0  # right, as the agents meant it
+    bare = grade(XY_MAZE, list(parse_grader_output(reply).steps))
+    assert bare.outcome.final == (1, 0) and bare.outcome.weighted > 0  # without their words: down
 
 
 def test_grader_request_shows_the_agents_messages_only():

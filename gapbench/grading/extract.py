@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from gapbench.grading import cues
@@ -22,16 +22,18 @@ from gapbench.grading.table import Table, Turn, answer, confirm_narration, next_
 from gapbench.grading.text import message_text
 from gapbench.transcript import Transcript
 
-RULE_GRADER_VERSION = "rule-13"
+RULE_GRADER_VERSION = "rule-14"
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A position the agents stated, valid after between ``lo`` and ``hi`` executed steps."""
+    """A position the agents stated in message ``message``, valid after between ``lo`` and ``hi``
+    executed steps."""
 
     cell: Step
     lo: int
     hi: int
+    message: int = -1
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def _collab(transcript: Transcript) -> Extraction:
             at, reached = (None, False) if turn.accepted[-1].is_direction else (turn.accepted[-1], True)
         for r in acts.claims:
             if not _ORIGIN_AFTER.match(acts.text, r.end):
-                claims += [Claim(s, before, len(steps)) for s in r.steps if not s.is_direction]
+                claims += [Claim(s, before, len(steps), i) for s in r.steps if not s.is_direction]
                 if not reached:
                     at = next((s for s in reversed(r.steps) if not s.is_direction), at)
         goals += _goal_cells(acts)
@@ -190,7 +192,9 @@ def _solo(transcript: Transcript) -> Extraction:
                     at_start = _START.search(acts.text, max(0, r.start - 30), r.start) is not None
                     if (at_start or j == i) and not _ORIGIN_AFTER.match(acts.text, r.end):
                         claims += [
-                            Claim(s, 0, 0 if at_start else len(route)) for s in r.steps if not s.is_direction
+                            Claim(s, 0, 0 if at_start else len(route), j)
+                            for s in r.steps
+                            if not s.is_direction
                         ]
             stated = convention("\n".join(acts.text for _, acts, _ in answers))
             return Extraction(
@@ -235,6 +239,32 @@ def _goal_cells(acts: Acts) -> list[Step]:
 
 
 _START = re.compile(r"\bstart(?:ing)?\b[^.\n]*$", re.IGNORECASE)
+
+
+def with_stated_evidence(extraction: Extraction, transcript: Transcript) -> Extraction:
+    """``extraction`` (e.g. the LLM grader's) with what the agents stated in ``transcript``: their
+    positions, named goals and conventions, the evidence the scheme search checks a reading against.
+    A position stated in a message holds between the moves executed before it and those it completes
+    (the extraction's own ``message_index``); a solo model's, as the rule extractor reads them (the
+    start and conventions from every answer, other positions along the route)."""
+    stated = extract_rule(transcript)
+    where = extraction.message_index
+    n = len(extraction.steps)
+    known = len(where) == n and min(where, default=0) >= 0
+    convention_stated = stated.detail.get("convention")
+    detail = {**extraction.detail, **({"convention": convention_stated} if convention_stated else {})}
+    if transcript.condition != "collab":
+        claims = tuple(Claim(c.cell, 0, 0 if c.hi == 0 else n, c.message) for c in stated.claims)
+        return replace(
+            extraction, claims=claims, goals=stated.goals, side_routes=stated.side_routes, detail=detail
+        )
+    claims = tuple(
+        Claim(c.cell, sum(m < c.message for m in where), sum(m <= c.message for m in where), c.message)
+        if known and c.message >= 0
+        else Claim(c.cell, 0, n, c.message)
+        for c in stated.claims
+    )
+    return replace(extraction, claims=claims, goals=stated.goals, detail=detail)
 
 
 def extract_rule(transcript: Transcript) -> Extraction:

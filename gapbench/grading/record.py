@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ConfigDict
 
-from gapbench.grading.extract import Extraction, extract_rule
+from gapbench.grading.extract import Extraction, extract_rule, with_stated_evidence
 from gapbench.grading.llm import declared_scheme
 from gapbench.grading.validate import Grade, Outcome, Reading, WalkEnd, grade_extraction, no_route
 from gapbench.maze import Maze
@@ -104,6 +104,8 @@ def grade_transcript(
     method = extraction.method if isinstance(extraction, Extraction) else "rule"
     try:
         ex = extraction if isinstance(extraction, Extraction) else extraction(transcript)
+        if ex.method == "llm":
+            ex = with_stated_evidence(ex, transcript)  # the scheme is checked against the agents' words
         if transcript.condition != "collab" and not ex.steps and not ex.no_route:
             ex = Extraction(
                 (),

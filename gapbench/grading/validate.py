@@ -149,6 +149,12 @@ def _adjacent(steps: tuple[Step, ...], scheme: Scheme, maze: Maze) -> int:
     return sum(abs(a[0] - b[0]) + abs(a[1] - b[1]) <= 1 for a, b in itertools.pairwise(path))
 
 
+def _fits(steps: tuple[Step, ...], scheme: Scheme, size: int) -> bool:
+    """Does every cell written lie on the grid under ``scheme``?"""
+    cells = [to_cell(s, scheme, size) for s in steps if not s.is_direction]
+    return all(0 <= r < size and 0 <= c < size for r, c in cells)
+
+
 def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = None) -> Grade:
     """Grade an extraction: walk it under every self-consistent scheme; keep the favourable and the
     consistent reading. ``prior`` (e.g. the LLM grader's declared scheme) breaks ties for the latter."""
@@ -173,6 +179,8 @@ def grade_extraction(maze: Maze, extraction: Extraction, prior: Scheme | None = 
         total += len(stated)
         outcome = walk(maze, interpret(steps, scheme, maze.start, maze.size))
         readings.append(Reading(outcome, scheme, agree, total))
+    # A scheme in which a cell the agents wrote lies off the grid ("(0, 2)" read 1-based) is not theirs.
+    readings = [r for r in readings if r.scheme is not None and _fits(steps, r.scheme, maze.size)] or readings
     best_evidence = max(r.evidence for r in readings)
     coherent = [r for r in readings if r.evidence == best_evidence]
     # Of those, a reading whose first cell is the start or next to it: the agents know where they start.
