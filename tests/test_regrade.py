@@ -86,7 +86,7 @@ def test_regrade_with_a_grader_model_adds_llm_grades(tmp_path, tiny_model_dir):
     for r in read_results(run):
         assert set(r.grades) == {"rule", "llm"}
         # A random tiny model writes no valid grader output: its error is recorded, the rule grade counts.
-        assert r.grades["llm"].error and r.grades["llm"].version == "llm-2" and r.primary == "rule"
+        assert r.grades["llm"].error and r.grades["llm"].version == "llm-3" and r.primary == "rule"
 
 
 def test_regrade_without_run_json_says_what_is_missing(tmp_path):

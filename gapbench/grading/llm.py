@@ -27,29 +27,33 @@ from gapbench.grading.schemes import Scheme, Step
 from gapbench.grading.text import normalise
 from gapbench.transcript import Transcript
 
-GRADER_VERSION = "llm-2"
+GRADER_VERSION = "llm-3"
 
 INSTRUCTIONS = """You grade a transcript of a maze game. Two agents (agent_1 and agent_2) each saw part of a grid maze and talked until they reached the goal, said ACTI!, or ran out of turns. A move happened only when BOTH agents agreed to it (one proposed a concrete move and the other accepted it, or both stated the same move). A solo player instead wrote one route as its answer.
 
 Your job: write down the route that was actually taken, turn by turn, exactly as the agents wrote it. Reply with a single YAML (or JSON) object and nothing else, with these keys:
 
-maze_origin: 0 or 1. Is the first row/column numbered 0 or 1? (1 if the agents call the start cell (1, 1) or A1.)
+maze_origin: 0 or 1. Is the first row/column numbered 0 or 1? (1 if the agents call the start cell (1, 1) or A1, or name cells by ordinal words such as "second row, third column".)
 maze_orientation: which corner the agents treat as (0, 0) (or (1, 1)): top_left (rows counted downwards from the top, the usual reading of a printed map), bottom_left (y grows upwards, as in maths), top_right or bottom_right.
-coordinates_orientation: row_col if the first coordinate is the row (e.g. "(row 2, col 3)", "r2c3"), col_row if the first coordinate is the column (e.g. "(x, y)").
-coordinates_symbols: number_number for (1, 2); letter_letter for (A, B); letter_number for A1 or (A, 1); number_letter for 1A or (1, A); directions when the agents moved by up, down, left, right (also written U/D/L/R, north/south/west/east or arrows).
+coordinates_orientation: row_col if the first coordinate is the row (e.g. "(row 2, col 3)", "r2c3", "second row, third column"), col_row if the first coordinate is the column (e.g. "(x, y)").
+coordinates_symbols: number_number for (1, 2); letter_letter for (A, B); letter_number for A1 or (A, 1); number_letter for 1A or (1, A); directions when the agents moved by up, down, left, right.
+If the transcript never shows a convention, give maze_origin: 0, maze_orientation: top_left, coordinates_orientation: row_col.
 route: a list with one entry for EVERY agent message, in order:
   - turn: the message number shown in the transcript
-    coordinates: the cell(s) or direction(s) of this turn, copied exactly as written: a list of pairs such as [[1, 2]] or [["A", 3]], or a list of directions such as ["down"] (write "down" twice for "down twice")
+    coordinates: the cell(s) or direction(s) of this turn: a list of pairs such as [[1, 2]] or [["A", 3]], copied as written, or a list of directions such as ["down"]; [] if the message names none
     turn_type: move if this turn completes the agreement on a move (the move is executed now), consider if the cell or direction was only proposed, discussed, asked about, rejected, or is a statement of the current position
     agent: agent_1, agent_2, or both (both when the move was agreed by both)
 
 Rules:
+- One entry per step: "down twice" is ["down", "down"]; "right three times to (2, 4)" is ["right", "right", "right"]. Never add a cell that the transcript does not write: a jump between cells that are far apart stays a jump. Write arrows, emoji arrows, U/D/L/R, compass words (north = up, south = down, west = left, east = right) and other languages as up, down, left or right.
 - Keep one form for the whole route: coordinates or directions, whichever the agents used most; mix them only if unavoidable.
 - Copy coordinates as written (numbers as numbers, letters as letters); do not convert them to another scheme.
-- A position statement ("we are at (2, 2)") is not a move: record it as consider. Questions, proposals that the other agent rejects, negated moves ("we can't go left") and hypothetical moves ("if we went right") are consider.
+- A message that completes one move and proposes the next is a move entry for the completed move; the new proposal becomes a move when the partner accepts it.
+- If the partner accepts only part of a plan ("just the first two"), the move is only that part. Narrating or restating a move already agreed ("Executing: down, down", "Moved down") is consider, so no move is counted twice.
+- A position statement ("we are at (2, 2)") is not a move: record it as consider. Questions, proposals that the other agent rejects, negated moves ("we can't go left") and hypothetical moves ("if we went right") are consider. A conditional acceptance ("yes, if it is open for you") is a move once the condition is confirmed.
 - An agreed multi-step plan ("right, right, down" - "agreed") is one move turn with all its steps.
-- Moves agreed after the goal was reached or after a wall was hit are not part of the route; record them as consider.
-- For a solo transcript, record only the final proposed route (the answer after the review, or the first answer if the final one gives none), all as move by agent_1. If the answer gives no route at all, reply with route: [] and coordinates_symbols: directions.
+- You cannot see the maze: record every agreed move, including one that the agents later find runs into a wall; the route is walked on the full maze afterwards, and the walk stops at the first wall or at the goal.
+- For a solo transcript, the route has one entry: the final proposed route (the answer after the review, or the first answer if the final one gives none), as move by agent_1, with the turn of the message that writes it out and all its cells or directions (include the start cell if the answer lists it). If the answer gives no route at all, reply with route: [] and coordinates_symbols: directions.
 
 Example (YAML):
 maze_origin: 0
@@ -57,9 +61,10 @@ maze_orientation: top_left
 coordinates_orientation: row_col
 coordinates_symbols: number_number
 route:
-  - {turn: 1, coordinates: [[0, 1]], turn_type: consider, agent: agent_1}
-  - {turn: 2, coordinates: [[0, 1]], turn_type: move, agent: both}
-  - {turn: 3, coordinates: [[1, 1]], turn_type: consider, agent: agent_1}"""
+  - {turn: 0, coordinates: [[0, 1]], turn_type: consider, agent: agent_1}
+  - {turn: 1, coordinates: [[0, 1]], turn_type: move, agent: both}
+  - {turn: 2, coordinates: [[1, 1]], turn_type: consider, agent: agent_1}
+  - {turn: 3, coordinates: [], turn_type: consider, agent: agent_2}"""
 
 
 def grader_request(transcript: Transcript, conversation_id: str, *, max_tokens: int) -> ChatRequest:
