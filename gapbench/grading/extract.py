@@ -33,7 +33,7 @@ class Claim:
     cell: Step
     lo: int
     hi: int
-    message: int = -1
+    message: int
 
 
 @dataclass(frozen=True)
@@ -260,8 +260,8 @@ def with_stated_evidence(extraction: Extraction, transcript: Transcript) -> Extr
         )
     claims = tuple(
         Claim(c.cell, sum(m < c.message for m in where), sum(m <= c.message for m in where), c.message)
-        if known and c.message >= 0
-        else Claim(c.cell, 0, n, c.message)
+        if known
+        else Claim(c.cell, 0, n, c.message)  # the grader gave no turns: anywhere along the route
         for c in stated.claims
     )
     return replace(extraction, claims=claims, goals=stated.goals, detail=detail)

@@ -92,6 +92,7 @@ _CONNECTOR = re.compile(
     re.IGNORECASE,
 )
 _BETWEEN_ARROWS = re.compile(r"^[\s,]*$")
+_SENTENCE_BREAK = re.compile(r"[.!?]\s")
 
 
 def _count(text: str | None) -> int:
@@ -339,7 +340,7 @@ def _join(text: str, raw: list[tuple[re.Match[str], list[Step]]]) -> list[Mentio
                 a.is_direction
                 and not b.is_direction
                 and (_CONNECTOR.fullmatch(text, prev.end, start) or glossed)
-                and not re.search(r"[.!?]\s", text[prev.start : prev.end])  # "Down. ⬇️ The third row"
+                and not _SENTENCE_BREAK.search(text, prev.start, prev.end)  # "Down. ⬇️ The third row"
             ):
                 # "down to (1, 0)": one step, the cell, with the direction as its hint.
                 out[-1] = Mention((Step(b.first, b.second, b.order, b.origin, a.first),), prev.start, m.end())

@@ -30,7 +30,8 @@ from grading_corpus import agreement  # noqa: E402
 
 
 class _Dumper(yaml.SafeDumper):
-    """Writes multi-line text (mazes, messages) as literal blocks, as the corpus does."""
+    """Writes multi-line text (mazes, messages, replies) as literal blocks, as the corpus does, and
+    short lists (routes) in flow style."""
 
 
 _Dumper.add_representer(
@@ -47,7 +48,7 @@ _Dumper.add_representer(
 )
 
 
-def _dump(data: list[dict], path: Path) -> None:
+def dump_yaml(data: list[dict], path: Path) -> None:
     path.write_text(yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100), "utf-8")
 
 
@@ -64,7 +65,7 @@ def export(paths: list[Path], *, out: Path, shards: int, seed: int) -> None:
             {"id": c["id"], "condition": c["condition"], "maze": c["maze"], "messages": c["messages"]}
             for c in cases[k::shards]
         ]
-        _dump(blind, out / f"shard_{k + 1}.yaml")
+        dump_yaml(blind, out / f"shard_{k + 1}.yaml")
     print(f"{len(cases)} cases in {shards} shards under {out}")
 
 
@@ -112,7 +113,7 @@ def compare(paths: list[Path], annotations: list[Path], *, disagreements: Path |
     if missing:
         print(f"{len(missing)} cases not annotated")
     if disagreements:
-        _dump(differ, disagreements)
+        dump_yaml(differ, disagreements)
         print(f"{len(differ)} disagreements written to {disagreements}")
     return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 from pathlib import Path
 
 import yaml
@@ -27,15 +28,8 @@ from gapbench.grading.corpus import check, format_report, load_corpus
 from gapbench.grading.llm import grader_request, parse_grader_output
 from gapbench.grading.record import grade_transcript
 
-
-class _Dumper(yaml.SafeDumper):
-    """Writes multi-line text as literal blocks."""
-
-
-_Dumper.add_representer(
-    str,
-    lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|" if "\n" in s else None),
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from annotation import dump_yaml  # noqa: E402
 
 
 def export(corpus: Path, *, out: Path, shards: int, seed: int) -> None:
@@ -50,8 +44,7 @@ def export(corpus: Path, *, out: Path, shards: int, seed: int) -> None:
                 m.content for m in grader_request(case.transcript(), case.id, max_tokens=1).messages
             )
             requests.append({"id": case.id, "user": user})
-        text = yaml.dump(requests, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
-        (out / f"requests_{k + 1}.yaml").write_text(text, encoding="utf-8")
+        dump_yaml(requests, out / f"requests_{k + 1}.yaml")
     (out / "SYSTEM.txt").write_text(system, encoding="utf-8")
     print(f"{len(cases)} requests in {shards} shards under {out} (the system prompt: SYSTEM.txt)")
 
